@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// process is a responder running as a child process.
+type process struct {
+	cmd  *exec.Cmd
+	out  *lockedBuffer
+	done chan struct{}
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func start(name string, args ...string) (*process, error) {
+	p := &process{cmd: exec.Command(name, args...), out: &lockedBuffer{}, done: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() {
+		_ = p.cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *process) output() string {
+	p.out.mu.Lock()
+	defer p.out.mu.Unlock()
+	return p.out.buf.String()
+}
+
+func (p *process) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// startPlain runs this program again as the plain responder.
+func startPlain(url string) (*process, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	return start(self, "-serve-plain", url)
+}
+
+// servePlain answers bench.plain with the reply msgscript gives for hello.lua, the way a
+// hand-written Go service would, until interrupted.
+func servePlain(url string) {
+	nc, err := nats.Connect(url)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "plain responder:", err)
+		os.Exit(1)
+	}
+	reply := []byte(helloReply)
+	if _, err := nc.QueueSubscribe("bench.plain", "plain", func(m *nats.Msg) { _ = m.Respond(reply) }); err != nil {
+		fmt.Fprintln(os.Stderr, "plain responder:", err)
+		os.Exit(1)
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	<-sig
+	nc.Close()
+}
+
+// startMsgscript runs the msgscript binary (built here unless one is given) on a JSON config
+// serving the examples folder.
+func startMsgscript(url, examples, binary, work string) (*process, error) {
+	if binary == "" {
+		binary = filepath.Join(work, "msgscript")
+		build := exec.Command("go", "build", "-o", binary, "./cmd/msgscript")
+		if out, err := build.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("building msgscript: %v\n%s", err, out)
+		}
+	}
+	dir, err := filepath.Abs(examples)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := json.Marshal(map[string]any{
+		"admin":   map[string]any{"disabled": true},
+		"logging": map[string]any{"logs": map[string]any{"default": map[string]any{"level": "WARN"}}},
+		"apps": map[string]any{"msgscript": map[string]any{
+			"nats_url": url,
+			"store":    map[string]any{"backend": "dir", "path": dir},
+		}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	config := filepath.Join(work, "msgscript.json")
+	if err := os.WriteFile(config, cfg, 0o644); err != nil {
+		return nil, err
+	}
+	return start(binary, "run", "--config", config)
+}

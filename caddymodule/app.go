@@ -1,0 +1,184 @@
+// Package caddymodule is msgscript's Caddy glue: the msgscript app (NATS connection, store and
+// engine), its store modules and their Caddyfile syntax. The work itself is done by the engine
+// package, which knows nothing of Caddy.
+package caddymodule
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/msgscript/msgscript/engine"
+	"github.com/msgscript/msgscript/engine/store"
+)
+
+func init() {
+	caddy.RegisterModule(App{})
+}
+
+// App runs Lua scripts when NATS messages arrive on their subjects. It connects to NATS (or runs
+// an embedded NATS server), follows a store of scripts and answers the subjects they listen on,
+// in a queue group so that several instances share the work.
+type App struct {
+	// NATSURL is the NATS server to connect to, e.g. nats://127.0.0.1:4222 (comma-separate
+	// several for a cluster). Placeholders such as {env.NATS_URL} are expanded. When neither
+	// this nor EmbeddedNATS is set, the NATS_URL environment variable is used if set, as the
+	// original msgscript did, else an embedded server is started on 127.0.0.1:4222.
+	NATSURL string `json:"nats_url,omitempty"`
+	// EmbeddedNATS runs a NATS server inside Caddy listening on this address (host:port). It is
+	// kept across config reloads while the address stays the same.
+	EmbeddedNATS string `json:"embedded_nats,omitempty"`
+	// StoreRaw is where the scripts live: a msgscript.stores module such as
+	// {"backend": "dir", "path": "./examples"}.
+	StoreRaw json.RawMessage `json:"store,omitempty" caddy:"namespace=msgscript.stores inline_key=backend"`
+	// QueueGroup is the NATS queue group every subscription joins. Default: msgscript.
+	QueueGroup string `json:"queue_group,omitempty"`
+	// Timeout is the deadline of a call when the script sets none (`--* timeout:`). Default: 30s.
+	Timeout caddy.Duration `json:"timeout,omitempty"`
+	// MaxConcurrent bounds the calls running at once. Default: 1024.
+	MaxConcurrent int `json:"max_concurrent,omitempty"`
+
+	storeModule StoreModule
+	connKey     string
+	dial        func(log *zap.Logger) (*natsConn, error)
+	conn        *natsConn
+	engine      *engine.Engine
+	logger      *zap.Logger
+}
+
+// StoreModule is implemented by msgscript.stores.* modules.
+type StoreModule interface {
+	// OpenStore returns the store; it is called when the app starts, and the engine closes it
+	// when the app stops.
+	OpenStore(log *zap.Logger) (store.Store, error)
+}
+
+// DefaultEmbeddedNATS is where the embedded NATS server listens when nothing else is configured.
+const DefaultEmbeddedNATS = "127.0.0.1:4222"
+
+func (App) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "msgscript",
+		New: func() caddy.Module { return new(App) },
+	}
+}
+
+// Provision resolves the configuration. It does no network I/O: connecting happens in Start.
+func (a *App) Provision(ctx caddy.Context) error {
+	a.logger = ctx.Logger()
+	if a.StoreRaw != nil {
+		mod, err := ctx.LoadModule(a, "StoreRaw")
+		if err != nil {
+			return fmt.Errorf("loading store module: %v", err)
+		}
+		sm, ok := mod.(StoreModule)
+		if !ok {
+			return fmt.Errorf("module %T is not a msgscript store", mod)
+		}
+		a.storeModule = sm
+	}
+
+	repl := caddy.NewReplacer()
+	url := repl.ReplaceKnown(a.NATSURL, "")
+	if url == "" && a.EmbeddedNATS == "" {
+		url = os.Getenv("NATS_URL")
+	}
+	if url != "" {
+		a.connKey = "nats " + url
+		a.dial = func(log *zap.Logger) (*natsConn, error) { return dialNATS(url, log) }
+		return nil
+	}
+	addr := repl.ReplaceKnown(a.EmbeddedNATS, "")
+	if addr == "" {
+		addr = DefaultEmbeddedNATS
+	}
+	a.connKey = "embedded " + addr
+	a.dial = func(log *zap.Logger) (*natsConn, error) { return startEmbeddedNATS(addr, log) }
+	return nil
+}
+
+// Validate reports configuration mistakes before anything starts.
+func (a *App) Validate() error {
+	if a.storeModule == nil {
+		return fmt.Errorf("msgscript: no store configured; add `store dir <folder>` to the msgscript global option")
+	}
+	if a.NATSURL != "" && a.EmbeddedNATS != "" {
+		return fmt.Errorf("msgscript: nats_url and embedded_nats exclude each other")
+	}
+	if strings.ContainsAny(a.QueueGroup, " \t\r\n") {
+		return fmt.Errorf("msgscript: queue_group %q contains a blank", a.QueueGroup)
+	}
+	if a.Timeout < 0 || a.MaxConcurrent < 0 {
+		return fmt.Errorf("msgscript: timeout and max_concurrent cannot be negative")
+	}
+	return nil
+}
+
+// Start connects to NATS (or shares the connection a previous config opened), loads the scripts
+// and subscribes to their subjects.
+func (a *App) Start() error {
+	conn, err := acquireConn(a.connKey, a.logger, a.dial)
+	if err != nil {
+		return fmt.Errorf("msgscript: %v", err)
+	}
+	st, err := a.storeModule.OpenStore(a.logger)
+	if err != nil {
+		releaseConn(a.connKey)
+		return fmt.Errorf("msgscript: opening store: %v", err)
+	}
+	a.conn = conn
+	a.engine = engine.New(conn.nc, st, engine.Options{
+		QueueGroup:    a.QueueGroup,
+		Timeout:       time.Duration(a.Timeout),
+		MaxConcurrent: a.MaxConcurrent,
+		Logger:        a.logger,
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	if err := a.engine.Start(ctx); err != nil {
+		_ = a.engine.Stop(ctx)
+		a.engine, a.conn = nil, nil
+		releaseConn(a.connKey)
+		return fmt.Errorf("msgscript: %v", err)
+	}
+	a.logger.Info("msgscript started",
+		zap.String("nats", a.connKey), zap.Strings("subjects", a.engine.Registry().Subjects()))
+	return nil
+}
+
+// startTimeout bounds loading the scripts at start.
+const startTimeout = 30 * time.Second
+
+// Stop drains the subscriptions, lets the calls in progress finish and reply, then lets go of the
+// NATS connection (closed when no other config uses it).
+func (a *App) Stop() error {
+	if a.engine == nil {
+		return nil
+	}
+	grace := time.Duration(a.Timeout)
+	if grace <= 0 {
+		grace = engine.DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), grace+time.Second)
+	defer cancel()
+	err := a.engine.Stop(ctx)
+	a.engine, a.conn = nil, nil
+	releaseConn(a.connKey)
+	return err
+}
+
+// Engine is the running engine, nil when the app is not started.
+func (a *App) Engine() *engine.Engine { return a.engine }
+
+// Interface guards
+var (
+	_ caddy.App         = (*App)(nil)
+	_ caddy.Provisioner = (*App)(nil)
+	_ caddy.Validator   = (*App)(nil)
+)

@@ -1,0 +1,114 @@
+package caddymodule
+
+import (
+	"encoding/json"
+	"strconv"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+)
+
+func init() {
+	httpcaddyfile.RegisterGlobalOption("msgscript", parseGlobalOption)
+}
+
+// parseGlobalOption reads the msgscript global option. Repeated blocks merge, later values
+// winning, so a config can be assembled from imported snippets.
+func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
+	app := new(App)
+	if existing != nil {
+		prev, ok := existing.(httpcaddyfile.App)
+		if !ok {
+			return nil, d.Errf("msgscript: unexpected previous value %T", existing)
+		}
+		if err := json.Unmarshal(prev.Value, app); err != nil {
+			return nil, d.Errf("msgscript: merging with the previous block: %v", err)
+		}
+	}
+	if err := app.UnmarshalCaddyfile(d); err != nil {
+		return nil, err
+	}
+	return httpcaddyfile.App{Name: "msgscript", Value: caddyconfig.JSON(app, nil)}, nil
+}
+
+// UnmarshalCaddyfile reads
+//
+//	msgscript {
+//		nats_url       <url>
+//		embedded_nats  <host:port>
+//		store          <backend> <args...>
+//		queue_group    <name>
+//		timeout        <duration>
+//		max_concurrent <n>
+//	}
+func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // "msgscript"
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		switch opt := d.Val(); opt {
+		case "nats_url":
+			if err := oneArg(d, &a.NATSURL); err != nil {
+				return err
+			}
+		case "embedded_nats":
+			if err := oneArg(d, &a.EmbeddedNATS); err != nil {
+				return err
+			}
+		case "queue_group":
+			if err := oneArg(d, &a.QueueGroup); err != nil {
+				return err
+			}
+		case "timeout":
+			var s string
+			if err := oneArg(d, &s); err != nil {
+				return err
+			}
+			dur, err := caddy.ParseDuration(s)
+			if err != nil || dur <= 0 {
+				return d.Errf("timeout: want a positive duration such as 30s, got %q", s)
+			}
+			a.Timeout = caddy.Duration(dur)
+		case "max_concurrent":
+			var s string
+			if err := oneArg(d, &s); err != nil {
+				return err
+			}
+			n, err := strconv.Atoi(s)
+			if err != nil || n <= 0 {
+				return d.Errf("max_concurrent: want a positive number, got %q", s)
+			}
+			a.MaxConcurrent = n
+		case "store":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			backend := d.Val()
+			unm, err := caddyfile.UnmarshalModule(d, "msgscript.stores."+backend)
+			if err != nil {
+				return err
+			}
+			a.StoreRaw = caddyconfig.JSONModuleObject(unm, "backend", backend, nil)
+		default:
+			return d.Errf("msgscript: unknown option %q (known: nats_url, embedded_nats, store, queue_group, timeout, max_concurrent)", opt)
+		}
+	}
+	return nil
+}
+
+// oneArg reads exactly one argument into dst.
+func oneArg(d *caddyfile.Dispenser, dst *string) error {
+	if !d.NextArg() {
+		return d.ArgErr()
+	}
+	*dst = d.Val()
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	return nil
+}
+
+var _ caddyfile.Unmarshaler = (*App)(nil)

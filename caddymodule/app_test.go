@@ -1,0 +1,214 @@
+package caddymodule
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+const helloScript = `--* subject: funcs.hello
+--* name: hello
+function OnMessage(subject, payload)
+    return "Processed subject: " .. subject .. " with payload: " .. payload
+end
+`
+
+const helloReply = `{"hello":"Processed subject: funcs.hello with payload: John"}`
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func scriptsDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "hello.lua"), []byte(helloScript), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// loadConfig runs a Caddy config holding only the msgscript app (admin endpoint off) and stops it
+// when the test ends.
+func loadConfig(t *testing.T, app map[string]any) error {
+	t.Helper()
+	cfg, err := json.Marshal(map[string]any{
+		"admin": map[string]any{"disabled": true},
+		"apps":  map[string]any{"msgscript": app},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = caddy.Load(cfg, true)
+	t.Cleanup(func() { _ = caddy.Stop() })
+	return err
+}
+
+func connectTo(t *testing.T, url string) *nats.Conn {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+func askHello(t *testing.T, nc *nats.Conn) {
+	t.Helper()
+	m, err := nc.Request("funcs.hello", []byte("John"), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(m.Data) != helloReply {
+		t.Fatalf("got %s, want %s", m.Data, helloReply)
+	}
+}
+
+func TestAppWithEmbeddedNATS(t *testing.T) {
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	app := map[string]any{"embedded_nats": addr, "store": map[string]any{"backend": "dir", "path": scriptsDir(t)}}
+	if err := loadConfig(t, app); err != nil {
+		t.Fatal(err)
+	}
+	nc := connectTo(t, "nats://"+addr)
+	askHello(t, nc)
+
+	// Stopping Caddy stops the embedded server it started.
+	if err := caddy.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		conn.Close()
+		t.Fatalf("%s still accepts connections after Stop", addr)
+	}
+}
+
+func startNATS(t *testing.T) *server.Server {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(5 * time.Second) {
+		t.Fatal("nats-server did not start")
+	}
+	t.Cleanup(ns.Shutdown)
+	return ns
+}
+
+func TestAppWithOutsideNATS(t *testing.T) {
+	ns := startNATS(t)
+	t.Setenv("MSGSCRIPT_TEST_NATS", ns.ClientURL())
+	app := map[string]any{"nats_url": "{env.MSGSCRIPT_TEST_NATS}", "store": map[string]any{"backend": "dir", "path": scriptsDir(t)}}
+	if err := loadConfig(t, app); err != nil {
+		t.Fatal(err)
+	}
+	askHello(t, connectTo(t, ns.ClientURL()))
+}
+
+// With no nats_url, NATS_URL from the environment is used, as the original server did.
+func TestAppTakesNATSURLFromEnvironment(t *testing.T) {
+	ns := startNATS(t)
+	t.Setenv("NATS_URL", ns.ClientURL())
+	if err := loadConfig(t, map[string]any{"store": map[string]any{"backend": "dir", "path": scriptsDir(t)}}); err != nil {
+		t.Fatal(err)
+	}
+	askHello(t, connectTo(t, ns.ClientURL()))
+}
+
+func TestAppRefusesBadConfig(t *testing.T) {
+	cases := []struct {
+		app  map[string]any
+		want string
+	}{
+		{map[string]any{}, "no store configured"},
+		{map[string]any{"nats_url": "nats://x", "embedded_nats": "127.0.0.1:1", "store": map[string]any{"backend": "dir", "path": "."}}, "exclude each other"},
+		{map[string]any{"store": map[string]any{"backend": "dir"}}, "store dir: no path"},
+		{map[string]any{"store": map[string]any{"backend": "dir", "path": filepath.Join(t.TempDir(), "missing")}, "embedded_nats": fmt.Sprintf("127.0.0.1:%d", freePort(t))}, "missing"},
+	}
+	for _, c := range cases {
+		err := loadConfig(t, c.app)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: got %v, want an error containing %q", c.app, err, c.want)
+		}
+	}
+}
+
+// caddy reload while requests keep coming: the new config starts (sharing the NATS connection and
+// the embedded server) before the old one drains, so no request goes unanswered.
+func TestReloadUnderLoadLosesNoRequest(t *testing.T) {
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	dir := scriptsDir(t)
+	config := func(timeout string) map[string]any {
+		return map[string]any{"embedded_nats": addr, "timeout": timeout, "store": map[string]any{"backend": "dir", "path": dir}}
+	}
+	if err := loadConfig(t, config("10s")); err != nil {
+		t.Fatal(err)
+	}
+
+	var answered, failed atomic.Int64
+	var firstErr atomic.Value
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 8 {
+		nc := connectTo(t, "nats://"+addr)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				m, err := nc.Request("funcs.hello", []byte("John"), 5*time.Second)
+				if err == nil && string(m.Data) != helloReply {
+					err = fmt.Errorf("reply %s", m.Data)
+				}
+				if err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+					continue
+				}
+				answered.Add(1)
+			}
+		}()
+	}
+
+	for i := range 5 {
+		time.Sleep(100 * time.Millisecond)
+		// A different timeout makes it a different config, so Caddy really reloads.
+		if err := loadConfig(t, config(fmt.Sprintf("%ds", 11+i))); err != nil {
+			t.Fatalf("reload %d: %v", i, err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if failed.Load() > 0 {
+		t.Fatalf("%d of %d requests failed during reloads; first: %v", failed.Load(), failed.Load()+answered.Load(), firstErr.Load())
+	}
+	if answered.Load() < 100 {
+		t.Fatalf("only %d requests answered", answered.Load())
+	}
+	t.Logf("%d requests answered across 5 reloads", answered.Load())
+}

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+)
+
+// End-to-end tests: build the msgscript binary and drive it as a user would, with a NATS client.
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+// msgscriptBinary builds ./cmd/msgscript once per test run, with -race when the tests run with it
+// so that the build shares the test's compile cache.
+func msgscriptBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "msgscript-e2e-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "msgscript")
+		args := []string{"build", "-o", binary}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binary
+}
+
+// server is a running msgscript process.
+type server struct {
+	cmd    *exec.Cmd
+	output *syncBuffer
+	done   chan error
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// run starts `msgscript run --config config` in dir, with Caddy's state kept in a temporary home.
+func run(t *testing.T, dir, config string) *server {
+	t.Helper()
+	home := t.TempDir()
+	cmd := exec.Command(msgscriptBinary(t), "run", "--config", config)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home, "XDG_DATA_HOME="+home, "NATS_URL=")
+	s := &server{cmd: cmd, output: &syncBuffer{}, done: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = s.output, s.output
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-s.done
+		if t.Failed() {
+			t.Logf("msgscript output:\n%s", s.output)
+		}
+	})
+	return s
+}
+
+// connect waits for the NATS server at url and connects.
+func connect(t *testing.T, s *server, url string) *nats.Conn {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		nc, err := nats.Connect(url)
+		if err == nil {
+			t.Cleanup(nc.Close)
+			return nc
+		}
+		select {
+		case err := <-s.done:
+			t.Fatalf("msgscript exited: %v\n%s", err, s.output)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no NATS at %s: %v\n%s", url, err, s.output)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// request sends payload to subject, retrying while no script answers yet.
+func request(t *testing.T, nc *nats.Conn, subject, payload string) *nats.Msg {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m, err := nc.Request(subject, []byte(payload), 5*time.Second)
+		if err == nil {
+			return m
+		}
+		if !errors.Is(err, nats.ErrNoResponders) || time.Now().After(deadline) {
+			t.Fatalf("request %s: %v", subject, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop sends SIGINT (Ctrl-C) and wants a clean exit.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.done:
+		s.done <- err // for the cleanup
+		if err != nil {
+			t.Fatalf("msgscript did not exit cleanly on Ctrl-C: %v\n%s", err, s.output)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("msgscript still running 30s after Ctrl-C\n%s", s.output)
+	}
+}
+
+// The README's first command, as is: Caddyfile.example from the repository root serves the
+// examples on an embedded NATS server at 127.0.0.1:4222.
+func TestCaddyfileExample(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, err := net.Listen("tcp", "127.0.0.1:4222"); err != nil {
+		t.Fatalf("Caddyfile.example needs 127.0.0.1:4222, which is in use: %v", err)
+	} else {
+		l.Close()
+	}
+	s := run(t, root, "Caddyfile.example")
+	nc := connect(t, s, "nats://127.0.0.1:4222")
+
+	if got, want := string(request(t, nc, "funcs.hello", "John").Data), `{"hello":"Processed subject: funcs.hello with payload: John"}`; got != want {
+		t.Errorf("funcs.hello: got %s, want %s", got, want)
+	}
+	if got, want := string(request(t, nc, "funcs.greet", "Ann").Data), `{"greet":"Hello, Ann!"}`; got != want {
+		t.Errorf("funcs.greet: got %s, want %s", got, want)
+	}
+	m := request(t, nc, "funcs.fail", "")
+	if string(m.Data) != "{}" || m.Header.Get(micro.ErrorCodeHeader) != "500" ||
+		!strings.Contains(m.Header.Get(micro.ErrorHeader), "fail: examples/fail.lua:7: something went wrong") {
+		t.Errorf("funcs.fail: got %s %v", m.Data, m.Header)
+	}
+	s.stop(t)
+}
+
+// A folder of scripts served by the binary: edits are live without a restart.
+func TestScriptChangesAreLive(t *testing.T) {
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, "scripts", name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, "scripts"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write("echo.lua", "--* subject: funcs.echo\nfunction OnMessage(s, p) return 'v1 ' .. p end\n")
+	caddyfile := fmt.Sprintf("{\n\tadmin off\n\tmsgscript {\n\t\tembedded_nats %s\n\t\tstore dir ./scripts\n\t}\n}\n", addr)
+	if err := os.WriteFile(filepath.Join(dir, "Caddyfile"), []byte(caddyfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	s := run(t, dir, "Caddyfile")
+	nc := connect(t, s, "nats://"+addr)
+	if got := string(request(t, nc, "funcs.echo", "x").Data); got != `{"echo":"v1 x"}` {
+		t.Fatalf("got %s", got)
+	}
+
+	write("echo.lua", "--* subject: funcs.echo\nfunction OnMessage(s, p) return 'v2 ' .. p end\n")
+	write("new.lua", "--* subject: funcs.new\nfunction OnMessage(s, p) return 'new' end\n")
+	deadline := time.Now().Add(time.Second)
+	for {
+		m, err := nc.Request("funcs.echo", []byte("x"), time.Second)
+		if err == nil && string(m.Data) == `{"echo":"v2 x"}` {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the edit is not live within a second (last: %v %v)", m, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := string(request(t, nc, "funcs.new", "").Data); got != `{"new":"new"}` {
+		t.Fatalf("new script: got %s", got)
+	}
+	s.stop(t)
+}

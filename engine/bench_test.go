@@ -1,0 +1,53 @@
+package engine
+
+import (
+	"context"
+	"testing"
+)
+
+// BenchmarkHelloOnMessage is the engine bar: one OnMessage call of examples/hello.lua on a pooled
+// state, with its deadline, fresh environment and cleanup (DESIGN.md §4: ≤ 10 µs, ≤ 40 allocs).
+func BenchmarkHelloOnMessage(b *testing.B) {
+	p := newTestProgram(b, hello, nil, Options{})
+	ctx := context.Background()
+	payload := []byte("John")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.OnMessage(ctx, "funcs.hello", payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkHelloOnMessageParallel is the same call from every CPU at once, on the shared pool.
+func BenchmarkHelloOnMessageParallel(b *testing.B) {
+	p := newTestProgram(b, hello, nil, Options{})
+	ctx := context.Background()
+	payload := []byte("John")
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := p.OnMessage(ctx, "funcs.hello", payload); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkNewState is what every call would cost without the pool.
+func BenchmarkNewState(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		newLuaState(nil).close()
+	}
+}
+
+// BenchmarkReply is the JSON reply built around the scripts' answers.
+func BenchmarkReply(b *testing.B) {
+	results := []result{{name: "hello", body: "Processed subject: funcs.hello with payload: John"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		newReply("_INBOX.x", "funcs.hello", results)
+	}
+}

@@ -1,0 +1,93 @@
+package engine
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// libs builds a LibraryFunc over name -> text; each library's origin is libs/<name>.lua.
+func libs(m map[string]string) LibraryFunc {
+	return func(name string) (Source, bool) {
+		text, ok := m[name]
+		return Source{Origin: "libs/" + name + ".lua", Text: []byte(text)}, ok
+	}
+}
+
+func compileErr(t *testing.T, script string, lib map[string]string) *CompileError {
+	t.Helper()
+	_, err := Compile(Source{Origin: "s.lua", Text: []byte(script)}, libs(lib))
+	var ce *CompileError
+	if !errors.As(err, &ce) {
+		t.Fatalf("got %v, want a CompileError", err)
+	}
+	return ce
+}
+
+func TestCompileErrorLines(t *testing.T) {
+	lib := map[string]string{
+		"good": "-- line 1\nfunction helper() return 1 end\n-- line 3\n",
+		"bad":  "x = 1\ny = = 2\n",
+		"a":    "--* require: b\n",
+		"b":    "--* require: a\n",
+		"deep": "--* require: nowhere\n",
+	}
+	cases := []struct {
+		name, script string
+		want         string
+	}{
+		{"syntax error, no library", "--* subject: a.b\n\nfunction OnMessage(s, p)\n  return s ..\nend\n", "s.lua:5:"},
+		{"syntax error after a library", "--* require: good\nlocal x = 1\nlocal y = )\n", "s.lua:3:"},
+		{"syntax error in the library", "--* require: bad\nlocal x = 1\n", "libs/bad.lua:2:"},
+		{"unfinished script", "--* require: good\nfunction f()\n", "s.lua: "},
+		{"missing library", "--* require: nowhere\n", `s.lua: requires library "nowhere", which does not exist`},
+		{"missing library of a library", "--* require: deep\n", `library "deep" requires library "nowhere"`},
+		{"library cycle", "--* require: a\n", "library cycle: a -> b -> a"},
+		{"bad header", "--* subject: a\n--* timeout: soon\n", "s.lua:2: header \"timeout\""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ce := compileErr(t, c.script, lib)
+			if !strings.Contains(ce.Error(), c.want) {
+				t.Fatalf("got %q, want it to contain %q", ce.Error(), c.want)
+			}
+		})
+	}
+}
+
+func TestCompileLibrariesInOrder(t *testing.T) {
+	lib := map[string]string{
+		"base": "x = 1\n",
+		"web":  "--* require: base\nfunction page() end",
+		"util": "--* require: base\n",
+	}
+	code, err := Compile(Source{Origin: "s.lua", Text: []byte("--* require: web\n--* require: util\n")}, libs(lib))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(code.Libraries, ","); got != "base,web,util" {
+		t.Fatalf("libraries %s, want base,web,util (dependencies first, each once)", got)
+	}
+}
+
+func TestLineMapRewrite(t *testing.T) {
+	var m lineMap
+	var b bytes.Buffer
+	m.add("libs/a.lua", &b, []byte("1\n2\n3\n"))
+	m.add("libs/b.lua", &b, []byte("1\n2")) // no final newline: one is added
+	m.add("s.lua", &b, []byte("1\n2\n"))
+	cases := map[string]string{
+		"s.lua:2: boom":              "libs/a.lua:2: boom",
+		"s.lua:5: boom":              "libs/b.lua:2: boom",
+		"s.lua:7: x\ns.lua:6: in f":  "s.lua:2: x\ns.lua:1: in f",
+		"no position":                "no position",
+		"s.lua:x not a line":         "s.lua:x not a line",
+		"other.lua:2: left as it is": "other.lua:2: left as it is",
+	}
+	for in, want := range cases {
+		if got := m.rewrite(in); got != want {
+			t.Errorf("rewrite(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

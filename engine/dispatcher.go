@@ -1,0 +1,262 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"go.uber.org/zap"
+)
+
+// Dispatcher keeps one queue subscription per subject pattern that has scripts, runs the scripts
+// of each message and sends the reply.
+//
+// Messages are delivered by the NATS client straight into a channel per subscription, where
+// "pullers" wait: the puller that takes a message runs it itself, so a message costs one goroutine
+// hand-off, as in a hand-written responder. Pullers are elastic: whoever takes the last waiting
+// puller's place starts a spare before running its message (so a slow script never holds up the
+// next message), and pullers beyond two idle ones end.
+type Dispatcher struct {
+	nc   *nats.Conn
+	reg  *Registry
+	opts *Options
+	log  *zap.Logger
+	ctx  context.Context // parent of every call; cancelled only when a Stop runs out of time
+	kill context.CancelFunc
+
+	slots   chan struct{}  // bounds the calls running at once (Options.MaxConcurrent)
+	pullers sync.WaitGroup // every puller of every subscription
+
+	mu      sync.Mutex
+	subs    map[string]*subscription
+	stopped bool
+}
+
+// subscription is one subject pattern's NATS subscription and its pullers.
+type subscription struct {
+	pattern string
+	sub     *nats.Subscription
+	msgs    chan *nats.Msg
+	idle    atomic.Int32  // pullers waiting on msgs
+	drained chan struct{} // closed once NATS delivers no more: pullers empty msgs and end
+}
+
+// subscriptionBuffer is how many received messages may wait for a puller, per subscription. Past
+// it NATS drops messages and reports a slow consumer (logged).
+const subscriptionBuffer = 16 * 1024
+
+// NewDispatcher returns a dispatcher for the registry's scripts on nc. It subscribes as the
+// registry's subjects change, from then on.
+func NewDispatcher(nc *nats.Conn, reg *Registry) *Dispatcher {
+	ctx, kill := context.WithCancel(context.Background())
+	d := &Dispatcher{
+		nc: nc, reg: reg, opts: reg.opts, log: reg.log, ctx: ctx, kill: kill,
+		slots: make(chan struct{}, reg.opts.MaxConcurrent),
+		subs:  map[string]*subscription{},
+	}
+	reg.mu.Lock()
+	reg.onChange = d.sync
+	reg.mu.Unlock()
+	d.sync(reg.Subjects())
+	return d
+}
+
+// flushTimeout bounds the round trip that confirms new subscriptions with the server.
+const flushTimeout = 2 * time.Second
+
+// sync subscribes to new subjects and drains the subscriptions of subjects that lost their last
+// script (messages already received are still handled).
+func (d *Dispatcher) sync(subjects []string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stopped {
+		return
+	}
+	want := make(map[string]bool, len(subjects))
+	added := false
+	for _, pattern := range subjects {
+		want[pattern] = true
+		if d.subs[pattern] != nil {
+			continue
+		}
+		s := &subscription{pattern: pattern, msgs: make(chan *nats.Msg, subscriptionBuffer), drained: make(chan struct{})}
+		sub, err := d.nc.ChanQueueSubscribe(pattern, d.opts.QueueGroup, s.msgs)
+		if err != nil {
+			d.log.Error("cannot subscribe", zap.String("subject", pattern), zap.Error(err))
+			continue
+		}
+		s.sub = sub
+		d.subs[pattern] = s
+		d.startPuller(s)
+		added = true
+		d.log.Debug("subscribed", zap.String("subject", pattern), zap.String("queue_group", d.opts.QueueGroup))
+	}
+	for pattern, s := range d.subs {
+		if !want[pattern] {
+			delete(d.subs, pattern)
+			go d.drain(context.Background(), s)
+		}
+	}
+	if added {
+		// Make sure the server knows the new subscriptions before anyone is told the script is
+		// live. When NATS is down this fails; the client subscribes again on reconnect.
+		if err := d.nc.FlushTimeout(flushTimeout); err != nil {
+			d.log.Warn("subscriptions not confirmed by the server yet", zap.Error(err))
+		}
+	}
+}
+
+// drain stops the subscription's delivery and, once NATS has handed over everything it had, lets
+// the pullers finish what is buffered and end.
+func (d *Dispatcher) drain(ctx context.Context, s *subscription) {
+	closed := s.sub.StatusChanged(nats.SubscriptionClosed)
+	if err := s.sub.Drain(); err != nil {
+		d.log.Warn("draining subscription", zap.String("subject", s.pattern), zap.Error(err))
+		_ = s.sub.Unsubscribe()
+	} else {
+		select {
+		case <-closed:
+		case <-ctx.Done():
+			_ = s.sub.Unsubscribe()
+		}
+	}
+	close(s.drained)
+}
+
+func (d *Dispatcher) startPuller(s *subscription) {
+	d.pullers.Add(1)
+	go d.pull(s)
+}
+
+// pull waits for messages of one subscription and runs them.
+func (d *Dispatcher) pull(s *subscription) {
+	defer d.pullers.Done()
+	for {
+		s.idle.Add(1)
+		select {
+		case m := <-s.msgs:
+			d.run(s, m)
+			// Keep two pullers waiting at most: enough that a burst rarely waits for a goroutine
+			// to start, few enough that a quiet subject holds no crowd.
+			if s.idle.Load() >= 2 {
+				return
+			}
+		case <-s.drained:
+			s.idle.Add(-1)
+			for {
+				select {
+				case m := <-s.msgs:
+					d.slots <- struct{}{}
+					d.handle(s.pattern, m)
+					<-d.slots
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// run handles one message taken from s: it takes a slot (waiting while MaxConcurrent calls run),
+// makes sure another puller waits for the next message, then handles the message itself.
+func (d *Dispatcher) run(s *subscription, m *nats.Msg) {
+	d.slots <- struct{}{}
+	defer func() { <-d.slots }()
+	if s.idle.Add(-1) == 0 {
+		select {
+		case <-s.drained:
+		default:
+			d.startPuller(s)
+		}
+	}
+	d.handle(s.pattern, m)
+}
+
+// handle runs the scripts of the message's subscription (several at once, each on its own
+// goroutine) and replies if the message asks for it.
+func (d *Dispatcher) handle(pattern string, m *nats.Msg) {
+	progs := d.reg.Programs(pattern)
+	if len(progs) == 1 { // the common case, kept free of goroutines and allocations
+		d.reply(m, []result{d.call(progs[0], m)})
+		return
+	}
+	results := make([]result, len(progs))
+	var wg sync.WaitGroup
+	for i, p := range progs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = d.call(p, m)
+		}()
+	}
+	wg.Wait()
+	d.reply(m, results)
+}
+
+func (d *Dispatcher) reply(m *nats.Msg, results []result) {
+	if m.Reply == "" {
+		return
+	}
+	if err := d.nc.PublishMsg(newReply(m.Reply, m.Subject, results)); err != nil {
+		d.log.Warn("cannot send reply", zap.String("subject", m.Subject), zap.Error(err))
+	}
+}
+
+// result is one script's answer to one message.
+type result struct {
+	name string
+	body string
+	err  *CallError
+}
+
+func (d *Dispatcher) call(p *Program, m *nats.Msg) result {
+	body, err := p.OnMessage(d.ctx, m.Subject, m.Data)
+	if err == nil {
+		return result{name: p.Name, body: body}
+	}
+	var ce *CallError
+	if !errors.As(err, &ce) {
+		ce = &CallError{Msg: err.Error()}
+	}
+	d.log.Error("script failed",
+		zap.String("subject", m.Subject), zap.String("script_subject", p.Subject), zap.String("name", p.Name),
+		zap.String("origin", p.Origin), zap.Bool("timeout", ce.Timeout), zap.String("error", ce.Msg))
+	return result{name: p.Name, err: ce}
+}
+
+// Stop drains every subscription (messages already received still run and get their reply) and
+// waits for the calls in progress. When ctx ends first, the calls still running are cancelled.
+func (d *Dispatcher) Stop(ctx context.Context) error {
+	d.mu.Lock()
+	d.stopped = true
+	subs := d.subs
+	d.subs = nil
+	d.mu.Unlock()
+
+	var draining sync.WaitGroup
+	for _, s := range subs {
+		draining.Add(1)
+		go func() {
+			defer draining.Done()
+			d.drain(ctx, s)
+		}()
+	}
+	draining.Wait()
+	done := make(chan struct{})
+	go func() {
+		d.pullers.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		d.kill()
+		return nil
+	case <-ctx.Done():
+		d.kill()
+		<-done
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,108 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"go.uber.org/zap"
+
+	"github.com/msgscript/msgscript/engine/store"
+)
+
+// Engine is msgscript's server side: it follows a store, compiles its scripts and answers their
+// subjects on a NATS connection.
+type Engine struct {
+	store store.Store
+	reg   *Registry
+	disp  *Dispatcher
+	log   *zap.Logger
+
+	stopWatch context.CancelFunc
+	watchDone chan struct{}
+}
+
+// New prepares an engine; it does nothing until Start.
+func New(nc *nats.Conn, st store.Store, opts Options) *Engine {
+	reg := NewRegistry(opts)
+	return &Engine{store: st, reg: reg, disp: NewDispatcher(nc, reg), log: reg.log}
+}
+
+// Registry gives access to the compiled scripts.
+func (e *Engine) Registry() *Registry { return e.reg }
+
+// watchRetry is the pause before following the store again after its watch failed.
+const watchRetry = time.Second
+
+// Start loads every script, subscribes to their subjects and keeps following the store. It
+// returns once the scripts are loaded and subscribed, or with the error that prevented it.
+func (e *Engine) Start(ctx context.Context) error {
+	watchCtx, stop := context.WithCancel(context.Background())
+	e.stopWatch, e.watchDone = stop, make(chan struct{})
+	loaded := make(chan error, 1)
+	go func() {
+		defer close(e.watchDone)
+		first := true
+		for {
+			// Every Watch starts with a complete batch: after a failure it replaces what the
+			// registry holds, so that nothing changed meanwhile is missed.
+			complete := true
+			err := e.store.Watch(watchCtx, func(batch []store.Event) {
+				if complete {
+					e.reg.Replace(batch)
+					complete = false
+					if first {
+						first = false
+						loaded <- nil
+					}
+					return
+				}
+				e.reg.Apply(batch)
+			})
+			if watchCtx.Err() != nil {
+				return
+			}
+			if err == nil {
+				err = errors.New("the store stopped reporting changes")
+			}
+			if first {
+				loaded <- err
+				return
+			}
+			e.log.Error("following the store failed; retrying", zap.Error(err), zap.Duration("retry_in", watchRetry))
+			select {
+			case <-time.After(watchRetry):
+			case <-watchCtx.Done():
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-loaded:
+		if err == nil {
+			return nil
+		}
+		stop()
+		<-e.watchDone
+		return fmt.Errorf("loading scripts: %w", err)
+	case <-ctx.Done():
+		stop()
+		<-e.watchDone
+		return fmt.Errorf("loading scripts: %w", ctx.Err())
+	}
+}
+
+// Stop stops following the store, drains the subscriptions, waits for the calls in progress (until
+// ctx ends) and releases every Lua state. The NATS connection is left open: it belongs to the
+// caller.
+func (e *Engine) Stop(ctx context.Context) error {
+	if e.stopWatch != nil {
+		e.stopWatch()
+		<-e.watchDone
+	}
+	err := e.disp.Stop(ctx)
+	e.reg.Close()
+	return errors.Join(err, e.store.Close())
+}

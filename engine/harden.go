@@ -1,0 +1,55 @@
+package engine
+
+import (
+	lua "github.com/yuin/gopher-lua"
+)
+
+// harden closes the ways a script could end the process, stall it, or leave something behind for
+// the next call on the same state:
+//
+//   - os.exit ends the host process in gopher-lua: it raises an error instead;
+//   - collectgarbage("collect") runs a full Go GC, stalling every other script: it does nothing;
+//   - getfenv on a Go function, and package.loaded._G, hand out the base globals table, where a
+//     write would survive into later calls: getfenv answers with the call's own environment, and
+//     require "_G" is gone;
+//   - debug can read and write any upvalue, local or metatable: only traceback and getinfo stay.
+func harden(st *luaState) {
+	L := st.L
+	loaded, _ := L.GetField(L.Get(lua.RegistryIndex), "_LOADED").(*lua.LTable)
+	if loaded == nil {
+		loaded = L.NewTable() // no package library: nothing to clean in it
+	}
+	loaded.RawSetString("_G", lua.LNil)
+
+	if os, ok := L.GetGlobal("os").(*lua.LTable); ok {
+		os.RawSetString("exit", L.NewFunction(func(L *lua.LState) int {
+			L.RaiseError("os.exit is not available to msgscript scripts; return from the function instead")
+			return 0
+		}))
+	}
+	L.SetGlobal("collectgarbage", L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LNumber(0))
+		return 1
+	}))
+
+	if getfenv, ok := L.GetGlobal("getfenv").(*lua.LFunction); ok && getfenv.IsG {
+		base := getfenv.GFunction
+		L.SetGlobal("getfenv", L.NewFunction(func(L *lua.LState) int {
+			n := base(L)
+			if n == 1 && L.Get(-1) == L.G.Global && st.env != nil {
+				L.Pop(1)
+				L.Push(st.env)
+			}
+			return n
+		}))
+	}
+
+	if debug, ok := L.GetGlobal("debug").(*lua.LTable); ok {
+		safe := L.NewTable()
+		for _, name := range []string{"traceback", "getinfo"} {
+			safe.RawSetString(name, debug.RawGetString(name))
+		}
+		L.SetGlobal("debug", safe)
+		loaded.RawSetString("debug", safe)
+	}
+}

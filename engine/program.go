@@ -1,0 +1,162 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Program is one version of one script, compiled and ready to run, with its own pool of Lua
+// states. It is replaced as a whole when the script or a library it requires changes.
+type Program struct {
+	Subject string
+	Name    string
+	Origin  string
+	*Code
+
+	timeout time.Duration
+	pool    *statePool
+}
+
+// newProgram gives code its deadline (its `timeout` header, else the default) and a state pool.
+func newProgram(subject, name, origin string, code *Code, opts *Options) *Program {
+	timeout := opts.Timeout
+	if code.Headers.Timeout > 0 {
+		timeout = code.Headers.Timeout
+	}
+	preload := opts.Preload
+	return &Program{
+		Subject: subject, Name: name, Origin: origin, Code: code,
+		timeout: timeout,
+		pool:    newStatePool(opts.PoolSize, func() *luaState { return newLuaState(preload) }),
+	}
+}
+
+// Timeout is the deadline of one call.
+func (p *Program) Timeout() time.Duration { return p.timeout }
+
+// Close releases the idle states; calls in progress finish on theirs.
+func (p *Program) Close() { p.pool.close() }
+
+// CallError is a script failing in one call. It concerns that script alone: the others on the
+// same subject still answer.
+type CallError struct {
+	Msg     string
+	Timeout bool // the call ran past its deadline
+}
+
+func (e *CallError) Error() string { return e.Msg }
+
+// Code is the NATS micro error code reported for the failure: 504 for a missed deadline, 500
+// otherwise.
+func (e *CallError) Code() int {
+	if e.Timeout {
+		return 504
+	}
+	return 500
+}
+
+// OnMessage runs the script's OnMessage(subject, payload) and returns the string it returns (a
+// number is turned into its text, nothing into "").
+func (p *Program) OnMessage(ctx context.Context, subject string, payload []byte) (string, error) {
+	var reply string
+	err := p.call(ctx, func(L *lua.LState, env *lua.LTable) error {
+		fn := env.RawGetString("OnMessage")
+		if fn.Type() != lua.LTFunction {
+			return &CallError{Msg: "the script defines no OnMessage(subject, payload) function"}
+		}
+		L.Push(fn)
+		L.Push(lua.LString(subject))
+		L.Push(lua.LString(payload))
+		if err := L.PCall(2, 1, nil); err != nil {
+			return err
+		}
+		switch v := L.Get(-1).(type) {
+		case lua.LString:
+			reply = string(v)
+		case lua.LNumber:
+			reply = v.String()
+		case *lua.LNilType:
+		default:
+			return &CallError{Msg: fmt.Sprintf("OnMessage returned a %s; return a string (json.encode a table)", v.Type())}
+		}
+		return nil
+	})
+	return reply, err
+}
+
+// call runs one call on a pooled state: deadline, fresh environment, the script's top level (which
+// defines its functions), then entry; afterwards the state is cleaned and returned to the pool, or
+// closed when it may be damaged (a missed deadline stops the VM mid-instruction, a Go panic may
+// leave it inconsistent).
+func (p *Program) call(ctx context.Context, entry func(L *lua.LState, env *lua.LTable) error) (err error) {
+	st := p.pool.get()
+	L := st.L
+	env := st.newEnv()
+	// L.Env too: gopher-lua's load/loadstring compile chunks into L.Env, which would otherwise
+	// be the base globals.
+	st.env, L.Env = env, env
+	st.deadline.arm(ctx, p.timeout)
+	L.SetContext(st.deadline)
+	reusable := true
+	defer func() {
+		if r := recover(); r != nil {
+			err = &CallError{Msg: fmt.Sprintf("panic in Go code called by the script: %v", r)}
+			reusable = false
+		}
+		if st.deadline.disarm() {
+			reusable = false
+		}
+		L.RemoveContext()
+		st.env, L.Env = nil, L.G.Global
+		if reusable {
+			L.SetTop(0)
+			p.pool.put(st)
+		} else {
+			st.close()
+		}
+	}()
+
+	chunk := L.NewFunctionFromProto(p.proto)
+	chunk.Env = env
+	L.Push(chunk)
+	err = L.PCall(0, 0, nil)
+	if err == nil {
+		err = entry(L, env)
+	}
+	if err == nil {
+		return nil
+	}
+	var callErr *CallError
+	reusable, callErr = p.callError(st.deadline.Err(), err)
+	return callErr
+}
+
+// callError turns what a call returned into a CallError and says whether the state survived;
+// ended is why the call's context ended, if it did.
+func (p *Program) callError(ended error, err error) (reusable bool, _ *CallError) {
+	var ce *CallError
+	if errors.As(err, &ce) {
+		return true, ce
+	}
+	msg := err.Error()
+	var api *lua.ApiError
+	if errors.As(err, &api) {
+		msg = api.Object.String()
+		reusable = api.Type != lua.ApiErrorPanic
+		if api.Type == lua.ApiErrorPanic {
+			msg = "panic in Go code called by the script: " + msg
+		}
+	}
+	msg = p.lines.rewrite(msg)
+	switch {
+	case errors.Is(ended, context.DeadlineExceeded):
+		return false, &CallError{Msg: fmt.Sprintf("timed out after %s: %s", p.timeout, msg), Timeout: true}
+	case ended != nil:
+		return false, &CallError{Msg: "cancelled: " + msg}
+	}
+	return reusable, &CallError{Msg: msg}
+}

@@ -1,0 +1,236 @@
+package engine
+
+import (
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"go.uber.org/zap"
+
+	"github.com/msgscript/msgscript/engine/script"
+	"github.com/msgscript/msgscript/engine/store"
+)
+
+// Registry holds the compiled version of every script, kept current by the store's events. Reads
+// (one per message) are a lock-free load of an immutable subject -> programs map; changes are
+// serialised and rebuild that map.
+type Registry struct {
+	opts *Options
+	log  *zap.Logger
+
+	mu       sync.Mutex
+	scripts  map[scriptKey]*scriptEntry
+	libs     map[string]store.Item
+	onChange func(subjects []string) // told the subjects with scripts after every change
+
+	bySubject atomic.Pointer[map[string][]*Program]
+}
+
+type scriptKey struct{ subject, name string }
+
+// scriptEntry is one script: its latest stored text and the last version that compiled.
+type scriptEntry struct {
+	item store.Item
+	prog *Program // serving; nil when no version has compiled yet
+	err  error    // why item is not the version serving; nil when it is
+}
+
+// NewRegistry returns an empty registry whose programs use opts.
+func NewRegistry(opts Options) *Registry {
+	o := opts.withDefaults()
+	r := &Registry{opts: &o, log: o.Logger, scripts: map[scriptKey]*scriptEntry{}, libs: map[string]store.Item{}}
+	r.bySubject.Store(&map[string][]*Program{})
+	return r
+}
+
+// Programs returns the scripts listening on a subject pattern, sorted by name. The slice is
+// shared: do not modify it.
+func (r *Registry) Programs(subject string) []*Program {
+	return (*r.bySubject.Load())[subject]
+}
+
+// Subjects returns every subject pattern that has at least one script.
+func (r *Registry) Subjects() []string {
+	m := *r.bySubject.Load()
+	subjects := make([]string, 0, len(m))
+	for s := range m {
+		subjects = append(subjects, s)
+	}
+	sort.Strings(subjects)
+	return subjects
+}
+
+// Script returns the version of a script that is serving (nil if none) and, when the latest
+// stored version is not that one, why it was refused.
+func (r *Registry) Script(subject, name string) (*Program, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := r.scripts[scriptKey{subject, name}]
+	if e == nil {
+		return nil, nil
+	}
+	return e.prog, e.err
+}
+
+// Replace makes the registry hold exactly the items of a complete batch (a store's first batch, or
+// a new one after its watch had to start over): anything not in it is removed.
+func (r *Registry) Replace(all []store.Event) {
+	present := map[store.Ref]bool{}
+	for _, ev := range all {
+		present[ev.Item.Ref] = true
+	}
+	batch := slices.Clone(all)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for key, e := range r.scripts {
+		ref := store.Ref{Kind: store.KindScript, Subject: key.subject, Name: key.name}
+		if !present[ref] {
+			batch = append(batch, store.Event{Op: store.OpDelete, Item: e.item})
+		}
+	}
+	for name, lib := range r.libs {
+		if !present[store.Ref{Kind: store.KindLibrary, Name: name}] {
+			batch = append(batch, store.Event{Op: store.OpDelete, Item: lib})
+		}
+	}
+	r.apply(batch)
+}
+
+// Apply takes a batch of changes: libraries first, then every script that changed or that requires
+// a changed library is compiled again. A version that does not compile is logged and the previous
+// one keeps serving.
+func (r *Registry) Apply(batch []store.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.apply(batch)
+}
+
+func (r *Registry) apply(batch []store.Event) {
+	changedLibs := map[string]bool{}
+	dirty := map[scriptKey]bool{}
+	var retired []*Program
+	for _, ev := range batch {
+		it := ev.Item
+		switch it.Kind {
+		case store.KindLibrary:
+			changedLibs[it.Name] = true
+			if ev.Op == store.OpPut {
+				r.libs[it.Name] = it
+			} else {
+				delete(r.libs, it.Name)
+			}
+		case store.KindScript:
+			key := scriptKey{it.Subject, it.Name}
+			if ev.Op == store.OpDelete {
+				if e := r.scripts[key]; e != nil {
+					if e.prog != nil {
+						retired = append(retired, e.prog)
+					}
+					delete(r.scripts, key)
+					delete(dirty, key)
+					r.log.Info("script removed", zap.String("subject", key.subject), zap.String("name", key.name))
+				}
+				continue
+			}
+			e := r.scripts[key]
+			if e == nil {
+				e = &scriptEntry{}
+				r.scripts[key] = e
+			}
+			e.item = it
+			dirty[key] = true
+		}
+	}
+	if len(changedLibs) > 0 {
+		for key, e := range r.scripts {
+			// A script that failed may have been waiting for a library that just arrived.
+			if e.err != nil || e.prog == nil || slices.ContainsFunc(e.prog.Libraries, func(l string) bool { return changedLibs[l] }) {
+				dirty[key] = true
+			}
+		}
+	}
+
+	for key := range dirty {
+		if old := r.compile(key, r.scripts[key]); old != nil {
+			retired = append(retired, old)
+		}
+	}
+	r.publish()
+	// Close the replaced versions only once no new message can find them; calls already running
+	// on them finish normally.
+	for _, p := range retired {
+		p.Close()
+	}
+}
+
+// compile builds the latest version of a script and, if it compiles, makes it the one serving.
+// It returns the version replaced, if any.
+func (r *Registry) compile(key scriptKey, e *scriptEntry) (replaced *Program) {
+	fields := []zap.Field{zap.String("subject", key.subject), zap.String("name", key.name), zap.String("origin", e.item.Origin)}
+	code, err := r.build(key, e.item)
+	if err != nil {
+		e.err = err
+		if e.prog != nil {
+			r.log.Error("script not updated, the previous version keeps serving", append(fields, zap.Error(err))...)
+		} else {
+			r.log.Error("script not loaded", append(fields, zap.Error(err))...)
+		}
+		return nil
+	}
+	replaced, e.prog, e.err = e.prog, newProgram(key.subject, key.name, e.item.Origin, code, r.opts), nil
+	if len(code.Libraries) > 0 {
+		fields = append(fields, zap.Strings("libraries", code.Libraries))
+	}
+	if replaced != nil {
+		r.log.Info("script updated", fields...)
+	} else {
+		r.log.Info("script loaded", fields...)
+	}
+	return replaced
+}
+
+func (r *Registry) build(key scriptKey, it store.Item) (*Code, error) {
+	if err := script.ValidatePattern(key.subject); err != nil {
+		return nil, &CompileError{Origin: it.Origin, Msg: err.Error()}
+	}
+	if err := script.ValidateName(key.name); err != nil {
+		return nil, &CompileError{Origin: it.Origin, Msg: err.Error()}
+	}
+	return Compile(Source{Origin: it.Origin, Text: it.Source}, r.library)
+}
+
+func (r *Registry) library(name string) (Source, bool) {
+	lib, ok := r.libs[name]
+	return Source{Origin: lib.Origin, Text: lib.Source}, ok
+}
+
+// publish rebuilds the subject map read by the dispatcher and tells it the subjects.
+func (r *Registry) publish() {
+	m := map[string][]*Program{}
+	for key, e := range r.scripts {
+		if e.prog != nil {
+			m[key.subject] = append(m[key.subject], e.prog)
+		}
+	}
+	for _, progs := range m {
+		sort.Slice(progs, func(i, j int) bool { return progs[i].Name < progs[j].Name })
+	}
+	r.bySubject.Store(&m)
+	if r.onChange != nil {
+		r.onChange(r.Subjects())
+	}
+}
+
+// Close releases every program's Lua states.
+func (r *Registry) Close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.scripts {
+		if e.prog != nil {
+			e.prog.Close()
+		}
+	}
+	r.scripts = map[scriptKey]*scriptEntry{}
+	r.bySubject.Store(&map[string][]*Program{})
+}

@@ -1,0 +1,31 @@
+package script
+
+import "testing"
+
+func TestValidatePattern(t *testing.T) {
+	ok := []string{"funcs.hello", "funcs.*", "funcs.>", "a.*.c", "single", "a.b*c"}
+	for _, s := range ok {
+		if err := ValidatePattern(s); err != nil {
+			t.Errorf("%q: %v", s, err)
+		}
+	}
+	bad := []string{"", ">", "*", "*.>", "*.a", "a..b", ".a", "a.", "a b", "a.>.b", "$SYS.x", "_INBOX.x", "a.b\t"}
+	for _, s := range bad {
+		if err := ValidatePattern(s); err == nil {
+			t.Errorf("%q: accepted, want an error", s)
+		}
+	}
+}
+
+func TestValidateName(t *testing.T) {
+	for _, s := range []string{"hello", "hello-world", "a.b", "with space"} {
+		if err := ValidateName(s); err != nil {
+			t.Errorf("%q: %v", s, err)
+		}
+	}
+	for _, s := range []string{"", " a", "a ", "a/b", "a\nb"} {
+		if err := ValidateName(s); err == nil {
+			t.Errorf("%q: accepted, want an error", s)
+		}
+	}
+}

@@ -1,0 +1,53 @@
+package engine
+
+import (
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Preloader adds modules (or anything else) to a new Lua state, typically with L.PreloadModule
+// so that scripts get them through require.
+type Preloader func(L *lua.LState)
+
+// luaState is one Lua VM plus what every call on it reuses. A luaState belongs to one script
+// version's pool and is never shared between scripts.
+type luaState struct {
+	L *lua.LState
+	// envMeta makes a call's environment read through to the base globals without being able
+	// to reach them: {__index = globals, __metatable = "locked"}.
+	envMeta *lua.LTable
+	// env is the environment of the call in progress, nil between calls.
+	env *lua.LTable
+	// deadline is the context of every call on this state.
+	deadline *deadline
+}
+
+// newLuaState builds a state with the standard libraries, hardened (see harden), then runs the
+// preloaders.
+func newLuaState(preload []Preloader) *luaState {
+	L := lua.NewState(lua.Options{
+		// A small data stack to start with (the default is 5120 slots, ~80 KB per state) that
+		// grows on demand, so that deep recursion works instead of overflowing.
+		RegistrySize:    1024,
+		RegistryMaxSize: 1024 * 256,
+	})
+	st := &luaState{L: L, deadline: newDeadline()}
+	st.envMeta = L.NewTable()
+	st.envMeta.RawSetString("__index", L.G.Global)
+	st.envMeta.RawSetString("__metatable", lua.LString("locked"))
+	harden(st)
+	for _, p := range preload {
+		p(L)
+	}
+	return st
+}
+
+// newEnv returns a fresh environment table for one call: globals the call sets land in it and
+// vanish with it, reads fall through to the base globals.
+func (st *luaState) newEnv() *lua.LTable {
+	env := st.L.CreateTable(0, 4)
+	env.RawSetString("_G", env)
+	env.Metatable = st.envMeta
+	return env
+}
+
+func (st *luaState) close() { st.L.Close() }

@@ -1,0 +1,260 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/msgscript/msgscript/engine/script"
+)
+
+// Dir keeps scripts and libraries as .lua files in a folder, for one machine and for development:
+//
+//   - every *.lua file outside libs/ whose headers name a subject (`--* subject: ...`) is a script,
+//     named by its `--* name:` header or else by its file name;
+//   - every *.lua file under libs/ is a library named by its file name.
+//
+// Files are read when the store is watched and again on every change fsnotify reports.
+type Dir struct {
+	root string
+	log  *zap.Logger
+}
+
+// libsDir is the sub-folder holding libraries.
+const libsDir = "libs"
+
+// NewDir returns the store for the folder root. It touches nothing until used.
+func NewDir(root string, log *zap.Logger) *Dir {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Dir{root: filepath.Clean(root), log: log}
+}
+
+// Root is the folder the store reads.
+func (d *Dir) Root() string { return d.root }
+
+// snapshot is one reading of the folder.
+type snapshot struct {
+	items map[Ref]Item
+	dirs  []string // every folder read, to be watched
+}
+
+// scan reads the whole folder. Folders whose name starts with a dot are skipped (.git, editor
+// state), and so are files that are not .lua. When two files claim the same script or library the
+// first in lexical order wins and the other is reported.
+func (d *Dir) scan() (snapshot, error) {
+	snap := snapshot{items: map[Ref]Item{}}
+	info, err := os.Stat(d.root)
+	if err != nil {
+		return snap, fmt.Errorf("store dir: %w", err)
+	}
+	if !info.IsDir() {
+		return snap, fmt.Errorf("store dir: %s is not a folder", d.root)
+	}
+	err = filepath.WalkDir(d.root, func(path string, e fs.DirEntry, err error) error {
+		if err != nil {
+			d.log.Warn("cannot read", zap.String("path", path), zap.Error(err))
+			return nil
+		}
+		if e.IsDir() {
+			if path != d.root && strings.HasPrefix(e.Name(), ".") {
+				return filepath.SkipDir
+			}
+			snap.dirs = append(snap.dirs, path)
+			return nil
+		}
+		if !strings.HasSuffix(e.Name(), ".lua") || strings.HasPrefix(e.Name(), ".") {
+			return nil
+		}
+		item, ok := d.read(path)
+		if !ok {
+			return nil
+		}
+		if prev, dup := snap.items[item.Ref]; dup {
+			d.log.Error("two files define the same "+item.Kind.String()+"; keeping the first",
+				zap.String("kept", prev.Origin), zap.String("ignored", path), zap.Stringer("ref", item.Ref))
+			return nil
+		}
+		snap.items[item.Ref] = item
+		return nil
+	})
+	return snap, err
+}
+
+// read turns one file into an item; ok is false when the file is not a script or library.
+func (d *Dir) read(path string) (item Item, ok bool) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		d.log.Warn("cannot read", zap.String("path", path), zap.Error(err))
+		return item, false
+	}
+	item = Item{Source: src, Origin: path}
+	if info, err := os.Stat(path); err == nil {
+		item.Modified = info.ModTime()
+	}
+	base := strings.TrimSuffix(filepath.Base(path), ".lua")
+	if d.isLibrary(path) {
+		item.Ref = Ref{Kind: KindLibrary, Name: base}
+		return item, true
+	}
+	h, err := script.ParseHeaders(src)
+	if h.Subject == "" {
+		if err != nil {
+			// Most likely the subject header itself is wrong: say so rather than ignore the file.
+			d.log.Error("not loaded: bad header", zap.String("file", path), zap.Error(err))
+		}
+		return item, false
+	}
+	// Other header errors are reported by the engine when it compiles the script.
+	item.Ref = Ref{Kind: KindScript, Subject: h.Subject, Name: h.Name}
+	if item.Name == "" {
+		item.Name = base
+	}
+	return item, true
+}
+
+func (d *Dir) isLibrary(path string) bool {
+	rel, err := filepath.Rel(d.root, path)
+	return err == nil && strings.HasPrefix(rel, libsDir+string(filepath.Separator))
+}
+
+// sorted returns the items of one kind in Ref order.
+func (s snapshot) sorted(kind Kind) []Item {
+	var out []Item
+	for _, it := range s.items {
+		if it.Kind == kind {
+			out = append(out, it)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return refLess(out[i].Ref, out[j].Ref) })
+	return out
+}
+
+func refLess(a, b Ref) bool {
+	if a.Kind != b.Kind {
+		return a.Kind > b.Kind // libraries first: scripts are compiled against them
+	}
+	if a.Subject != b.Subject {
+		return a.Subject < b.Subject
+	}
+	return a.Name < b.Name
+}
+
+func (d *Dir) get(ref Ref) (Item, error) {
+	snap, err := d.scan()
+	if err != nil {
+		return Item{}, err
+	}
+	it, ok := snap.items[ref]
+	if !ok {
+		return Item{}, fmt.Errorf("%s: %w", ref, ErrNotFound)
+	}
+	return it, nil
+}
+
+func (d *Dir) Scripts(ctx context.Context) ([]Item, error) {
+	snap, err := d.scan()
+	return snap.sorted(KindScript), err
+}
+
+func (d *Dir) Libraries(ctx context.Context) ([]Item, error) {
+	snap, err := d.scan()
+	return snap.sorted(KindLibrary), err
+}
+
+func (d *Dir) Script(ctx context.Context, subject, name string) (Item, error) {
+	return d.get(Ref{Kind: KindScript, Subject: subject, Name: name})
+}
+
+func (d *Dir) Library(ctx context.Context, name string) (Item, error) {
+	return d.get(Ref{Kind: KindLibrary, Name: name})
+}
+
+// PutScript writes the script over the file that holds it, or else to <root>/<name>.lua (or
+// <root>/<subject>/<name>.lua when that name is taken). Its subject and name headers are set so
+// that the file reads back as the same script.
+func (d *Dir) PutScript(ctx context.Context, subject, name string, source []byte) error {
+	if err := validateRef(subject, name); err != nil {
+		return err
+	}
+	source = script.SetHeader(script.SetHeader(source, "name", name), "subject", subject)
+	ref := Ref{Kind: KindScript, Subject: subject, Name: name}
+	snap, err := d.scan()
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(d.root, name+".lua")
+	if it, ok := snap.items[ref]; ok {
+		path = it.Origin
+	} else if _, err := os.Stat(path); err == nil {
+		path = filepath.Join(d.root, subject, name+".lua")
+	}
+	return writeFileAtomic(path, source)
+}
+
+func (d *Dir) PutLibrary(ctx context.Context, name string, source []byte) error {
+	if err := script.ValidateName(name); err != nil {
+		return err
+	}
+	path := filepath.Join(d.root, libsDir, name+".lua")
+	if it, err := d.Library(ctx, name); err == nil {
+		path = it.Origin
+	}
+	return writeFileAtomic(path, source)
+}
+
+func (d *Dir) DeleteScript(ctx context.Context, subject, name string) error {
+	return d.remove(Ref{Kind: KindScript, Subject: subject, Name: name})
+}
+
+func (d *Dir) DeleteLibrary(ctx context.Context, name string) error {
+	return d.remove(Ref{Kind: KindLibrary, Name: name})
+}
+
+func (d *Dir) remove(ref Ref) error {
+	it, err := d.get(ref)
+	if err != nil {
+		return err
+	}
+	return os.Remove(it.Origin)
+}
+
+func (d *Dir) Close() error { return nil }
+
+func validateRef(subject, name string) error {
+	return errors.Join(script.ValidatePattern(subject), script.ValidateName(name))
+}
+
+// writeFileAtomic writes through a temporary file and a rename, so that the watcher (ours or
+// another instance's) never reads half a script. The temporary name starts with a dot and does not
+// end in .lua, so the scan ignores it.
+func writeFileAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".msgscript-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

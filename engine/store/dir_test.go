@@ -1,0 +1,201 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeFile(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// watchDir runs Watch in the background and returns a channel of its batches.
+func watchDir(t *testing.T, d *Dir) <-chan []Event {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	batches := make(chan []Event, 16)
+	done := make(chan error, 1)
+	go func() { done <- d.Watch(ctx, func(b []Event) { batches <- b }) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Watch: %v", err)
+		}
+	})
+	return batches
+}
+
+func nextBatch(t *testing.T, batches <-chan []Event) []Event {
+	t.Helper()
+	select {
+	case b := <-batches:
+		return b
+	case <-time.After(5 * time.Second):
+		t.Fatal("no change reported within 5s")
+		return nil
+	}
+}
+
+// describe renders a batch as "op kind subject/name" lines for compact assertions.
+func describe(batch []Event) string {
+	var lines []string
+	for _, ev := range batch {
+		op := "put"
+		if ev.Op == OpDelete {
+			op = "delete"
+		}
+		lines = append(lines, op+" "+ev.Item.Ref.String())
+	}
+	return strings.Join(lines, "\n")
+}
+
+func TestDirReadsScriptsAndLibraries(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "hello.lua"), "--* subject: funcs.hello\n--* name: hello\n")
+	writeFile(t, filepath.Join(root, "nested", "unnamed.lua"), "--* subject: funcs.other\n")
+	writeFile(t, filepath.Join(root, "helper.lua"), "-- no subject: not a script\n")
+	writeFile(t, filepath.Join(root, "notes.txt"), "--* subject: funcs.txt\n")
+	writeFile(t, filepath.Join(root, ".git", "x.lua"), "--* subject: funcs.hidden\n")
+	writeFile(t, filepath.Join(root, "libs", "web.lua"), "function page() end\n")
+	writeFile(t, filepath.Join(root, "dup.lua"), "--* subject: funcs.hello\n--* name: hello\n")
+
+	d := NewDir(root, nil)
+	scripts, err := d.Scripts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range scripts {
+		got = append(got, s.Subject+"/"+s.Name+" "+filepath.Base(s.Origin))
+	}
+	// dup.lua sorts before hello.lua, so it is the one kept for funcs.hello/hello.
+	want := []string{"funcs.hello/hello dup.lua", "funcs.other/unnamed unnamed.lua"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("scripts: got %v, want %v", got, want)
+	}
+	lib, err := d.Library(context.Background(), "web")
+	if err != nil || string(lib.Source) != "function page() end\n" {
+		t.Fatalf("library web: %q, %v", lib.Source, err)
+	}
+	if _, err := d.Script(context.Background(), "funcs.nope", "x"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing script: got %v, want ErrNotFound", err)
+	}
+}
+
+func TestDirMissingFolder(t *testing.T) {
+	d := NewDir(filepath.Join(t.TempDir(), "nope"), nil)
+	err := d.Watch(context.Background(), func([]Event) { t.Error("apply called") })
+	if err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Fatalf("got %v, want an error naming the folder", err)
+	}
+}
+
+func TestDirWatch(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "hello.lua"), "--* subject: funcs.hello\n")
+	writeFile(t, filepath.Join(root, "libs", "web.lua"), "x = 1\n")
+	batches := watchDir(t, NewDir(root, nil))
+
+	if got, want := describe(nextBatch(t, batches)), "put library web\nput script funcs.hello/hello"; got != want {
+		t.Fatalf("first batch:\n%s\nwant:\n%s", got, want)
+	}
+
+	steps := []struct {
+		name   string
+		change func()
+		want   string
+	}{
+		{"add", func() { writeFile(t, filepath.Join(root, "bye.lua"), "--* subject: funcs.bye\n") }, "put script funcs.bye/bye"},
+		{"edit", func() { writeFile(t, filepath.Join(root, "bye.lua"), "--* subject: funcs.bye\n-- v2\n") }, "put script funcs.bye/bye"},
+		{"move to another subject", func() { writeFile(t, filepath.Join(root, "bye.lua"), "--* subject: funcs.ciao\n") },
+			"put script funcs.ciao/bye\ndelete script funcs.bye/bye"},
+		{"new sub-folder", func() { writeFile(t, filepath.Join(root, "a", "b", "deep.lua"), "--* subject: funcs.deep\n") }, "put script funcs.deep/deep"},
+		{"library", func() { writeFile(t, filepath.Join(root, "libs", "web.lua"), "x = 2\n") }, "put library web"},
+		{"delete", func() { os.Remove(filepath.Join(root, "hello.lua")) }, "delete script funcs.hello/hello"},
+		{"rename renames a script named by its file", func() {
+			os.Rename(filepath.Join(root, "bye.lua"), filepath.Join(root, "renamed.lua"))
+		}, "delete script funcs.ciao/bye\nput script funcs.ciao/renamed"},
+		{"named script", func() { writeFile(t, filepath.Join(root, "n1.lua"), "--* subject: funcs.n\n--* name: keep\n") }, "put script funcs.n/keep"},
+		{"rename keeps a script named by its header", func() {
+			os.Rename(filepath.Join(root, "n1.lua"), filepath.Join(root, "n2.lua"))
+			writeFile(t, filepath.Join(root, "x.lua"), "--* subject: funcs.x\n")
+		}, "put script funcs.x/x"},
+	}
+	for _, s := range steps {
+		s.change()
+		batch := nextBatch(t, batches)
+		got := strings.Split(describe(batch), "\n")
+		want := strings.Split(s.want, "\n")
+		sort.Strings(got)
+		sort.Strings(want)
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("%s: got\n%s\nwant\n%s", s.name, describe(batch), s.want)
+		}
+	}
+}
+
+func TestDirPutAndDelete(t *testing.T) {
+	root := t.TempDir()
+	ctx := context.Background()
+	d := NewDir(root, nil)
+
+	// The text says nothing of its subject: the store writes the headers so it reads back.
+	if err := d.PutScript(ctx, "funcs.a", "a", []byte("function OnMessage() return 'a' end\n")); err != nil {
+		t.Fatal(err)
+	}
+	it, err := d.Script(ctx, "funcs.a", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(it.Origin) != "a.lua" || !strings.Contains(string(it.Source), "return 'a'") {
+		t.Fatalf("got %s: %q", it.Origin, it.Source)
+	}
+	// Same name on another subject: a second file, the first is untouched.
+	if err := d.PutScript(ctx, "funcs.b", "a", []byte("--* subject: wrong\nreturn 1\n")); err != nil {
+		t.Fatal(err)
+	}
+	scripts, _ := d.Scripts(ctx)
+	if len(scripts) != 2 {
+		t.Fatalf("want 2 scripts, got %+v", scripts)
+	}
+	// Updating rewrites the same file.
+	if err := d.PutScript(ctx, "funcs.a", "a", []byte("-- v2\n")); err != nil {
+		t.Fatal(err)
+	}
+	if it2, _ := d.Script(ctx, "funcs.a", "a"); it2.Origin != it.Origin || !strings.Contains(string(it2.Source), "v2") {
+		t.Fatalf("update went to %s: %q", it2.Origin, it2.Source)
+	}
+	if err := d.PutLibrary(ctx, "web", []byte("x = 1\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "libs", "web.lua")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.DeleteScript(ctx, "funcs.a", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.DeleteScript(ctx, "funcs.a", "a"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second delete: got %v, want ErrNotFound", err)
+	}
+	if err := d.DeleteLibrary(ctx, "web"); err != nil {
+		t.Fatal(err)
+	}
+	if libs, _ := d.Libraries(ctx); len(libs) != 0 {
+		t.Fatalf("libraries left: %+v", libs)
+	}
+	if err := d.PutScript(ctx, ">", "a", nil); err == nil {
+		t.Fatal("a '>' subject was accepted")
+	}
+}
