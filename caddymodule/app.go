@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -45,7 +46,8 @@ type App struct {
 	MaxConcurrent int `json:"max_concurrent,omitempty"`
 
 	storeModule StoreModule
-	connKey     string
+	connKey     string // identifies the shared connection; holds credentials, never logged
+	natsTarget  string // what to tell the user: the URLs without passwords, or the embedded address
 	dial        func(log *zap.Logger) (*natsConn, error)
 	conn        *natsConn
 	engine      *engine.Engine
@@ -85,20 +87,20 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 
 	repl := caddy.NewReplacer()
-	url := repl.ReplaceKnown(a.NATSURL, "")
-	if url == "" && a.EmbeddedNATS == "" {
-		url = os.Getenv("NATS_URL")
+	natsURL := repl.ReplaceKnown(a.NATSURL, "")
+	if natsURL == "" && a.EmbeddedNATS == "" {
+		natsURL = os.Getenv("NATS_URL")
 	}
-	if url != "" {
-		a.connKey = "nats " + url
-		a.dial = func(log *zap.Logger) (*natsConn, error) { return dialNATS(url, log) }
+	if natsURL != "" {
+		a.connKey, a.natsTarget = "nats "+natsURL, redactURLs(natsURL)
+		a.dial = func(log *zap.Logger) (*natsConn, error) { return dialNATS(natsURL, log) }
 		return nil
 	}
 	addr := repl.ReplaceKnown(a.EmbeddedNATS, "")
 	if addr == "" {
 		addr = DefaultEmbeddedNATS
 	}
-	a.connKey = "embedded " + addr
+	a.connKey, a.natsTarget = "embedded "+addr, "embedded NATS server on "+addr
 	a.dial = func(log *zap.Logger) (*natsConn, error) { return startEmbeddedNATS(addr, log) }
 	return nil
 }
@@ -148,7 +150,7 @@ func (a *App) Start() error {
 		return fmt.Errorf("msgscript: %v", err)
 	}
 	a.logger.Info("msgscript started",
-		zap.String("nats", a.connKey), zap.Strings("subjects", a.engine.Registry().Subjects()))
+		zap.String("nats", a.natsTarget), zap.Strings("subjects", a.engine.Registry().Subjects()))
 	return nil
 }
 
@@ -173,8 +175,16 @@ func (a *App) Stop() error {
 	return err
 }
 
-// Engine is the running engine, nil when the app is not started.
-func (a *App) Engine() *engine.Engine { return a.engine }
+// redactURLs hides the passwords of a comma-separated list of NATS URLs.
+func redactURLs(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil {
+			parts[i] = u.Redacted()
+		}
+	}
+	return strings.Join(parts, ",")
+}
 
 // Interface guards
 var (

@@ -212,3 +212,10 @@ func TestReloadUnderLoadLosesNoRequest(t *testing.T) {
 	}
 	t.Logf("%d requests answered across 5 reloads", answered.Load())
 }
+
+func TestRedactURLs(t *testing.T) {
+	got := redactURLs("nats://user:secret@a:4222, nats://b:4222,tls://u:p@c")
+	if strings.Contains(got, "secret") || strings.Contains(got, ":p@") || !strings.Contains(got, "nats://b:4222") {
+		t.Fatalf("got %s", got)
+	}
+}

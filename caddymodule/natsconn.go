@@ -84,10 +84,10 @@ func dialNATS(url string, log *zap.Logger) (*natsConn, error) {
 	opts := append(connOptions(log), nats.RetryOnFailedConnect(true))
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to NATS at %s: %v", url, err)
+		return nil, fmt.Errorf("connecting to NATS at %s: %v", redactURLs(url), err)
 	}
 	if !nc.IsConnected() {
-		log.Warn("NATS not reachable yet; will keep trying", zap.String("url", url))
+		log.Warn("NATS not reachable yet; will keep trying", zap.String("url", redactURLs(url)))
 	}
 	return &natsConn{nc: nc}, nil
 }

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 func writeFile(t *testing.T, path, text string) {
@@ -70,8 +73,10 @@ func TestDirReadsScriptsAndLibraries(t *testing.T) {
 	writeFile(t, filepath.Join(root, ".git", "x.lua"), "--* subject: funcs.hidden\n")
 	writeFile(t, filepath.Join(root, "libs", "web.lua"), "function page() end\n")
 	writeFile(t, filepath.Join(root, "dup.lua"), "--* subject: funcs.hello\n--* name: hello\n")
+	writeFile(t, filepath.Join(root, "broken.lua"), "-- a comment\n--* subject: funcs..broken\n")
 
-	d := NewDir(root, nil)
+	core, logs := observer.New(zap.InfoLevel)
+	d := NewDir(root, zap.New(core))
 	scripts, err := d.Scripts(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -84,6 +89,11 @@ func TestDirReadsScriptsAndLibraries(t *testing.T) {
 	want := []string{"funcs.hello/hello dup.lua", "funcs.other/unnamed unnamed.lua"}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("scripts: got %v, want %v", got, want)
+	}
+	// A script whose subject header is wrong is not served, and says why with its file and line.
+	if bad := logs.FilterMessage("not loaded: bad header").All(); len(bad) != 1 ||
+		!strings.Contains(bad[0].ContextMap()["error"].(string), "line 2: subject \"funcs..broken\" has an empty token") {
+		t.Fatalf("logged %v", logs.All())
 	}
 	lib, err := d.Library(context.Background(), "web")
 	if err != nil || string(lib.Source) != "function page() end\n" {
