@@ -108,7 +108,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 // Validate reports configuration mistakes before anything starts.
 func (a *App) Validate() error {
 	if a.storeModule == nil {
-		return fmt.Errorf("msgscript: no store configured; add `store dir <folder>` to the msgscript global option")
+		return fmt.Errorf("msgscript: no store configured; add `store etcd <endpoint>` or `store dir <folder>` to the msgscript global option")
 	}
 	if a.NATSURL != "" && a.EmbeddedNATS != "" {
 		return fmt.Errorf("msgscript: nats_url and embedded_nats exclude each other")

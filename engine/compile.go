@@ -200,8 +200,9 @@ func (m *lineMap) locate(line int) (string, int) {
 }
 
 func (m *lineMap) compileError(line int, msg string) *CompileError {
-	if line <= 0 { // parse.EOF: the script ended too early
-		return &CompileError{Origin: m.segments[len(m.segments)-1].origin, Msg: msg + " at end of file"}
+	if line <= 0 { // parse.EOF: the script ended too early; point at its last line
+		last := m.segments[len(m.segments)-1]
+		return &CompileError{Origin: last.origin, Line: last.lines, Msg: msg + " at end of file"}
 	}
 	origin, l := m.locate(line)
 	return &CompileError{Origin: origin, Line: l, Msg: msg}

@@ -40,7 +40,7 @@ func TestCompileErrorLines(t *testing.T) {
 		{"syntax error, no library", "--* subject: a.b\n\nfunction OnMessage(s, p)\n  return s ..\nend\n", "s.lua:5:"},
 		{"syntax error after a library", "--* require: good\nlocal x = 1\nlocal y = )\n", "s.lua:3:"},
 		{"syntax error in the library", "--* require: bad\nlocal x = 1\n", "libs/bad.lua:2:"},
-		{"unfinished script", "--* require: good\nfunction f()\n", "s.lua: "},
+		{"unfinished script", "--* require: good\nfunction f()\n", "s.lua:2: syntax error at end of file"},
 		{"missing library", "--* require: nowhere\n", `s.lua: requires library "nowhere", which does not exist`},
 		{"missing library of a library", "--* require: deep\n", `library "deep" requires library "nowhere"`},
 		{"library cycle", "--* require: a\n", "library cycle: a -> b -> a"},

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -175,25 +174,9 @@ func (d *Dispatcher) run(s *subscription, m *nats.Msg) {
 	d.handle(s.pattern, m)
 }
 
-// handle runs the scripts of the message's subscription (several at once, each on its own
-// goroutine) and replies if the message asks for it.
+// handle runs the scripts of the message's subscription and replies if the message asks for it.
 func (d *Dispatcher) handle(pattern string, m *nats.Msg) {
-	progs := d.reg.Programs(pattern)
-	if len(progs) == 1 { // the common case, kept free of goroutines and allocations
-		d.reply(m, []result{d.call(progs[0], m)})
-		return
-	}
-	results := make([]result, len(progs))
-	var wg sync.WaitGroup
-	for i, p := range progs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = d.call(p, m)
-		}()
-	}
-	wg.Wait()
-	d.reply(m, results)
+	d.reply(m, d.reg.run(d.ctx, pattern, m))
 }
 
 func (d *Dispatcher) reply(m *nats.Msg, results []result) {
@@ -203,28 +186,6 @@ func (d *Dispatcher) reply(m *nats.Msg, results []result) {
 	if err := d.nc.PublishMsg(newReply(m.Reply, m.Subject, results)); err != nil {
 		d.log.Warn("cannot send reply", zap.String("subject", m.Subject), zap.Error(err))
 	}
-}
-
-// result is one script's answer to one message.
-type result struct {
-	name string
-	body string
-	err  *CallError
-}
-
-func (d *Dispatcher) call(p *Program, m *nats.Msg) result {
-	body, err := p.OnMessage(d.ctx, m.Subject, m.Data)
-	if err == nil {
-		return result{name: p.Name, body: body}
-	}
-	var ce *CallError
-	if !errors.As(err, &ce) {
-		ce = &CallError{Msg: err.Error()}
-	}
-	d.log.Error("script failed",
-		zap.String("subject", m.Subject), zap.String("script_subject", p.Subject), zap.String("name", p.Name),
-		zap.String("origin", p.Origin), zap.Bool("timeout", ce.Timeout), zap.String("error", ce.Msg))
-	return result{name: p.Name, err: ce}
 }
 
 // Stop drains every subscription (messages already received still run and get their reply) and

@@ -16,40 +16,15 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
+
+	"github.com/msgscript/msgscript/internal/testbin"
 )
 
 // End-to-end tests: build the msgscript binary and drive it as a user would, with a NATS client.
 
-var (
-	buildOnce sync.Once
-	binary    string
-	buildErr  error
-)
-
-// msgscriptBinary builds ./cmd/msgscript once per test run, with -race when the tests run with it
-// so that the build shares the test's compile cache.
+// msgscriptBinary builds ./cmd/msgscript once per test run.
 func msgscriptBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "msgscript-e2e-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binary = filepath.Join(dir, "msgscript")
-		args := []string{"build", "-o", binary}
-		if raceEnabled {
-			args = append(args, "-race")
-		}
-		out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binary
+	return testbin.Build(t, "github.com/msgscript/msgscript/cmd/msgscript")
 }
 
 // server is a running msgscript process.

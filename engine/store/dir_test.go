@@ -24,8 +24,8 @@ func writeFile(t *testing.T, path, text string) {
 	}
 }
 
-// watchDir runs Watch in the background and returns a channel of its batches.
-func watchDir(t *testing.T, d *Dir) <-chan []Event {
+// watchStore runs Watch in the background and returns a channel of its batches.
+func watchStore(t *testing.T, d Store) <-chan []Event {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	batches := make(chan []Event, 16)
@@ -116,7 +116,7 @@ func TestDirWatch(t *testing.T) {
 	root := t.TempDir()
 	writeFile(t, filepath.Join(root, "hello.lua"), "--* subject: funcs.hello\n")
 	writeFile(t, filepath.Join(root, "libs", "web.lua"), "x = 1\n")
-	batches := watchDir(t, NewDir(root, nil))
+	batches := watchStore(t, NewDir(root, nil))
 
 	if got, want := describe(nextBatch(t, batches)), "put library web\nput script funcs.hello/hello"; got != want {
 		t.Fatalf("first batch:\n%s\nwant:\n%s", got, want)

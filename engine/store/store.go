@@ -46,7 +46,8 @@ type Item struct {
 	Ref
 	Source   []byte    // the raw text, headers included
 	Origin   string    // where it lives, for messages: a file path or an etcd key
-	Modified time.Time // last change, zero when the store does not know
+	Modified time.Time // last change, when the store knows it (the folder store)
+	Revision int64     // etcd revision of the last change (the etcd store)
 }
 
 // Op is what happened to an item.

@@ -1,5 +1,5 @@
 //go:build !race
 
-package main
+package testbin
 
 const raceEnabled = false

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/msgscript/msgscript/engine"
+	"github.com/msgscript/msgscript/engine/store"
+)
+
+// devFlags are what dev and devhttp share: the libraries and the subject and name overrides.
+type devFlags struct {
+	libDir  string
+	subject string
+	name    string
+}
+
+func (f *devFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&f.libDir, "libs", "l", "", "folder of libraries (default: libs/ next to FILE, when there is one)")
+	cmd.Flags().StringVarP(&f.subject, "subject", "s", "", "subject, instead of the script's header")
+	cmd.Flags().StringVarP(&f.name, "name", "n", "", "name, instead of the script's header or file name")
+}
+
+// load reads the script and its libraries from disk into a fresh registry, compiled exactly as the
+// server compiles them. A script that does not compile is an error reading file:line: message.
+func (f *devFlags) load(path string, log *zap.Logger) (*engine.Registry, scriptFile, error) {
+	sf, err := readScript(path, f.subject, f.name)
+	if err != nil {
+		return nil, sf, err
+	}
+	libDir := f.libDir
+	if libDir == "" {
+		if fi, err := os.Stat(filepath.Join(filepath.Dir(path), "libs")); err == nil && fi.IsDir() {
+			libDir = filepath.Join(filepath.Dir(path), "libs")
+		}
+	}
+	var batch []store.Event
+	if libDir != "" {
+		libs, err := readLibraries([]string{libDir}, true)
+		if err != nil && !strings.HasPrefix(err.Error(), "no .lua file") {
+			return nil, sf, err
+		}
+		for _, l := range libs {
+			batch = append(batch, store.Event{Op: store.OpPut, Item: store.Item{
+				Ref: store.Ref{Kind: store.KindLibrary, Name: l.name}, Source: l.text, Origin: l.path}})
+		}
+	}
+	batch = append(batch, store.Event{Op: store.OpPut, Item: store.Item{
+		Ref: store.Ref{Kind: store.KindScript, Subject: sf.subject, Name: sf.name}, Source: sf.text, Origin: path}})
+	reg := engine.NewRegistry(engine.Options{Logger: log})
+	reg.Replace(batch)
+	if _, err := reg.Script(sf.subject, sf.name); err != nil {
+		reg.Close()
+		return nil, sf, err
+	}
+	return reg, sf, nil
+}
+
+func newDevCmd(g *globals) *cobra.Command {
+	var f devFlags
+	var input string
+	cmd := &cobra.Command{
+		Use:   "dev FILE -i PAYLOAD",
+		Short: "Run a script here, as the server would, and print its reply",
+		Long: "Compiles FILE with its libraries, calls it once with PAYLOAD (the text itself, or the\n" +
+			"path of a file holding it) and prints the reply the server would send. The exit status\n" +
+			"is 1 when the script does not compile or fails.",
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			payload := []byte(input)
+			if fi, err := os.Stat(input); err == nil && fi.Mode().IsRegular() {
+				if payload, err = os.ReadFile(input); err != nil {
+					return err
+				}
+			}
+			log, err := g.logger()
+			if err != nil {
+				return err
+			}
+			// The reply carries a failing script's error, printed below; the engine's own log
+			// of it shows with -L info or debug.
+			if !log.Core().Enabled(zap.InfoLevel) {
+				log = zap.NewNop()
+			}
+			reg, sf, err := f.load(a[0], log)
+			if err != nil {
+				return err
+			}
+			defer reg.Close()
+			reply := reg.Answer(context.Background(), sf.subject, &nats.Msg{Subject: sf.subject, Data: payload})
+			fmt.Fprintf(g.stdout, "%s\n", reply.Data)
+			if code := reply.Header.Get(micro.ErrorCodeHeader); code != "" {
+				return fmt.Errorf("script failed (%s): %s", code, strings.Join(reply.Header.Values(micro.ErrorHeader), "; "))
+			}
+			return nil
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVarP(&input, "input", "i", "", "the payload, or a file holding it")
+	return cmd
+}

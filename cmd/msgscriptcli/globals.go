@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/msgscript/msgscript/engine/store"
+)
+
+// globals are the flags every command shares, and the store they open.
+type globals struct {
+	etcdURLs   string
+	etcdPrefix string
+	natsURL    string
+	backend    string
+	dir        string
+	logLevel   string
+	timeout    time.Duration
+
+	stdout, stderr io.Writer
+	st             store.Store
+	etcd           *clientv3.Client
+}
+
+func (g *globals) register(root *cobra.Command) {
+	f := root.PersistentFlags()
+	f.StringVarP(&g.etcdURLs, "etcdurls", "e", envOr("ETCD_ENDPOINTS", "localhost:2379"), "etcd endpoints, comma-separated (env ETCD_ENDPOINTS)")
+	f.StringVar(&g.etcdPrefix, "prefix", store.DefaultEtcdPrefix, "etcd key prefix")
+	f.StringVarP(&g.natsURL, "natsurl", "u", os.Getenv("NATS_URL"), "NATS server for the scripts that dev and devhttp run (env NATS_URL)")
+	f.StringVarP(&g.backend, "backend", "b", "etcd", "where the scripts live: etcd or dir")
+	f.StringVar(&g.dir, "dir", "", "the scripts folder, with --backend dir")
+	f.StringVarP(&g.logLevel, "log", "L", "warn", "log level: debug, info, warn or error")
+	// Bounds each command's work against the store, so that an unreachable etcd is an error
+	// rather than a hang.
+	f.DurationVar(&g.timeout, "timeout", 10*time.Second, "how long to wait for the store")
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// logger writes to stderr at the chosen level.
+func (g *globals) logger() (*zap.Logger, error) {
+	level, err := zapcore.ParseLevel(g.logLevel)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--log: %v", err)}
+	}
+	enc := zap.NewDevelopmentEncoderConfig()
+	enc.TimeKey = ""
+	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(g.stderr), level)
+	return zap.New(core), nil
+}
+
+// store opens the chosen backend once.
+func (g *globals) store() (store.Store, error) {
+	if g.st != nil {
+		return g.st, nil
+	}
+	log, err := g.logger()
+	if err != nil {
+		return nil, err
+	}
+	switch g.backend {
+	case "dir":
+		if g.dir == "" {
+			return nil, usageError{fmt.Errorf("--backend dir needs --dir PATH")}
+		}
+		if fi, err := os.Stat(g.dir); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("--dir %s: not a folder", g.dir)
+		}
+		g.st = store.NewDir(g.dir, log)
+	case "etcd":
+		endpoints := strings.FieldsFunc(g.etcdURLs, func(r rune) bool { return r == ',' || r == ' ' })
+		cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: g.timeout, Logger: zap.NewNop()})
+		if err != nil {
+			return nil, fmt.Errorf("etcd %s: %v", g.etcdURLs, err)
+		}
+		g.etcd = cli
+		g.st = store.NewEtcd(cli, g.etcdPrefix, log)
+	default:
+		return nil, usageError{fmt.Errorf("--backend %q: want etcd or dir", g.backend)}
+	}
+	return g.st, nil
+}
+
+// ctx is the context of one command's store work.
+func (g *globals) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), g.timeout)
+}
+
+// where names the store in messages.
+func (g *globals) where() string {
+	if g.backend == "dir" {
+		return g.dir
+	}
+	return "etcd " + g.etcdURLs
+}
+
+func (g *globals) close() error {
+	if g.etcd != nil {
+		return g.etcd.Close()
+	}
+	return nil
+}

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/msgscript/msgscript/engine"
+	"github.com/msgscript/msgscript/engine/script"
+	"github.com/msgscript/msgscript/engine/store"
+)
+
+func newLibCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "lib",
+		Short: "Manage libraries: Lua code that scripts pull in with `--* require: <name>`",
+		Args:  args(cobra.NoArgs),
+	}
+	cmd.AddCommand(newLibAddCmd(g), newLibRmCmd(g), newLibListCmd(g), newLibShowCmd(g))
+	return cmd
+}
+
+// libraryFile is a library read from disk.
+type libraryFile struct {
+	path string
+	name string
+	text []byte
+}
+
+// readLibraries reads the .lua files named by paths: files as they are, folders for the .lua files
+// directly in them, or in all their sub-folders with recursive. A library is named by its
+// `--* name:` header, else by its file name.
+func readLibraries(paths []string, recursive bool) ([]libraryFile, error) {
+	var libs []libraryFile
+	add := func(path string) error {
+		text, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		h, err := script.ParseHeaders(text)
+		if he, ok := err.(*script.HeaderError); ok {
+			return fmt.Errorf("%s:%d: %s", path, he.Line, he.Msg)
+		}
+		name := h.Name
+		if name == "" {
+			name = strings.TrimSuffix(filepath.Base(path), ".lua")
+		}
+		if err := script.ValidateName(name); err != nil {
+			return fmt.Errorf("%s: %v", path, err)
+		}
+		libs = append(libs, libraryFile{path: path, name: name, text: text})
+		return nil
+	}
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !fi.IsDir() {
+			if err := add(p); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		err = filepath.WalkDir(p, func(path string, e fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if e.IsDir() {
+				if path != p && !recursive {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if filepath.Ext(path) != ".lua" {
+				return nil
+			}
+			return add(path)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	seen := map[string]string{}
+	for _, l := range libs {
+		if prev, dup := seen[l.name]; dup {
+			return nil, fmt.Errorf("%s and %s are both library %q", prev, l.path, l.name)
+		}
+		seen[l.name] = l.path
+	}
+	if len(libs) == 0 {
+		return nil, fmt.Errorf("no .lua file in %s", strings.Join(paths, ", "))
+	}
+	return libs, nil
+}
+
+func newLibAddCmd(g *globals) *cobra.Command {
+	var recursive bool
+	cmd := &cobra.Command{
+		Use:   "add [-r] PATH...",
+		Short: "Compile libraries (files, or folders of .lua files) and store them",
+		Args:  args(cobra.MinimumNArgs(1)),
+		RunE: func(cmd *cobra.Command, paths []string) error {
+			files, err := readLibraries(paths, recursive)
+			if err != nil {
+				return err
+			}
+			st, err := g.store()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := g.ctx()
+			defer cancel()
+			libs, err := storedLibraries(ctx, st)
+			if err != nil {
+				return fmt.Errorf("reading the libraries from %s: %v", g.where(), err)
+			}
+			// The new versions replace the stored ones for compiling, so that libraries that
+			// require each other can be added together.
+			for _, f := range files {
+				libs[f.name] = engine.Source{Origin: f.path, Text: f.text}
+			}
+			var problems []error
+			for _, f := range files {
+				if err := compile(f.path, f.text, libs); err != nil {
+					problems = append(problems, err)
+				}
+			}
+			if len(problems) > 0 {
+				return fmt.Errorf("nothing stored:\n%w", errors.Join(problems...))
+			}
+			for _, f := range files {
+				if err := st.PutLibrary(ctx, f.name, f.text); err != nil {
+					return fmt.Errorf("storing %s: %v", f.path, err)
+				}
+				fmt.Fprintf(g.stdout, "added library %s (%s)\n", f.name, f.path)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&recursive, "recursive", "r", false, "also read the sub-folders of folders")
+	return cmd
+}
+
+func newLibRmCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rm NAME",
+		Short: "Remove a library",
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			st, err := g.store()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := g.ctx()
+			defer cancel()
+			if err := st.DeleteLibrary(ctx, a[0]); err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("no library %s in %s", a[0], g.where())
+				}
+				return err
+			}
+			fmt.Fprintf(g.stdout, "removed library %s\n", a[0])
+			return nil
+		},
+	}
+}
+
+func newLibListCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List the stored libraries",
+		Args:    args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := g.store()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := g.ctx()
+			defer cancel()
+			items, err := st.Libraries(ctx)
+			if err != nil {
+				return err
+			}
+			return printItems(g, items, "", false)
+		},
+	}
+}
+
+func newLibShowCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show NAME",
+		Short: "Print a stored library",
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			st, err := g.store()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := g.ctx()
+			defer cancel()
+			it, err := st.Library(ctx, a[0])
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("no library %s in %s", a[0], g.where())
+			} else if err != nil {
+				return err
+			}
+			_, err = g.stdout.Write(it.Source)
+			return err
+		},
+	}
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/msgscript/msgscript/engine"
+	"github.com/msgscript/msgscript/engine/script"
+	"github.com/msgscript/msgscript/engine/store"
+)
+
+// scriptFile is a script read from disk, with the subject and name it is stored under.
+type scriptFile struct {
+	path    string
+	subject string
+	name    string
+	text    []byte
+}
+
+// readScript reads a script; subject and name come from the flags when given, else from its
+// headers (the name defaulting to the file name).
+func readScript(path, subject, name string) (scriptFile, error) {
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return scriptFile{}, err
+	}
+	h, err := script.ParseHeaders(text)
+	if he, ok := err.(*script.HeaderError); ok {
+		return scriptFile{}, fmt.Errorf("%s:%d: %s", path, he.Line, he.Msg)
+	} else if err != nil {
+		return scriptFile{}, fmt.Errorf("%s: %v", path, err)
+	}
+	f := scriptFile{path: path, subject: subject, name: name, text: text}
+	if f.subject == "" {
+		f.subject = h.Subject
+	}
+	if f.name == "" {
+		f.name = h.Name
+	}
+	if f.name == "" {
+		f.name = strings.TrimSuffix(filepath.Base(path), ".lua")
+	}
+	if f.subject == "" {
+		return scriptFile{}, fmt.Errorf("%s: no subject: add a `--* subject: <subject>` line or pass -s", path)
+	}
+	if err := script.ValidatePattern(f.subject); err != nil {
+		return scriptFile{}, fmt.Errorf("%s: %v", path, err)
+	}
+	if err := script.ValidateName(f.name); err != nil {
+		return scriptFile{}, fmt.Errorf("%s: %v", path, err)
+	}
+	return f, nil
+}
+
+// libraries maps library names to their text, for compiling.
+type libraries map[string]engine.Source
+
+func (l libraries) lookup(name string) (engine.Source, bool) {
+	src, ok := l[name]
+	return src, ok
+}
+
+// storedLibraries reads every library of the store.
+func storedLibraries(ctx context.Context, st store.Store) (libraries, error) {
+	items, err := st.Libraries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	libs := libraries{}
+	for _, it := range items {
+		libs[it.Name] = engine.Source{Origin: it.Origin, Text: it.Source}
+	}
+	return libs, nil
+}
+
+// compile checks that a script or library compiles with the given libraries, the way the server
+// will compile it; errors read file:line: message.
+func compile(path string, text []byte, libs libraries) error {
+	_, err := engine.Compile(engine.Source{Origin: path, Text: text}, libs.lookup)
+	return err
+}

@@ -1,0 +1,60 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/nats-io/nats.go"
+	"go.uber.org/zap"
+)
+
+// result is one script's answer to one message.
+type result struct {
+	name string
+	body string
+	err  *CallError
+}
+
+// run calls every script listening on pattern with one message (several at once, each on its own
+// goroutine) and returns their results sorted by script name.
+func (r *Registry) run(ctx context.Context, pattern string, m *nats.Msg) []result {
+	progs := r.Programs(pattern)
+	if len(progs) == 1 { // the common case, kept free of goroutines and allocations
+		return []result{r.call(ctx, progs[0], m)}
+	}
+	results := make([]result, len(progs))
+	var wg sync.WaitGroup
+	for i, p := range progs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = r.call(ctx, p, m)
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+// call runs one script and logs its failure with the subject and the script's name.
+func (r *Registry) call(ctx context.Context, p *Program, m *nats.Msg) result {
+	body, err := p.OnMessage(ctx, m.Subject, m.Data)
+	if err == nil {
+		return result{name: p.Name, body: body}
+	}
+	var ce *CallError
+	if !errors.As(err, &ce) {
+		ce = &CallError{Msg: err.Error()}
+	}
+	r.log.Error("script failed",
+		zap.String("subject", m.Subject), zap.String("script_subject", p.Subject), zap.String("name", p.Name),
+		zap.String("origin", p.Origin), zap.Bool("timeout", ce.Timeout), zap.String("error", ce.Msg))
+	return result{name: p.Name, err: ce}
+}
+
+// Answer runs the scripts listening on pattern for one message exactly as the server does and
+// returns the reply the server would send, addressed to m.Reply. msgscriptcli's dev command uses it
+// to run a script without NATS.
+func (r *Registry) Answer(ctx context.Context, pattern string, m *nats.Msg) *nats.Msg {
+	return newReply(m.Reply, m.Subject, r.run(ctx, pattern, m))
+}
