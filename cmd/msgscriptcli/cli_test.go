@@ -216,14 +216,14 @@ func TestLibraryCommands(t *testing.T) {
 
 func TestDev(t *testing.T) {
 	dir := files(t, map[string]string{
-		"hello.lua":         helloScript,
-		"payload.txt":       "from a file",
-		"fail.lua":          "--* subject: funcs.fail\nfunction OnMessage(s, p)\n  error('boom')\nend\n",
-		"broken.lua":        "--* subject: funcs.broken\nfunction OnMessage(s, p)\n",
-		"loop.lua":          "--* subject: funcs.loop\n--* timeout: 100ms\nfunction OnMessage(s, p) while true do end end\n",
-		"libs/greeting.lua": "function greet(who) return 'Hello, ' .. who end\n",
-		"greet.lua":         "--* subject: funcs.greet\n--* require: greeting\nfunction OnMessage(s, p) return greet(p) end\n",
-		"other/greeting.lua":   "function greet(who) return 'HEY ' .. who end\n",
+		"hello.lua":          helloScript,
+		"payload.txt":        "from a file",
+		"fail.lua":           "--* subject: funcs.fail\nfunction OnMessage(s, p)\n  error('boom')\nend\n",
+		"broken.lua":         "--* subject: funcs.broken\nfunction OnMessage(s, p)\n",
+		"loop.lua":           "--* subject: funcs.loop\n--* timeout: 100ms\nfunction OnMessage(s, p) while true do end end\n",
+		"libs/greeting.lua":  "function greet(who) return 'Hello, ' .. who end\n",
+		"greet.lua":          "--* subject: funcs.greet\n--* require: greeting\nfunction OnMessage(s, p) return greet(p) end\n",
+		"other/greeting.lua": "function greet(who) return 'HEY ' .. who end\n",
 	})
 	if got := ok(t, dir, "dev", "hello.lua", "-i", "John"); got != `{"hello":"Processed subject: funcs.hello with payload: John"}`+"\n" {
 		t.Errorf("dev hello: %q", got)

@@ -16,11 +16,11 @@ import (
 
 // Server is one etcd member started for a test. It is stopped when the test ends.
 type Server struct {
-	t          testing.TB
-	dir        string
-	clientURL  url.URL
-	peerURL    url.URL
-	etcd       *embed.Etcd
+	t         testing.TB
+	dir       string
+	clientURL url.URL
+	peerURL   url.URL
+	etcd      *embed.Etcd
 }
 
 // Start runs an etcd member on free loopback ports with its data in a temporary folder.
