@@ -7,12 +7,15 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
+
+	"github.com/msgscript/msgscript/engine/httpmsg"
 )
 
 // result is one script's answer to one message.
 type result struct {
 	name string
 	body string
+	http *httpmsg.Response // set when an HTTP-mode script answered an HTTP request
 	err  *CallError
 }
 
@@ -20,8 +23,9 @@ type result struct {
 // goroutine) and returns their results sorted by script name.
 func (r *Registry) run(ctx context.Context, pattern string, m *nats.Msg) []result {
 	progs := r.Programs(pattern)
+	req := httpmsg.FromMsg(m)
 	if len(progs) == 1 { // the common case, kept free of goroutines and allocations
-		return []result{r.call(ctx, progs[0], m)}
+		return []result{r.call(ctx, progs[0], m, req)}
 	}
 	results := make([]result, len(progs))
 	var wg sync.WaitGroup
@@ -29,18 +33,26 @@ func (r *Registry) run(ctx context.Context, pattern string, m *nats.Msg) []resul
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = r.call(ctx, p, m)
+			results[i] = r.call(ctx, p, m, req)
 		}()
 	}
 	wg.Wait()
 	return results
 }
 
-// call runs one script and logs its failure with the subject and the script's name.
-func (r *Registry) call(ctx context.Context, p *Program, m *nats.Msg) result {
-	body, err := p.OnMessage(ctx, m.Subject, m.Data)
+// call runs one script, for an HTTP request when req is set, and logs its failure with the
+// subject and the script's name.
+func (r *Registry) call(ctx context.Context, p *Program, m *nats.Msg, req *httpmsg.Request) result {
+	var body string
+	var resp *httpmsg.Response
+	var err error
+	if req != nil {
+		body, resp, err = p.ServeHTTP(ctx, m.Subject, req)
+	} else {
+		body, err = p.OnMessage(ctx, m.Subject, m.Data)
+	}
 	if err == nil {
-		return result{name: p.Name, body: body}
+		return result{name: p.Name, body: body, http: resp}
 	}
 	var ce *CallError
 	if !errors.As(err, &ce) {

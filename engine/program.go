@@ -63,29 +63,35 @@ func (e *CallError) Code() int {
 // number is turned into its text, nothing into "").
 func (p *Program) OnMessage(ctx context.Context, subject string, payload []byte) (string, error) {
 	var reply string
-	err := p.call(ctx, func(L *lua.LState, env *lua.LTable) error {
-		fn := env.RawGetString("OnMessage")
-		if fn.Type() != lua.LTFunction {
-			return &CallError{Msg: "the script defines no OnMessage(subject, payload) function"}
-		}
-		L.Push(fn)
-		L.Push(lua.LString(subject))
-		L.Push(lua.LString(payload))
-		if err := L.PCall(2, 1, nil); err != nil {
-			return err
-		}
-		switch v := L.Get(-1).(type) {
-		case lua.LString:
-			reply = string(v)
-		case lua.LNumber:
-			reply = v.String()
-		case *lua.LNilType:
-		default:
-			return &CallError{Msg: fmt.Sprintf("OnMessage returned a %s; return a string (json.encode a table)", v.Type())}
-		}
-		return nil
+	err := p.call(ctx, func(L *lua.LState, env *lua.LTable) (err error) {
+		reply, err = callOnMessage(L, env, subject, payload)
+		return err
 	})
 	return reply, err
+}
+
+// callOnMessage calls the script's OnMessage in env.
+func callOnMessage(L *lua.LState, env *lua.LTable, subject string, payload []byte) (string, error) {
+	fn := env.RawGetString("OnMessage")
+	if fn.Type() != lua.LTFunction {
+		return "", &CallError{Msg: "the script defines no OnMessage(subject, payload) function"}
+	}
+	L.Push(fn)
+	L.Push(lua.LString(subject))
+	L.Push(lua.LString(payload))
+	if err := L.PCall(2, 1, nil); err != nil {
+		return "", err
+	}
+	switch v := L.Get(-1).(type) {
+	case lua.LString:
+		return string(v), nil
+	case lua.LNumber:
+		return v.String(), nil
+	case *lua.LNilType:
+		return "", nil
+	default:
+		return "", &CallError{Msg: fmt.Sprintf("OnMessage returned a %s; return a string (json.encode a table)", v.Type())}
+	}
 }
 
 // call runs one call on a pooled state: deadline, fresh environment, the script's top level (which

@@ -16,7 +16,15 @@ const maxErrorLen = 4096
 // out of the object and reported in the NATS micro error headers: Nats-Service-Error-Code (504
 // when every failure was a timeout, 500 otherwise; 404 when no script was there) and one
 // Nats-Service-Error value "name: message" per failed script.
+//
+// When an HTTP-mode script answered an HTTP request, its response is the reply instead (the first
+// one by script name, should several scripts on the subject be in HTTP mode).
 func newReply(inbox, subject string, results []result) *nats.Msg {
+	for _, r := range results {
+		if r.http != nil {
+			return r.http.Msg(inbox)
+		}
+	}
 	size := 2
 	for _, r := range results {
 		size += len(r.name) + len(r.body) + 6

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -9,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,25 +28,8 @@ func msgscriptBinary(t *testing.T) string {
 // server is a running msgscript process.
 type server struct {
 	cmd    *exec.Cmd
-	output *syncBuffer
+	output *testbin.Output
 	done   chan error
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // run starts `msgscript run --config config` in dir, with Caddy's state kept in a temporary home.
@@ -58,7 +39,7 @@ func run(t *testing.T, dir, config string) *server {
 	cmd := exec.Command(msgscriptBinary(t), "run", "--config", config)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home, "XDG_DATA_HOME="+home, "NATS_URL=")
-	s := &server{cmd: cmd, output: &syncBuffer{}, done: make(chan error, 1)}
+	s := &server{cmd: cmd, output: &testbin.Output{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = s.output, s.output
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

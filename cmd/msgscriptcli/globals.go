@@ -35,7 +35,7 @@ func (g *globals) register(root *cobra.Command) {
 	f := root.PersistentFlags()
 	f.StringVarP(&g.etcdURLs, "etcdurls", "e", envOr("ETCD_ENDPOINTS", "localhost:2379"), "etcd endpoints, comma-separated (env ETCD_ENDPOINTS)")
 	f.StringVar(&g.etcdPrefix, "prefix", store.DefaultEtcdPrefix, "etcd key prefix")
-	f.StringVarP(&g.natsURL, "natsurl", "u", os.Getenv("NATS_URL"), "NATS server for the scripts that dev and devhttp run (env NATS_URL)")
+	f.StringVarP(&g.natsURL, "natsurl", "u", os.Getenv("NATS_URL"), "NATS server for the nats module of scripts run by dev and devhttp (env NATS_URL)")
 	f.StringVarP(&g.backend, "backend", "b", "etcd", "where the scripts live: etcd or dir")
 	f.StringVar(&g.dir, "dir", "", "the scripts folder, with --backend dir")
 	f.StringVarP(&g.logLevel, "log", "L", "warn", "log level: debug, info, warn or error")

@@ -65,7 +65,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(
 		newAddCmd(g), newRmCmd(g), newListCmd(g), newShowCmd(g),
 		newLibCmd(g),
-		newDevCmd(g),
+		newDevCmd(g), newDevHTTPCmd(g),
 	)
 	return root
 }

@@ -63,3 +63,21 @@ func ValidateName(name string) error {
 	}
 	return nil
 }
+
+// ValidateSubject reports whether a message may be sent to subject from outside, as the HTTP
+// handler does: no wildcards, no empty tokens, nothing reserved for NATS itself.
+func ValidateSubject(subject string) error {
+	tokens, err := tokenize(subject)
+	if err != nil {
+		return err
+	}
+	if strings.HasPrefix(subject, "$") || tokens[0] == "_INBOX" {
+		return fmt.Errorf("subject %q is reserved for NATS itself ($... and _INBOX...)", subject)
+	}
+	for _, t := range tokens {
+		if t == "*" || t == ">" {
+			return fmt.Errorf("subject %q contains a wildcard", subject)
+		}
+	}
+	return nil
+}

@@ -29,3 +29,16 @@ func TestValidateName(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateSubject(t *testing.T) {
+	for _, s := range []string{"funcs.hello", "single", "a.b*c", "a-b.c_d"} {
+		if err := ValidateSubject(s); err != nil {
+			t.Errorf("%q: %v", s, err)
+		}
+	}
+	for _, s := range []string{"", "funcs.*", "funcs.>", "a..b", ".a", "a.", "a b", "$SYS.x", "$JS.API.x", "_INBOX.x", ">"} {
+		if err := ValidateSubject(s); err == nil {
+			t.Errorf("%q: accepted, want an error", s)
+		}
+	}
+}

@@ -1,0 +1,177 @@
+// Package httpmsg carries HTTP requests and responses over NATS for msgscript. The body stays raw
+// bytes in the message's data; the method, URL, status and headers travel in NATS headers. The HTTP
+// handler, msgscriptcli devhttp and the engine all speak it, so a script answers the same whether
+// it is reached through Caddy or run locally.
+package httpmsg
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/msgscript/msgscript/engine/script"
+)
+
+// NATS headers of msgscript's own. Headers of the HTTP request and response travel next to them
+// under their own names; any that would clash with these (or with the Nats- ones) are dropped.
+const (
+	HeaderMethod     = "Msgscript-Method"      // the request's verb; its presence marks an HTTP request
+	HeaderURL        = "Msgscript-Url"         // what follows the subject in the path, plus the query
+	HeaderRemoteAddr = "Msgscript-Remote-Addr" // the client's address
+	HeaderStatus     = "Msgscript-Status"      // the response's status, from an HTTP-mode script
+
+	reservedPrefix = "Msgscript-"
+	natsPrefix     = "Nats-"
+)
+
+// SplitPath reads the subject from the first segment of a request path, /<subject>[/rest], and
+// returns it with the rest ("/" when nothing follows). The subject must be one a client may send
+// to: no wildcards, no empty tokens, nothing reserved for NATS.
+func SplitPath(path string) (subject, rest string, err error) {
+	path = strings.TrimPrefix(path, "/")
+	subject, rest, _ = strings.Cut(path, "/")
+	rest = "/" + rest
+	if subject == "" {
+		return "", "", errors.New("no subject: POST /<subject>[/path]")
+	}
+	if err := script.ValidateSubject(subject); err != nil {
+		return "", "", err
+	}
+	return subject, rest, nil
+}
+
+// Request is an HTTP request as a script sees it.
+type Request struct {
+	Method     string
+	URL        string // Path plus "?" and the query when there is one
+	Path       string // what follows the subject in the request's path, starting with "/"
+	RawQuery   string
+	RemoteAddr string
+	Header     http.Header
+	Body       []byte
+}
+
+// NewMsg builds the NATS request for an HTTP request to subject; rest is what followed the subject
+// in the path. forward chooses the request headers that go along (nil: all of them).
+func NewMsg(subject, rest string, r *http.Request, body []byte, forward func(name string) bool) *nats.Msg {
+	h := nats.Header{}
+	for name, values := range r.Header {
+		if reserved(name) || (forward != nil && !forward(name)) {
+			continue
+		}
+		h[name] = values
+	}
+	u := rest
+	if r.URL.RawQuery != "" {
+		u += "?" + r.URL.RawQuery
+	}
+	h.Set(HeaderMethod, r.Method)
+	h.Set(HeaderURL, u)
+	h.Set(HeaderRemoteAddr, r.RemoteAddr)
+	return &nats.Msg{Subject: subject, Header: h, Data: body}
+}
+
+// FromMsg decodes the HTTP request a message carries; nil when it carries none.
+func FromMsg(m *nats.Msg) *Request {
+	if m.Header == nil {
+		return nil
+	}
+	method := m.Header.Get(HeaderMethod)
+	if method == "" {
+		return nil
+	}
+	u := m.Header.Get(HeaderURL)
+	path, query, _ := strings.Cut(u, "?")
+	if path == "" {
+		path = "/"
+	}
+	h := http.Header{}
+	for name, values := range m.Header {
+		if !reserved(name) {
+			h[http.CanonicalHeaderKey(name)] = values
+		}
+	}
+	return &Request{
+		Method: method, URL: u, Path: path, RawQuery: query,
+		RemoteAddr: m.Header.Get(HeaderRemoteAddr), Header: h, Body: m.Data,
+	}
+}
+
+// Query parses the query string, ignoring malformed pairs.
+func (r *Request) Query() url.Values {
+	q, _ := url.ParseQuery(r.RawQuery)
+	return q
+}
+
+// Response is what an HTTP-mode script answered.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Msg encodes the response as the reply to inbox.
+func (r *Response) Msg(inbox string) *nats.Msg {
+	h := nats.Header{}
+	for name, values := range r.Header {
+		if !reserved(name) {
+			h[name] = values
+		}
+	}
+	h.Set(HeaderStatus, strconv.Itoa(r.Status))
+	return &nats.Msg{Subject: inbox, Header: h, Data: r.Body}
+}
+
+// WriteReply writes a script's reply as the HTTP response: in HTTP mode the status, headers and
+// body the script returned; in normal mode 200 and the JSON object name -> string; when a script
+// failed, its error code (500, 504, or 404 when no script was there) with the messages.
+func WriteReply(w http.ResponseWriter, m *nats.Msg) {
+	if code := m.Header.Get(micro.ErrorCodeHeader); code != "" {
+		status, err := strconv.Atoi(code)
+		if err != nil || status < 400 || status > 599 {
+			status = http.StatusBadGateway
+		}
+		WriteError(w, status, strings.Join(m.Header.Values(micro.ErrorHeader), "\n"))
+		return
+	}
+	status := http.StatusOK
+	if s := m.Header.Get(HeaderStatus); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n >= 100 && n <= 999 {
+			status = n
+		}
+		for name, values := range m.Header {
+			if !reserved(name) {
+				for _, v := range values {
+					w.Header().Add(name, v)
+				}
+			}
+		}
+	} else {
+		w.Header().Set("Content-Type", "application/json")
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(m.Data)))
+	w.WriteHeader(status)
+	_, _ = w.Write(m.Data)
+}
+
+// WriteError answers with status and a plain-text message.
+func WriteError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(msg + "\n"))
+}
+
+// reserved tells the headers that belong to msgscript or NATS and never cross as HTTP headers.
+func reserved(name string) bool {
+	return hasPrefixFold(name, reservedPrefix) || hasPrefixFold(name, natsPrefix)
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}

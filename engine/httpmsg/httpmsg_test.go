@@ -1,0 +1,88 @@
+package httpmsg
+
+import (
+	"net/http/httptest"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+)
+
+func TestSplitPath(t *testing.T) {
+	ok := map[string][2]string{
+		"/funcs.hello":          {"funcs.hello", "/"},
+		"/funcs.hello/":         {"funcs.hello", "/"},
+		"/funcs.hello/a/b":      {"funcs.hello", "/a/b"},
+		"/single":               {"single", "/"},
+		"/web.page/deep/x.html": {"web.page", "/deep/x.html"},
+	}
+	for path, want := range ok {
+		subject, rest, err := SplitPath(path)
+		if err != nil || subject != want[0] || rest != want[1] {
+			t.Errorf("%s: %q %q %v, want %q %q", path, subject, rest, err, want[0], want[1])
+		}
+	}
+	for _, path := range []string{"/", "", "/funcs..hello", "/funcs.*", "/funcs.>", "/$SYS.REQ", "/_INBOX.abc", "/.a", "/a./x", "/a b"} {
+		if s, _, err := SplitPath(path); err == nil {
+			t.Errorf("%q: accepted as subject %q", path, s)
+		}
+	}
+}
+
+func TestRequestRoundTrip(t *testing.T) {
+	r := httptest.NewRequest("PATCH", "/funcs.x/rest?a=1&a=2&b", nil)
+	r.Header.Set("X-Signature", "sig")
+	r.Header.Set("Msgscript-Status", "200") // a client must not be able to forge ours
+	r.Header.Set("Nats-Service-Error-Code", "500")
+	r.Header.Set("Cookie", "c=1")
+	m := NewMsg("funcs.x", "/rest", r, []byte("body"), func(name string) bool { return name != "Cookie" })
+	req := FromMsg(m)
+	if req == nil {
+		t.Fatal("not decoded as an HTTP request")
+	}
+	if req.Method != "PATCH" || req.URL != "/rest?a=1&a=2&b" || req.Path != "/rest" || req.RawQuery != "a=1&a=2&b" || string(req.Body) != "body" {
+		t.Errorf("decoded %+v", req)
+	}
+	if req.Header.Get("X-Signature") != "sig" || req.Header.Get("Cookie") != "" {
+		t.Errorf("forwarded headers: %v", req.Header)
+	}
+	for _, h := range []string{"Msgscript-Status", "Nats-Service-Error-Code", HeaderMethod} {
+		if req.Header.Get(h) != "" {
+			t.Errorf("%s reached the script's headers", h)
+		}
+	}
+	if m.Header.Get("Msgscript-Status") != "" || m.Header.Get("Nats-Service-Error-Code") != "" {
+		t.Errorf("a forged header crossed NATS: %v", m.Header)
+	}
+	if q := req.Query(); len(q["a"]) != 2 || q.Get("a") != "1" {
+		t.Errorf("query: %v", q)
+	}
+	if FromMsg(&nats.Msg{Data: []byte("plain")}) != nil {
+		t.Error("a plain message was taken for an HTTP request")
+	}
+}
+
+func TestWriteReply(t *testing.T) {
+	errMsg := &nats.Msg{Header: nats.Header{}, Data: []byte("{}")}
+	errMsg.Header.Set(micro.ErrorCodeHeader, "504")
+	errMsg.Header.Add(micro.ErrorHeader, "a: timed out")
+	errMsg.Header.Add(micro.ErrorHeader, "b: timed out")
+	w := httptest.NewRecorder()
+	WriteReply(w, errMsg)
+	if w.Code != 504 || w.Body.String() != "a: timed out\nb: timed out\n" || w.Header().Get("Content-Type") != "text/plain; charset=utf-8" {
+		t.Errorf("error reply: %d %q %v", w.Code, w.Body, w.Header())
+	}
+
+	w = httptest.NewRecorder()
+	WriteReply(w, &nats.Msg{Data: []byte(`{"a":"x"}`)})
+	if w.Code != 200 || w.Header().Get("Content-Type") != "application/json" || w.Body.String() != `{"a":"x"}` {
+		t.Errorf("normal reply: %d %v %q", w.Code, w.Header(), w.Body)
+	}
+
+	resp := (&Response{Status: 302, Header: map[string][]string{"Location": {"/next"}, "Msgscript-Status": {"200"}}}).Msg("inbox")
+	w = httptest.NewRecorder()
+	WriteReply(w, resp)
+	if w.Code != 302 || w.Header().Get("Location") != "/next" || w.Header().Get("Msgscript-Status") != "" {
+		t.Errorf("HTTP-mode reply: %d %v", w.Code, w.Header())
+	}
+}
