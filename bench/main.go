@@ -1,21 +1,28 @@
-// Command bench measures msgscript against a plain Go NATS responder, side by side in one run:
+// Command bench measures msgscript against plain Go, side by side in one run:
 //
 //	go run ./bench [-requests 5000] [-concurrency 32] [-duration 5s] [-rounds 5]
 //
-// It starts a NATS server on loopback, then two responders, each in its own process as they
-// would run in production: a plain Go program answering with the same bytes as
-// examples/hello.lua, and the msgscript binary (built from ./cmd/msgscript) serving ./examples.
-// It measures the latency of sequential requests, alternating between the two so that any drift
-// of the machine hits both alike, in several rounds, and the throughput of concurrent requesters,
-// each on its own connection. It prints both, their ratios and the bars of DESIGN.md §4.
+// It starts a NATS server on loopback, then two processes as they would run in production: a
+// plain Go program that answers NATS requests with the same bytes as examples/hello.lua and
+// bridges HTTP to NATS with net/http, and the msgscript binary (built from ./cmd/msgscript)
+// serving ./examples with Caddy's msgscript handler in front. Two comparisons follow: NATS
+// request/reply (msgscript vs the plain responder) and HTTP POST (Caddy's handler -> NATS ->
+// msgscript vs net/http -> NATS -> the plain responder). Each measures the latency of sequential
+// requests, alternating between the two so that any drift of the machine hits both alike, in
+// several rounds, and the throughput of concurrent requesters, each on its own connection, and
+// prints the ratios against the bars of DESIGN.md §4.
 package main
 
 import (
 	"flag"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,10 +36,47 @@ const (
 	helloReply = `{"hello":"Processed subject: funcs.hello with payload: John"}`
 )
 
-// target is one responder under test.
+// target is one way of reaching a responder under test. connect opens what one requester needs
+// (a NATS connection, an HTTP client) and returns its call.
 type target struct {
 	name    string
-	subject string
+	connect func() (call func() ([]byte, error), closeFn func(), err error)
+}
+
+// natsTarget requests subject over its own NATS connection.
+func natsTarget(name, url, subject string) target {
+	return target{name: name, connect: func() (func() ([]byte, error), func(), error) {
+		nc, err := nats.Connect(url)
+		if err != nil {
+			return nil, nil, err
+		}
+		return func() ([]byte, error) {
+			m, err := nc.Request(subject, []byte(payload), 5*time.Second)
+			if err != nil {
+				return nil, err
+			}
+			return m.Data, nil
+		}, nc.Close, nil
+	}}
+}
+
+// httpTarget POSTs the payload to url over its own keep-alive HTTP connection.
+func httpTarget(name, url string) target {
+	return target{name: name, connect: func() (func() ([]byte, error), func(), error) {
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}, Timeout: 5 * time.Second}
+		return func() ([]byte, error) {
+			resp, err := client.Post(url, "text/plain", strings.NewReader(payload))
+			if err != nil {
+				return nil, err
+			}
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			if err == nil && resp.StatusCode != http.StatusOK {
+				err = fmt.Errorf("status %d: %s", resp.StatusCode, body)
+			}
+			return body, err
+		}, client.CloseIdleConnections, nil
+	}}
 }
 
 func main() {
@@ -43,10 +87,11 @@ func main() {
 	examples := flag.String("examples", "./examples", "folder of scripts msgscript serves (must hold hello.lua)")
 	binary := flag.String("msgscript", "", "msgscript binary to measure (default: build ./cmd/msgscript)")
 	plainURL := flag.String("serve-plain", "", "internal: run the plain responder against this NATS URL")
+	bridge := flag.String("bridge", "", "internal: with -serve-plain, serve the plain HTTP bridge on this address")
 	flag.Parse()
 
 	if *plainURL != "" {
-		servePlain(*plainURL)
+		servePlain(*plainURL, *bridge)
 		return
 	}
 	if err := run(*requests, *rounds, *concurrency, *duration, *examples, *binary); err != nil {
@@ -73,55 +118,72 @@ func run(requests, rounds, concurrency int, duration time.Duration, examples, bi
 	}
 	defer os.RemoveAll(work)
 
-	plain, err := startPlain(url)
+	bridgeAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	httpAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	plain, err := startPlain(url, bridgeAddr)
 	if err != nil {
 		return err
 	}
 	defer plain.stop()
-	ms, err := startMsgscript(url, examples, binary, work)
+	ms, err := startMsgscript(url, httpAddr, examples, binary, work)
 	if err != nil {
 		return err
 	}
 	defer ms.stop()
 
-	targets := []target{
-		{"plain Go responder", "bench.plain"},
-		{"msgscript", "funcs.hello"},
+	natsTargets := []target{
+		natsTarget("plain Go responder", url, "bench.plain"),
+		natsTarget("msgscript", url, "funcs.hello"),
 	}
-	nc, err := nats.Connect(url)
-	if err != nil {
-		return err
+	httpTargets := []target{
+		httpTarget("net/http bridge", "http://"+bridgeAddr+"/bench.plain"),
+		httpTarget("Caddy + msgscript", "http://"+httpAddr+"/funcs.hello"),
 	}
-	defer nc.Close()
-	for i, tg := range targets {
-		p := []*process{plain, ms}[i]
-		if err := waitForAnswer(nc, tg, p); err != nil {
+	for i, tg := range append(natsTargets, httpTargets...) {
+		if err := waitForAnswer(tg, []*process{plain, ms}[i%2]); err != nil {
 			return err
 		}
 	}
 
-	fmt.Printf("msgscript bench: NATS request/reply on loopback, each responder in its own process, %d CPUs, %s\n",
+	fmt.Printf("msgscript bench: each responder in its own process, NATS on loopback, %d CPUs, %s\n",
 		runtime.NumCPU(), runtime.Version())
+	fmt.Printf("\n== NATS request/reply: msgscript vs a plain Go responder\n")
+	if err := compare(natsTargets, rounds, requests, concurrency, duration, 1.3, 0.6); err != nil {
+		return err
+	}
+	fmt.Printf("\n== HTTP POST: Caddy's msgscript handler -> NATS -> msgscript, vs a plain Go net/http -> NATS -> plain responder bridge\n")
+	return compare(httpTargets, rounds, requests, concurrency, duration, 1.5, 0)
+}
 
-	fmt.Printf("\nlatency of sequential requests (%d rounds of %d per responder, alternating)\n", rounds, requests)
-	fmt.Printf("%-8s %22s %22s %8s\n", "round", targets[0].name+" p50", targets[1].name+" p50", "ratio")
+// compare measures two targets side by side and prints the ratios of the second to the first
+// against the bars: p50 at most p50Bar times, throughput at least tputBar times (0: no bar).
+func compare(targets []target, rounds, requests, concurrency int, duration time.Duration, p50Bar, tputBar float64) error {
+	fmt.Printf("latency of sequential requests (%d rounds of %d per target, alternating)\n", rounds, requests)
+	fmt.Printf("%-8s %26s %26s %8s\n", "round", targets[0].name+" p50", targets[1].name+" p50", "ratio")
 	var all [2][]time.Duration
 	var ratios []float64
 	for r := range rounds {
-		lat, err := latencies(nc, targets, requests)
+		lat, err := latencies(targets, requests)
 		if err != nil {
 			return err
 		}
 		ratio := float64(percentile(lat[1], 50)) / float64(percentile(lat[0], 50))
 		ratios = append(ratios, ratio)
-		fmt.Printf("%-8d %22s %22s %7.2fx\n", r+1, percentile(lat[0], 50), percentile(lat[1], 50), ratio)
+		fmt.Printf("%-8d %26s %26s %7.2fx\n", r+1, percentile(lat[0], 50), percentile(lat[1], 50), ratio)
 		all[0] = append(all[0], lat[0]...)
 		all[1] = append(all[1], lat[1]...)
 	}
 
 	rates := make([]float64, len(targets))
 	for i, tg := range targets {
-		if rates[i], err = throughput(url, tg, concurrency, duration); err != nil {
+		var err error
+		if rates[i], err = throughput(tg, concurrency, duration); err != nil {
 			return err
 		}
 	}
@@ -134,8 +196,12 @@ func run(requests, rounds, concurrency int, duration time.Duration, examples, bi
 	slices.Sort(ratios)
 	p50 := ratios[len(ratios)/2]
 	tput := rates[1] / rates[0]
-	fmt.Printf("\nmsgscript / plain: p50 %.2fx, median of the rounds (bar ≤ 1.30x: %s); throughput %.2fx (bar ≥ 0.60x: %s)\n",
-		p50, verdict(p50 <= 1.3), tput, verdict(tput >= 0.6))
+	fmt.Printf("\n%s / %s: p50 %.2fx, median of the rounds (bar ≤ %.2fx: %s); throughput %.2fx",
+		targets[1].name, targets[0].name, p50, p50Bar, verdict(p50 <= p50Bar), tput)
+	if tputBar > 0 {
+		fmt.Printf(" (bar ≥ %.2fx: %s)", tputBar, verdict(tput >= tputBar))
+	}
+	fmt.Println()
 	return nil
 }
 
@@ -147,13 +213,18 @@ func verdict(ok bool) string {
 }
 
 // waitForAnswer waits until the target answers correctly, or its process ends.
-func waitForAnswer(nc *nats.Conn, tg target, p *process) error {
+func waitForAnswer(tg target, p *process) error {
+	call, closeFn, err := tg.connect()
+	if err != nil {
+		return err
+	}
+	defer closeFn()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		m, err := nc.Request(tg.subject, []byte(payload), 2*time.Second)
+		data, err := call()
 		if err == nil {
-			if string(m.Data) != helloReply {
-				return fmt.Errorf("%s answered %q, want %q", tg.name, m.Data, helloReply)
+			if string(data) != helloReply {
+				return fmt.Errorf("%s answered %q, want %q", tg.name, data, helloReply)
 			}
 			return nil
 		}
@@ -166,10 +237,17 @@ func waitForAnswer(nc *nats.Conn, tg target, p *process) error {
 
 // latencies sends n sequential requests to each target, alternating which goes first, after a
 // warm-up.
-func latencies(nc *nats.Conn, targets []target, n int) ([][]time.Duration, error) {
+func latencies(targets []target, n int) ([][]time.Duration, error) {
 	out := make([][]time.Duration, len(targets))
-	for i := range targets {
+	calls := make([]func() ([]byte, error), len(targets))
+	for i, tg := range targets {
 		out[i] = make([]time.Duration, 0, n)
+		call, closeFn, err := tg.connect()
+		if err != nil {
+			return nil, err
+		}
+		defer closeFn()
+		calls[i] = call
 	}
 	const warmup = 200
 	order := []int{0, 1}
@@ -177,7 +255,7 @@ func latencies(nc *nats.Conn, targets []target, n int) ([][]time.Duration, error
 		order[0], order[1] = order[1], order[0]
 		for _, t := range order {
 			start := time.Now()
-			if _, err := nc.Request(targets[t].subject, []byte(payload), 5*time.Second); err != nil {
+			if _, err := calls[t](); err != nil {
 				return nil, fmt.Errorf("%s: %v", targets[t].name, err)
 			}
 			if i >= warmup {
@@ -189,27 +267,27 @@ func latencies(nc *nats.Conn, targets []target, n int) ([][]time.Duration, error
 }
 
 // throughput runs c requesters, each on its own connection, for d and returns requests per second.
-func throughput(url string, tg target, c int, d time.Duration) (float64, error) {
-	conns := make([]*nats.Conn, c)
-	for i := range conns {
-		nc, err := nats.Connect(url)
+func throughput(tg target, c int, d time.Duration) (float64, error) {
+	calls := make([]func() ([]byte, error), c)
+	for i := range calls {
+		call, closeFn, err := tg.connect()
 		if err != nil {
 			return 0, err
 		}
-		defer nc.Close()
-		conns[i] = nc
+		defer closeFn()
+		calls[i] = call
 	}
 	var done atomic.Int64
 	var failure atomic.Value
 	var wg sync.WaitGroup
 	stop := time.Now().Add(d)
 	start := time.Now()
-	for _, nc := range conns {
+	for _, call := range calls {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(stop) {
-				if _, err := nc.Request(tg.subject, []byte(payload), 5*time.Second); err != nil {
+				if _, err := call(); err != nil {
 					failure.CompareAndSwap(nil, err)
 					return
 				}
@@ -222,6 +300,16 @@ func throughput(url string, tg target, c int, d time.Duration) (float64, error) 
 		return 0, fmt.Errorf("%s: %v", tg.name, err)
 	}
 	return float64(done.Load()) / time.Since(start).Seconds(), nil
+}
+
+// freeAddr finds a free loopback port.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
 }
 
 func percentile(d []time.Duration, p int) time.Duration {

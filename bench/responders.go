@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -72,17 +75,17 @@ func (p *process) stop() {
 }
 
 // startPlain runs this program again as the plain responder.
-func startPlain(url string) (*process, error) {
+func startPlain(url, bridge string) (*process, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	return start(self, "-serve-plain", url)
+	return start(self, "-serve-plain", url, "-bridge", bridge)
 }
 
 // servePlain answers bench.plain with the reply msgscript gives for hello.lua, the way a
-// hand-written Go service would, until interrupted.
-func servePlain(url string) {
+// hand-written Go service would, and serves the plain HTTP bridge on bridge, until interrupted.
+func servePlain(url, bridge string) {
 	nc, err := nats.Connect(url)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "plain responder:", err)
@@ -93,15 +96,41 @@ func servePlain(url string) {
 		fmt.Fprintln(os.Stderr, "plain responder:", err)
 		os.Exit(1)
 	}
+	if bridge != "" {
+		go serveBridge(nc, bridge)
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	<-sig
 	nc.Close()
 }
 
+// serveBridge is the plain HTTP -> NATS bridge: POST /<subject> sends the body as a request and
+// writes the reply, the least a hand-written bridge does.
+func serveBridge(nc *nats.Conn, addr string) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
+			return
+		}
+		m, err := nc.RequestWithContext(r.Context(), strings.TrimPrefix(r.URL.Path, "/"), body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(m.Data)
+	})
+	if err := http.ListenAndServe(addr, h); err != nil {
+		fmt.Fprintln(os.Stderr, "plain bridge:", err)
+		os.Exit(1)
+	}
+}
+
 // startMsgscript runs the msgscript binary (built here unless one is given) on a JSON config
-// serving the examples folder.
-func startMsgscript(url, examples, binary, work string) (*process, error) {
+// serving the examples folder over NATS, and over HTTP on httpAddr through the handler.
+func startMsgscript(url, httpAddr, examples, binary, work string) (*process, error) {
 	if binary == "" {
 		binary = filepath.Join(work, "msgscript")
 		build := exec.Command("go", "build", "-o", binary, "./cmd/msgscript")
@@ -116,10 +145,16 @@ func startMsgscript(url, examples, binary, work string) (*process, error) {
 	cfg, err := json.Marshal(map[string]any{
 		"admin":   map[string]any{"disabled": true},
 		"logging": map[string]any{"logs": map[string]any{"default": map[string]any{"level": "WARN"}}},
-		"apps": map[string]any{"msgscript": map[string]any{
-			"nats_url": url,
-			"store":    map[string]any{"backend": "dir", "path": dir},
-		}},
+		"apps": map[string]any{
+			"msgscript": map[string]any{
+				"nats_url": url,
+				"store":    map[string]any{"backend": "dir", "path": dir},
+			},
+			"http": map[string]any{"servers": map[string]any{"bench": map[string]any{
+				"listen": []string{httpAddr},
+				"routes": []any{map[string]any{"handle": []any{map[string]any{"handler": "msgscript"}}}},
+			}}},
+		},
 	})
 	if err != nil {
 		return nil, err

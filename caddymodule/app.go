@@ -10,9 +10,11 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
 
 	"github.com/msgscript/msgscript/engine"
@@ -49,7 +51,7 @@ type App struct {
 	connKey     string // identifies the shared connection; holds credentials, never logged
 	natsTarget  string // what to tell the user: the URLs without passwords, or the embedded address
 	dial        func(log *zap.Logger) (*natsConn, error)
-	conn        *natsConn
+	conn        *atomic.Pointer[natsConn] // set while started; read by HTTP handlers in the same config
 	engine      *engine.Engine
 	logger      *zap.Logger
 }
@@ -74,6 +76,7 @@ func (App) CaddyModule() caddy.ModuleInfo {
 // Provision resolves the configuration. It does no network I/O: connecting happens in Start.
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
+	a.conn = new(atomic.Pointer[natsConn])
 	if a.StoreRaw != nil {
 		mod, err := ctx.LoadModule(a, "StoreRaw")
 		if err != nil {
@@ -134,7 +137,7 @@ func (a *App) Start() error {
 		releaseConn(a.connKey)
 		return fmt.Errorf("msgscript: opening store: %v", err)
 	}
-	a.conn = conn
+	a.conn.Store(conn)
 	a.engine = engine.New(conn.nc, st, engine.Options{
 		QueueGroup:    a.QueueGroup,
 		Timeout:       time.Duration(a.Timeout),
@@ -145,7 +148,8 @@ func (a *App) Start() error {
 	defer cancel()
 	if err := a.engine.Start(ctx); err != nil {
 		_ = a.engine.Stop(ctx)
-		a.engine, a.conn = nil, nil
+		a.engine = nil
+		a.conn.Store(nil)
 		releaseConn(a.connKey)
 		return fmt.Errorf("msgscript: %v", err)
 	}
@@ -170,9 +174,21 @@ func (a *App) Stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), grace+time.Second)
 	defer cancel()
 	err := a.engine.Stop(ctx)
-	a.engine, a.conn = nil, nil
+	a.engine = nil
+	a.conn.Store(nil)
 	releaseConn(a.connKey)
 	return err
+}
+
+// NATS is the app's connection while it runs, nil before Start and after Stop.
+func (a *App) NATS() *nats.Conn {
+	if a.conn == nil {
+		return nil
+	}
+	if c := a.conn.Load(); c != nil {
+		return c.nc
+	}
+	return nil
 }
 
 // redactURLs hides the passwords of a comma-separated list of NATS URLs.

@@ -67,14 +67,19 @@ func (p *Program) OnMessage(ctx context.Context, subject string, payload []byte)
 		reply, err = callOnMessage(L, env, subject, payload)
 		return err
 	})
+	if err == errNoOnMessage && p.Headers.HTTP {
+		err = &CallError{Msg: "an HTTP-mode script answers HTTP requests (through the HTTP handler, or msgscriptcli devhttp) and defines no OnMessage(subject, payload) for plain messages"}
+	}
 	return reply, err
 }
+
+var errNoOnMessage = &CallError{Msg: "the script defines no OnMessage(subject, payload) function"}
 
 // callOnMessage calls the script's OnMessage in env.
 func callOnMessage(L *lua.LState, env *lua.LTable, subject string, payload []byte) (string, error) {
 	fn := env.RawGetString("OnMessage")
 	if fn.Type() != lua.LTFunction {
-		return "", &CallError{Msg: "the script defines no OnMessage(subject, payload) function"}
+		return "", errNoOnMessage
 	}
 	L.Push(fn)
 	L.Push(lua.LString(subject))

@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -117,10 +119,12 @@ func TestCaddyfileExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l, err := net.Listen("tcp", "127.0.0.1:4222"); err != nil {
-		t.Fatalf("Caddyfile.example needs 127.0.0.1:4222, which is in use: %v", err)
-	} else {
-		l.Close()
+	for _, addr := range []string{"127.0.0.1:4222", ":7643"} {
+		if l, err := net.Listen("tcp", addr); err != nil {
+			t.Fatalf("Caddyfile.example needs %s, which is in use: %v", addr, err)
+		} else {
+			l.Close()
+		}
 	}
 	s := run(t, root, "Caddyfile.example")
 	nc := connect(t, s, "nats://127.0.0.1:4222")
@@ -136,7 +140,56 @@ func TestCaddyfileExample(t *testing.T) {
 		!strings.Contains(m.Header.Get(micro.ErrorHeader), "fail: examples/fail.lua:7: something went wrong") {
 		t.Errorf("funcs.fail: got %s %v", m.Data, m.Header)
 	}
+
+	// The HTTP bridge on :7643 (Caddy starts its apps in any order: wait for it), normal mode and
+	// the HTTP-mode example.
+	waitForPort(t, s, "127.0.0.1:7643")
+	if code, body := httpPost(t, "http://127.0.0.1:7643/funcs.hello", "John"); code != 200 || body != `{"hello":"Processed subject: funcs.hello with payload: John"}` {
+		t.Errorf("POST /funcs.hello: %d %s", code, body)
+	}
+	resp, err := http.Get("http://127.0.0.1:7643/web.site/docs?name=%3Cb%3EAnn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" ||
+		!strings.Contains(string(page), "<h1>Hello, &lt;b&gt;Ann!</h1><p>You asked for /docs</p>") {
+		t.Errorf("GET /web.site: %d %v %s", resp.StatusCode, resp.Header, page)
+	}
 	s.stop(t)
+}
+
+// waitForPort waits until addr accepts connections.
+func waitForPort(t *testing.T, s *server, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			conn.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing listens on %s: %v\n%s", addr, err, s.output)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// httpPost sends body and returns the status and the answer.
+func httpPost(t *testing.T, url, body string) (int, string) {
+	t.Helper()
+	resp, err := http.Post(url, "text/plain", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
 }
 
 // A folder of scripts served by the binary: edits are live without a restart.

@@ -129,15 +129,16 @@ func (r *Response) Msg(inbox string) *nats.Msg {
 
 // WriteReply writes a script's reply as the HTTP response: in HTTP mode the status, headers and
 // body the script returned; in normal mode 200 and the JSON object name -> string; when a script
-// failed, its error code (500, 504, or 404 when no script was there) with the messages.
-func WriteReply(w http.ResponseWriter, m *nats.Msg) {
+// failed, its error code (500, 504, or 404 when no script was there) with the messages. It returns
+// the status written.
+func WriteReply(w http.ResponseWriter, m *nats.Msg) int {
 	if code := m.Header.Get(micro.ErrorCodeHeader); code != "" {
 		status, err := strconv.Atoi(code)
 		if err != nil || status < 400 || status > 599 {
 			status = http.StatusBadGateway
 		}
 		WriteError(w, status, strings.Join(m.Header.Values(micro.ErrorHeader), "\n"))
-		return
+		return status
 	}
 	status := http.StatusOK
 	if s := m.Header.Get(HeaderStatus); s != "" {
@@ -157,6 +158,7 @@ func WriteReply(w http.ResponseWriter, m *nats.Msg) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(m.Data)))
 	w.WriteHeader(status)
 	_, _ = w.Write(m.Data)
+	return status
 }
 
 // WriteError answers with status and a plain-text message.

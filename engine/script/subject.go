@@ -81,3 +81,21 @@ func ValidateSubject(subject string) error {
 	}
 	return nil
 }
+
+// Match reports whether subject falls under pattern, with NATS's wildcards: `*` matches one token,
+// a final `>` one or more.
+func Match(pattern, subject string) bool {
+	for {
+		pt, prest, pmore := strings.Cut(pattern, ".")
+		st, srest, smore := strings.Cut(subject, ".")
+		switch {
+		case pt == ">":
+			return true
+		case pt != "*" && pt != st:
+			return false
+		case !pmore || !smore:
+			return pmore == smore
+		}
+		pattern, subject = prest, srest
+	}
+}

@@ -42,3 +42,29 @@ func TestValidateSubject(t *testing.T) {
 		}
 	}
 }
+
+func TestMatch(t *testing.T) {
+	cases := []struct {
+		pattern, subject string
+		want             bool
+	}{
+		{"funcs.hello", "funcs.hello", true},
+		{"funcs.hello", "funcs.hell", false},
+		{"funcs.hello", "funcs.hello.x", false},
+		{"funcs.*", "funcs.hello", true},
+		{"funcs.*", "funcs.hello.x", false},
+		{"funcs.*", "funcs", false},
+		{"funcs.>", "funcs.a.b.c", true},
+		{"funcs.>", "funcs", false},
+		{"*.x", "a.x", true},
+		{"a.*.c", "a.b.c", true},
+		{"a.*.c", "a.b.d", false},
+		{"web", "web", true},
+		{"web", "webx", false},
+	}
+	for _, c := range cases {
+		if got := Match(c.pattern, c.subject); got != c.want {
+			t.Errorf("Match(%q, %q) = %v, want %v", c.pattern, c.subject, got, c.want)
+		}
+	}
+}

@@ -1,0 +1,243 @@
+package caddymodule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/nats-io/nats.go"
+	"go.uber.org/zap"
+
+	"github.com/msgscript/msgscript/engine/httpmsg"
+	"github.com/msgscript/msgscript/engine/script"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Handler turns an HTTP request to /<subject>[/rest] into a NATS request to <subject> and writes
+// the reply: the JSON object of a normal-mode script, or exactly the status, headers and body of
+// an HTTP-mode script. Every verb is passed on. Caddy in front gives it TLS, auth and logging.
+type Handler struct {
+	// Timeout bounds the wait for the reply. Default: 5s.
+	Timeout caddy.Duration `json:"timeout,omitempty"`
+	// MaxBody is the largest request body accepted, in bytes. Default: 1 MiB.
+	MaxBody int64 `json:"max_body,omitempty"`
+	// Subjects, when set, are the only subjects (patterns with * and >) requests may reach.
+	Subjects []string `json:"subjects,omitempty"`
+	// ForwardHeaders, when set, are the only request headers passed on to scripts. Default: all.
+	ForwardHeaders []string `json:"forward_headers,omitempty"`
+	// NATSURL is the NATS server to send requests to, for a Caddy that runs the handler without
+	// the msgscript app (an edge node). Default: the app's connection, else the NATS_URL
+	// environment variable.
+	NATSURL string `json:"nats_url,omitempty"`
+
+	app     *App     // the app of the same config, when it runs here
+	own     *ownConn // else the handler's own connection
+	forward map[string]bool
+	logger  *zap.Logger
+}
+
+// ownConn is a handler's own NATS connection, dialed on the first request so that provisioning
+// does no network I/O. It is shared with every config naming the same URL and kept across
+// reloads; dialing does not wait for NATS (the connection keeps trying in the background).
+type ownConn struct {
+	key  string
+	dial func(*zap.Logger) (*natsConn, error)
+	mu   sync.Mutex
+	conn atomic.Pointer[natsConn]
+	gone bool // released by Cleanup
+}
+
+func (o *ownConn) get(log *zap.Logger) *nats.Conn {
+	if c := o.conn.Load(); c != nil {
+		return c.nc
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if c := o.conn.Load(); c != nil {
+		return c.nc
+	}
+	if o.gone {
+		return nil
+	}
+	c, err := acquireConn(o.key, log, o.dial)
+	if err != nil {
+		log.Error("connecting to NATS", zap.Error(err))
+		return nil
+	}
+	o.conn.Store(c)
+	return c.nc
+}
+
+func (o *ownConn) release() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.conn.Swap(nil) != nil {
+		releaseConn(o.key)
+	}
+	o.gone = true
+}
+
+const (
+	defaultHandlerTimeout = 5 * time.Second
+	defaultMaxBody        = 1 << 20
+)
+
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.msgscript",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision finds the NATS connection: its own nats_url, else the msgscript app's, else NATS_URL.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	if h.Timeout <= 0 {
+		h.Timeout = caddy.Duration(defaultHandlerTimeout)
+	}
+	if h.MaxBody <= 0 {
+		h.MaxBody = defaultMaxBody
+	}
+	for _, p := range h.Subjects {
+		if err := script.ValidatePattern(p); err != nil {
+			return fmt.Errorf("msgscript handler: subjects: %v", err)
+		}
+	}
+	if len(h.ForwardHeaders) > 0 {
+		h.forward = map[string]bool{}
+		for _, name := range h.ForwardHeaders {
+			h.forward[http.CanonicalHeaderKey(name)] = true
+		}
+	}
+
+	url := caddy.NewReplacer().ReplaceKnown(h.NATSURL, "")
+	if url == "" {
+		if app, err := ctx.AppIfConfigured("msgscript"); err == nil {
+			h.app = app.(*App)
+			return nil
+		}
+		url = os.Getenv("NATS_URL")
+	}
+	if url == "" {
+		return fmt.Errorf("msgscript handler: no NATS server: configure the msgscript app, or nats_url in the handler")
+	}
+	h.own = &ownConn{key: "nats " + url, dial: func(log *zap.Logger) (*natsConn, error) { return dialNATS(url, log) }}
+	return nil
+}
+
+// Cleanup lets go of the handler's own connection.
+func (h *Handler) Cleanup() error {
+	if h.own != nil {
+		h.own.release()
+	}
+	return nil
+}
+
+// nats is the connection to use now; nil when there is none yet.
+func (h *Handler) nats() *nats.Conn {
+	if h.app != nil {
+		return h.app.NATS()
+	}
+	return h.own.get(h.logger)
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	start := time.Now()
+	subject, status := h.serve(w, r)
+	if status >= 400 {
+		level := zap.InfoLevel
+		if status >= 500 {
+			level = zap.ErrorLevel
+		}
+		h.logger.Log(level, "msgscript request failed",
+			zap.String("subject", subject), zap.String("method", r.Method),
+			zap.Int("status", status), zap.Duration("duration", time.Since(start)))
+	}
+	return nil
+}
+
+// serve answers one request and returns its subject and the status written.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (string, int) {
+	subject, rest, err := httpmsg.SplitPath(r.URL.Path)
+	if err != nil {
+		return subject, fail(w, http.StatusBadRequest, err.Error())
+	}
+	if !h.allowed(subject) {
+		return subject, fail(w, http.StatusForbidden, fmt.Sprintf("subject %q is not open to HTTP requests", subject))
+	}
+	if r.ContentLength > h.MaxBody {
+		return subject, fail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", h.MaxBody))
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return subject, fail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", h.MaxBody))
+		}
+		return subject, fail(w, http.StatusBadRequest, "reading the request body: "+err.Error())
+	}
+	nc := h.nats()
+	if nc == nil || !nc.IsConnected() {
+		return subject, fail(w, http.StatusServiceUnavailable, "NATS is not reachable")
+	}
+	var forward func(string) bool
+	if h.forward != nil {
+		forward = func(name string) bool { return h.forward[name] }
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(h.Timeout))
+	defer cancel()
+	reply, err := nc.RequestMsgWithContext(ctx, httpmsg.NewMsg(subject, rest, r, body, forward))
+	switch {
+	case err == nil:
+		return subject, httpmsg.WriteReply(w, reply)
+	case errors.Is(err, nats.ErrNoResponders):
+		return subject, fail(w, http.StatusNotFound, "no script listens on "+subject)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
+		return subject, fail(w, http.StatusGatewayTimeout, fmt.Sprintf("no reply from %s within %s", subject, time.Duration(h.Timeout)))
+	case errors.Is(err, nats.ErrMaxPayload):
+		return subject, fail(w, http.StatusRequestEntityTooLarge, "request over the NATS server's max_payload")
+	case r.Context().Err() != nil:
+		return subject, 499 // the client went away; nothing to write
+	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionReconnecting),
+		errors.Is(err, nats.ErrConnectionDraining), errors.Is(err, nats.ErrDisconnected):
+		return subject, fail(w, http.StatusServiceUnavailable, "NATS is not reachable")
+	default:
+		return subject, fail(w, http.StatusBadGateway, err.Error())
+	}
+}
+
+// allowed checks subject against the allow-list.
+func (h *Handler) allowed(subject string) bool {
+	if len(h.Subjects) == 0 {
+		return true
+	}
+	for _, p := range h.Subjects {
+		if script.Match(p, subject) {
+			return true
+		}
+	}
+	return false
+}
+
+func fail(w http.ResponseWriter, status int, msg string) int {
+	httpmsg.WriteError(w, status, msg)
+	return status
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

@@ -1,0 +1,83 @@
+package caddymodule
+
+import (
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/dustin/go-humanize"
+)
+
+func init() {
+	httpcaddyfile.RegisterHandlerDirective("msgscript", parseHandler)
+	// Before respond, so that `msgscript` needs no `order` (respond would otherwise answer first).
+	httpcaddyfile.RegisterDirectiveOrder("msgscript", httpcaddyfile.Before, "respond")
+}
+
+func parseHandler(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	m := new(Handler)
+	err := m.UnmarshalCaddyfile(h.Dispenser)
+	return m, err
+}
+
+// UnmarshalCaddyfile reads
+//
+//	msgscript [<matcher>] {
+//		timeout         <duration>
+//		max_body        <size>
+//		subjects        <pattern>...
+//		forward_headers <name>...
+//		nats_url        <url>
+//	}
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the directive's name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	nesting := d.Nesting()
+	for d.NextBlock(nesting) {
+		switch opt := d.Val(); opt {
+		case "timeout":
+			var v string
+			if err := oneArg(d, &v); err != nil {
+				return err
+			}
+			dur, err := caddy.ParseDuration(v)
+			if err != nil || dur <= 0 {
+				return d.Errf("timeout: want a positive duration such as 5s, got %q", v)
+			}
+			h.Timeout = caddy.Duration(dur)
+		case "max_body":
+			var v string
+			if err := oneArg(d, &v); err != nil {
+				return err
+			}
+			size, err := humanize.ParseBytes(v)
+			if err != nil || size == 0 || size > 1<<40 {
+				return d.Errf("max_body: want a size such as 1MiB or 512KB, got %q", v)
+			}
+			h.MaxBody = int64(size)
+		case "subjects":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.ArgErr()
+			}
+			h.Subjects = append(h.Subjects, args...)
+		case "forward_headers":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.ArgErr()
+			}
+			h.ForwardHeaders = append(h.ForwardHeaders, args...)
+		case "nats_url":
+			if err := oneArg(d, &h.NATSURL); err != nil {
+				return err
+			}
+		default:
+			return d.Errf("msgscript handler: unknown option %q (known: timeout, max_body, subjects, forward_headers, nats_url)", opt)
+		}
+	}
+	return nil
+}
+
+var _ caddyfile.Unmarshaler = (*Handler)(nil)

@@ -1,0 +1,309 @@
+package caddymodule
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/nats-io/nats.go"
+	"golang.org/x/crypto/bcrypt"
+
+	// basic_auth and the rest of a standard Caddy, for configs written as users write them.
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
+)
+
+// The scripts behind the handler tests.
+var handlerScripts = map[string]string{
+	"hello.lua": helloScript,
+	"fail.lua":  "--* subject: funcs.fail\nfunction OnMessage(s, p)\n  error('something went wrong')\nend\n",
+	"loop.lua":  "--* subject: funcs.loop\n--* timeout: 100ms\nfunction OnMessage(s, p) while true do end end\n",
+	"slow.lua":  "--* subject: funcs.slow\n--* timeout: 1s\nfunction OnMessage(s, p) while true do end end\n",
+	"web.lua": `--* subject: web.echo
+--* http: true
+local function all(url, body, req)
+  local names = {}
+  for k in pairs(req.headers) do names[#names + 1] = k end
+  table.sort(names)
+  return body, 200, {
+    ["X-Method"] = req.method, ["X-Url"] = url, ["X-Path"] = req.path, ["X-Q"] = req.query.q or "",
+    ["X-Headers"] = table.concat(names, ","), ["Content-Type"] = "application/octet-stream"}
+end
+GET, POST, PUT, PATCH, DELETE, OPTIONS = all, all, all, all, all, all
+function HEAD(url) return "", 204, {["X-Method"] = "HEAD"} end
+`,
+	"created.lua": "--* subject: web.created\n--* http: true\nfunction POST(url, body)\n" +
+		"  return '{\"id\":7}', 201, {['Content-Type'] = 'application/json', ['Location'] = '/items/7', ['Set-Cookie'] = {'a=1', 'b=2'}}\nend\n",
+}
+
+// handlerSites are the ports of the test config's sites.
+type handlerSites struct {
+	plain, limited, auth, dead string
+	nats                       string
+}
+
+// startHandlerConfig runs one Caddy config with the msgscript app (embedded NATS) and four sites:
+// the handler on its defaults (timeout 300ms), one with every option and its own NATS connection,
+// one behind basic_auth, and one whose NATS server is not there.
+func startHandlerConfig(t *testing.T) handlerSites {
+	t.Helper()
+	dir := t.TempDir()
+	for name, text := range handlerScripts {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := handlerSites{
+		nats:    fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		plain:   fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		limited: fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		auth:    fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		dead:    fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+	}
+	caddyfile := fmt.Sprintf(`{
+	admin off
+	msgscript {
+		embedded_nats %s
+		store dir %s
+	}
+}
+http://%s {
+	msgscript {
+		timeout 300ms
+	}
+}
+http://%s {
+	msgscript {
+		max_body 1KiB
+		subjects funcs.* web.echo
+		forward_headers X-Keep
+		nats_url nats://%s
+	}
+}
+http://%s {
+	basic_auth {
+		ann %s
+	}
+	msgscript
+}
+http://%s {
+	msgscript {
+		nats_url nats://127.0.0.1:%d
+	}
+}
+`, s.nats, dir, s.plain, s.limited, s.nats, s.auth, hash, s.dead, freePort(t))
+	cfg, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), map[string]any{"filename": "Caddyfile"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range warnings {
+		t.Logf("adapt warning: %s", w)
+	}
+	if err := caddy.Load(cfg, true); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = caddy.Stop() })
+	return s
+}
+
+type httpResult struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func do(t *testing.T, method, url string, body io.Reader, header ...string) httpResult {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return httpResult{resp.StatusCode, resp.Header, string(b)}
+}
+
+func TestHandlerNormalAndHTTPMode(t *testing.T) {
+	s := startHandlerConfig(t)
+	base := "http://" + s.plain
+
+	r := do(t, "POST", base+"/funcs.hello", strings.NewReader("John"))
+	if r.status != 200 || r.body != helloReply || r.header.Get("Content-Type") != "application/json" {
+		t.Fatalf("normal mode: %d %q %v", r.status, r.body, r.header)
+	}
+
+	// HTTP mode: the script's status, headers (repeated ones too) and body, as they are.
+	r = do(t, "POST", base+"/web.created", nil)
+	if r.status != 201 || r.body != `{"id":7}` || r.header.Get("Location") != "/items/7" ||
+		strings.Join(r.header.Values("Set-Cookie"), " ") != "a=1 b=2" || r.header.Get("Content-Type") != "application/json" {
+		t.Fatalf("HTTP mode: %d %q %v", r.status, r.body, r.header)
+	}
+	for name := range r.header {
+		if strings.HasPrefix(name, "Msgscript-") || strings.HasPrefix(name, "Nats-") {
+			t.Errorf("internal header %s in the response", name)
+		}
+	}
+
+	// Every verb, the rest of the path and the query string reach the script.
+	for _, method := range []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
+		r = do(t, method, base+"/web.echo/a/b?q=x%20y&z=1", strings.NewReader("payload-"+method))
+		if r.status != 200 || r.body != "payload-"+method || r.header.Get("X-Method") != method ||
+			r.header.Get("X-Url") != "/a/b?q=x%20y&z=1" || r.header.Get("X-Path") != "/a/b" || r.header.Get("X-Q") != "x y" {
+			t.Errorf("%s: %d %q %v", method, r.status, r.body, r.header)
+		}
+	}
+	if r = do(t, "HEAD", base+"/web.echo", nil); r.status != 204 || r.header.Get("X-Method") != "HEAD" {
+		t.Errorf("HEAD: %d %v", r.status, r.header)
+	}
+
+	// Bodies are raw bytes, large or empty.
+	big := bytes.Repeat([]byte{0, 1, 2, 0xff, 'x'}, 180_000) // 900 KB, under the 1 MiB default
+	r = do(t, "POST", base+"/web.echo", bytes.NewReader(big))
+	if r.status != 200 || r.body != string(big) {
+		t.Errorf("large body: %d, %d bytes back", r.status, len(r.body))
+	}
+	if r = do(t, "POST", base+"/web.echo", nil); r.status != 200 || r.body != "" {
+		t.Errorf("empty body: %d %q", r.status, r.body)
+	}
+	// Request headers are passed on; a client cannot forge msgscript's own.
+	r = do(t, "GET", base+"/web.echo", nil, "X-Custom", "1", "Msgscript-Status", "500")
+	if r.status != 200 || !strings.Contains(r.header.Get("X-Headers"), "X-Custom") || strings.Contains(r.header.Get("X-Headers"), "Msgscript") {
+		t.Errorf("forwarded headers: %d %v", r.status, r.header.Get("X-Headers"))
+	}
+}
+
+func TestHandlerStatuses(t *testing.T) {
+	s := startHandlerConfig(t)
+	base, limited := "http://"+s.plain, "http://"+s.limited
+	cases := []statusCase{
+		{base + "/funcs.nothing", "", 404, "no script listens on funcs.nothing"},
+		{base + "/funcs.fail", "", 500, "fail.lua:3: something went wrong"},
+		{base + "/funcs.loop", "", 504, "timed out"},                // the script's own deadline
+		{base + "/funcs.slow", "", 504, "no reply from funcs.slow"}, // the handler's timeout
+		{"http://" + s.dead + "/funcs.hello", "", 503, "NATS is not reachable"},
+	}
+	check := func(cases []statusCase) {
+		t.Helper()
+		for _, c := range cases {
+			r := do(t, "POST", c.url, strings.NewReader(c.body))
+			if r.status != c.status || !strings.Contains(r.body, c.want) {
+				t.Errorf("%s: %d %q, want %d and %q", c.url, r.status, r.body, c.status, c.want)
+			}
+		}
+	}
+	check(cases)
+
+	nc := connectTo(t, "nats://"+s.nats)
+	// From here on, whatever reaches NATS: refused requests must never be published. (The
+	// subscription answers nothing, so it must not be there for the cases above.)
+	seen := make(chan string, 1024)
+	sub, err := nc.Subscribe(">", func(m *nats.Msg) { seen <- m.Subject })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+
+	check([]statusCase{
+		{base + "/funcs..x", "", 400, "empty token"},
+		{base + "/funcs.*", "", 400, "wildcard"},
+		{base + "/funcs.>", "", 400, "wildcard"},
+		{base + "/$SYS.REQ.SERVER.PING", "", 400, "reserved"},
+		{base + "/_INBOX.abc", "", 400, "reserved"},
+		{base + "/", "", 400, "no subject"},
+		{limited + "/web.created", "", 403, "not open"},
+		{limited + "/funcs.hello", strings.Repeat("x", 1025), 413, "over 1024 bytes"},
+	})
+	// A body over the limit without a Content-Length (chunked) is refused too.
+	pr, pw := io.Pipe()
+	go func() {
+		_, _ = pw.Write(bytes.Repeat([]byte("y"), 4096))
+		pw.Close()
+	}()
+	if r := do(t, "POST", limited+"/funcs.hello", pr); r.status != 413 {
+		t.Errorf("chunked body over the limit: %d %q", r.status, r.body)
+	}
+	// Within the limits, the edge site's own connection works and only X-Keep is passed on.
+	if r := do(t, "POST", limited+"/funcs.hello", strings.NewReader("John")); r.status != 200 || r.body != helloReply {
+		t.Errorf("edge site: %d %q", r.status, r.body)
+	}
+	if r := do(t, "GET", limited+"/web.echo", nil, "X-Keep", "1", "X-Drop", "1"); r.header.Get("X-Headers") != "X-Keep" {
+		t.Errorf("forward_headers: %q", r.header.Get("X-Headers"))
+	}
+
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // let the last messages arrive
+	if err := sub.Unsubscribe(); err != nil {
+		t.Fatal(err)
+	}
+	close(seen)
+	published := map[string]int{}
+	for subject := range seen {
+		published[subject]++
+	}
+	for _, refused := range []string{"funcs..x", "funcs.*", "funcs.>", "$SYS.REQ.SERVER.PING", "_INBOX.abc", "web.created"} {
+		if published[refused] > 0 {
+			t.Errorf("a refused request was published on %q", refused)
+		}
+	}
+	if published["funcs.hello"] != 1 || published["web.echo"] != 1 {
+		t.Errorf("published %v; want funcs.hello and web.echo once each (the refused bodies never)", published)
+	}
+}
+
+type statusCase struct {
+	url    string
+	body   string
+	status int
+	want   string
+}
+
+func TestHandlerBehindBasicAuth(t *testing.T) {
+	s := startHandlerConfig(t)
+	url := "http://" + s.auth + "/funcs.hello"
+	if r := do(t, "POST", url, strings.NewReader("John")); r.status != 401 {
+		t.Fatalf("without credentials: %d", r.status)
+	}
+	req, _ := http.NewRequest("POST", url, strings.NewReader("John"))
+	req.SetBasicAuth("ann", "wrong")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 401 {
+		t.Fatalf("wrong password: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	req, _ = http.NewRequest("POST", url, strings.NewReader("John"))
+	req.SetBasicAuth("ann", "s3cret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(b) != helloReply {
+		t.Fatalf("with credentials: %d %s", resp.StatusCode, b)
+	}
+}
