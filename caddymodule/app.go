@@ -46,6 +46,21 @@ type App struct {
 	Timeout caddy.Duration `json:"timeout,omitempty"`
 	// MaxConcurrent bounds the calls running at once. Default: 1024.
 	MaxConcurrent int `json:"max_concurrent,omitempty"`
+	// Sandbox takes file, process and network access away from scripts: no io, os.execute,
+	// os.remove, os.rename, dofile or loadfile, no cmd, ioutil, lfs, storage, tac, tcp, log or
+	// db modules, and http only to HTTPHosts. Default off, as in the original msgscript.
+	Sandbox bool `json:"sandbox,omitempty"`
+	// HTTPHosts are the hosts the Lua http module may reach in the sandbox.
+	HTTPHosts []string `json:"http_hosts,omitempty"`
+	// EtcdEndpoints give the Lua etcd module a client when the scripts are not in etcd (with the
+	// etcd store, the module uses the store's client).
+	EtcdEndpoints []string `json:"etcd_endpoints,omitempty"`
+	// LuaPath is package.path, where require may read Lua files. Default: empty, so require
+	// never reads files (the working directory included).
+	LuaPath string `json:"lua_path,omitempty"`
+	// PluginDir holds Go plugins (*.so exporting Preload(*lua.LState)), loaded at start, as the
+	// original's --plugin option.
+	PluginDir string `json:"plugin_dir,omitempty"`
 
 	storeModule StoreModule
 	connKey     string // identifies the shared connection; holds credentials, never logged
@@ -53,6 +68,7 @@ type App struct {
 	dial        func(log *zap.Logger) (*natsConn, error)
 	conn        *atomic.Pointer[natsConn] // set while started; read by HTTP handlers in the same config
 	engine      *engine.Engine
+	releaseLua  func() // lets go of what the Lua modules hold (an etcd client)
 	logger      *zap.Logger
 }
 
@@ -137,11 +153,21 @@ func (a *App) Start() error {
 		releaseConn(a.connKey)
 		return fmt.Errorf("msgscript: opening store: %v", err)
 	}
+	preload, releaseLua, err := a.preloader(st)
+	if err != nil {
+		_ = st.Close()
+		releaseConn(a.connKey)
+		return fmt.Errorf("msgscript: %v", err)
+	}
+	a.releaseLua = releaseLua
 	a.conn.Store(conn)
 	a.engine = engine.New(conn.nc, st, engine.Options{
 		QueueGroup:    a.QueueGroup,
 		Timeout:       time.Duration(a.Timeout),
 		MaxConcurrent: a.MaxConcurrent,
+		Preload:       []engine.Preloader{preload},
+		Sandbox:       a.Sandbox,
+		LuaPath:       a.LuaPath,
 		Logger:        a.logger,
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
@@ -150,6 +176,7 @@ func (a *App) Start() error {
 		_ = a.engine.Stop(ctx)
 		a.engine = nil
 		a.conn.Store(nil)
+		releaseLua()
 		releaseConn(a.connKey)
 		return fmt.Errorf("msgscript: %v", err)
 	}
@@ -176,6 +203,7 @@ func (a *App) Stop() error {
 	err := a.engine.Stop(ctx)
 	a.engine = nil
 	a.conn.Store(nil)
+	a.releaseLua()
 	releaseConn(a.connKey)
 	return err
 }

@@ -42,6 +42,11 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //		queue_group    <name>
 //		timeout        <duration>
 //		max_concurrent <n>
+//		sandbox        [on|off]
+//		http_hosts     <host>...
+//		etcd_endpoints <endpoint>...
+//		lua_path       <path>
+//		plugin_dir     <dir>
 //	}
 func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // "msgscript"
@@ -92,8 +97,42 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			a.StoreRaw = caddyconfig.JSONModuleObject(unm, "backend", backend, nil)
+		case "sandbox":
+			a.Sandbox = true
+			if d.NextArg() {
+				switch d.Val() {
+				case "on":
+				case "off":
+					a.Sandbox = false
+				default:
+					return d.Errf("sandbox: want on or off, got %q", d.Val())
+				}
+				if d.NextArg() {
+					return d.ArgErr()
+				}
+			}
+		case "http_hosts":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.ArgErr()
+			}
+			a.HTTPHosts = append(a.HTTPHosts, args...)
+		case "etcd_endpoints":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.ArgErr()
+			}
+			a.EtcdEndpoints = append(a.EtcdEndpoints, args...)
+		case "lua_path":
+			if err := oneArg(d, &a.LuaPath); err != nil {
+				return err
+			}
+		case "plugin_dir":
+			if err := oneArg(d, &a.PluginDir); err != nil {
+				return err
+			}
 		default:
-			return d.Errf("msgscript: unknown option %q (known: nats_url, embedded_nats, store, queue_group, timeout, max_concurrent)", opt)
+			return d.Errf("msgscript: unknown option %q (known: nats_url, embedded_nats, store, queue_group, timeout, max_concurrent, sandbox, http_hosts, etcd_endpoints, lua_path, plugin_dir)", opt)
 		}
 	}
 	return nil

@@ -39,7 +39,7 @@ func BenchmarkHelloOnMessageParallel(b *testing.B) {
 func BenchmarkNewState(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		newLuaState(nil).close()
+		newLuaState(&Options{}).close()
 	}
 }
 

@@ -7,7 +7,8 @@ import (
 // harden closes the ways a script could end the process, stall it, or leave something behind for
 // the next call on the same state:
 //
-//   - os.exit ends the host process in gopher-lua: it raises an error instead;
+//   - os.exit ends the host process in gopher-lua, and os.setenv changes the environment of the
+//     whole process: both raise an error instead;
 //   - collectgarbage("collect") runs a full Go GC, stalling every other script: it does nothing;
 //   - getfenv on a Go function, and package.loaded._G, hand out the base globals table, where a
 //     write would survive into later calls: getfenv answers with the call's own environment, and
@@ -24,6 +25,10 @@ func harden(st *luaState) {
 	if os, ok := L.GetGlobal("os").(*lua.LTable); ok {
 		os.RawSetString("exit", L.NewFunction(func(L *lua.LState) int {
 			L.RaiseError("os.exit is not available to msgscript scripts; return from the function instead")
+			return 0
+		}))
+		os.RawSetString("setenv", L.NewFunction(func(L *lua.LState) int {
+			L.RaiseError("os.setenv is not available to msgscript scripts: the environment belongs to the whole server")
 			return 0
 		}))
 	}

@@ -21,6 +21,11 @@ type Options struct {
 	PoolSize int
 	// Preload runs on every new Lua state, to add modules.
 	Preload []Preloader
+	// Sandbox takes io, dofile, loadfile and os's execute, remove, rename away from scripts.
+	Sandbox bool
+	// LuaPath is package.path, where require may look for Lua files. Default: empty, so that
+	// require never reads files (the working directory included).
+	LuaPath string
 	Logger  *zap.Logger
 }
 

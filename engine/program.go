@@ -27,11 +27,10 @@ func newProgram(subject, name, origin string, code *Code, opts *Options) *Progra
 	if code.Headers.Timeout > 0 {
 		timeout = code.Headers.Timeout
 	}
-	preload := opts.Preload
 	return &Program{
 		Subject: subject, Name: name, Origin: origin, Code: code,
 		timeout: timeout,
-		pool:    newStatePool(opts.PoolSize, func() *luaState { return newLuaState(preload) }),
+		pool:    newStatePool(opts.PoolSize, func() *luaState { return newLuaState(opts) }),
 	}
 }
 

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -195,6 +196,10 @@ func TestOsExitDoesNotEndTheProcess(t *testing.T) {
 		t.Fatalf("got %q", ce.Msg)
 	}
 	// Still here: the test binary did not exit with status 3.
+	p = newTestProgram(t, "function OnMessage() os.setenv('MSGSCRIPT_TEST_SETENV', 'x') end", nil, Options{})
+	if ce := callError(t, p, ""); !strings.Contains(ce.Msg, "os.setenv is not available") || os.Getenv("MSGSCRIPT_TEST_SETENV") != "" {
+		t.Fatalf("os.setenv: %q", ce.Msg)
+	}
 	p = newTestProgram(t, "function OnMessage() return tostring(collectgarbage('count')) .. tostring(debug.setmetatable) end", nil, Options{})
 	if got := onMessage(t, p, ""); got != "0nil" {
 		t.Fatalf("got %q", got)

@@ -21,9 +21,9 @@ type luaState struct {
 	deadline *deadline
 }
 
-// newLuaState builds a state with the standard libraries, hardened (see harden), then runs the
-// preloaders.
-func newLuaState(preload []Preloader) *luaState {
+// newLuaState builds a state with the standard libraries, hardened (see harden) and, if asked,
+// sandboxed, then runs the preloaders.
+func newLuaState(opts *Options) *luaState {
 	L := lua.NewState(lua.Options{
 		// A small data stack to start with (the default is 5120 slots, ~80 KB per state) that
 		// grows on demand, so that deep recursion works instead of overflowing.
@@ -35,7 +35,11 @@ func newLuaState(preload []Preloader) *luaState {
 	st.envMeta.RawSetString("__index", L.G.Global)
 	st.envMeta.RawSetString("__metatable", lua.LString("locked"))
 	harden(st)
-	for _, p := range preload {
+	limitRequire(L, opts.LuaPath)
+	if opts.Sandbox {
+		sandbox(L)
+	}
+	for _, p := range opts.Preload {
 		p(L)
 	}
 	return st

@@ -172,3 +172,6 @@ func (e *Etcd) DeleteLibrary(ctx context.Context, name string) error {
 func (e *Etcd) Close() error { return nil }
 
 var _ Store = (*Etcd)(nil)
+
+// Client is the etcd client the store reads through, for others to share (the Lua etcd module).
+func (e *Etcd) Client() *clientv3.Client { return e.cli }

@@ -3,3 +3,6 @@
 package testbin
 
 const raceEnabled = false
+
+// RaceEnabled tells tests whether they run with -race, for builds that must match.
+const RaceEnabled = raceEnabled

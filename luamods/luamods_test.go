@@ -1,0 +1,121 @@
+package luamods
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// run executes code in a new state with the modules, under a deadline, and returns what the
+// chunk returned, or fails the test with the Lua error.
+func run(t *testing.T, env *Env, code string) []lua.LValue {
+	t.Helper()
+	out, err := try(t, env, code, 10*time.Second)
+	if err != nil {
+		t.Fatalf("%v\nin:\n%s", err, code)
+	}
+	return out
+}
+
+// try is run that returns the Lua error.
+func try(t *testing.T, env *Env, code string, deadline time.Duration) ([]lua.LValue, error) {
+	t.Helper()
+	L := lua.NewState()
+	defer L.Close()
+	Preload(L, env)
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	L.SetContext(ctx)
+	top := L.GetTop()
+	if err := L.DoString(code); err != nil {
+		return nil, err
+	}
+	var out []lua.LValue
+	for i := top + 1; i <= L.GetTop(); i++ {
+		out = append(out, L.Get(i))
+	}
+	return out, nil
+}
+
+// strs renders values for compact assertions.
+func strs(vals []lua.LValue) string {
+	var parts []string
+	for _, v := range vals {
+		parts = append(parts, v.String())
+	}
+	return strings.Join(parts, "|")
+}
+
+func expect(t *testing.T, env *Env, code, want string) {
+	t.Helper()
+	if got := strs(run(t, env, code)); got != want {
+		t.Errorf("got %q, want %q\nin:\n%s", got, want, code)
+	}
+}
+
+func TestJSON(t *testing.T) {
+	expect(t, nil, `local json = require("json")
+		local s = json.encode({a = 1, b = {"x", "y"}})
+		local v = json.decode('{"n": 2, "list": [1, 2, 3], "s": "t"}')
+		return s, v.n, #v.list, v.s`, `{"a":1,"b":["x","y"]}|2|3|t`)
+}
+
+func TestRe(t *testing.T) {
+	cases := map[string]string{
+		`return re.find("abc 123 def", "[0-9]+")`:                   "5|7",
+		`return re.find("key=value", "(\\w+)=(\\w+)")`:              "1|9|key|value",
+		`return re.find("a.b", ".", 1, true)`:                       "2|2",
+		`return re.find("a.b.c", ".", 3, true)`:                     "4|4",
+		`return re.find("abc", "z")`:                                "nil",
+		`return re.match("2026-11-28", "(\\d+)-(\\d+)-(\\d+)")`:     "2026|11|28",
+		`return re.match("hello world", "w\\w+")`:                   "world",
+		`return re.match("abc", "b", -2)`:                           "b",
+		`return re.gsub("hello world", "o", "0")`:                   "hell0 w0rld|2",
+		`return re.gsub("hello world", "(\\w+)", "<%1>")`:           "<hello> <world>|2",
+		`return re.gsub("a b c", "\\w", "%0%0", 2)`:                 "aa bb c|2",
+		`return re.gsub("$x $y", "\\$(\\w)", {x = "1"})`:            "1 $y|2",
+		`return re.gsub("a1b2", "\\d", function(d) return d*2 end)`: "a2b4|2",
+		`return re.quote("a.b*c")`:                                  `a\.b\*c`,
+		`local out = {} for k, v in re.gmatch("a=1, b=2", "(\\w)=(\\d)") do out[#out+1] = k .. v end return table.concat(out, ",")`: "a1,b2",
+		`local out = {} for w in re.gmatch("one two", "\\w+") do out[#out+1] = w end return table.concat(out, ",")`:                 "one,two",
+	}
+	for code, want := range cases {
+		expect(t, nil, `local re = require("re") `+code, want)
+	}
+	if _, err := try(t, nil, `require("re").find("x", "(")`, time.Second); err == nil || !strings.Contains(err.Error(), "re:") {
+		t.Errorf("bad pattern: %v", err)
+	}
+}
+
+// The gopher-lua-libs modules load one by one.
+func TestLibsLoad(t *testing.T) {
+	for _, name := range []string{"strings", "time", "inspect", "filepath", "ioutil", "cmd", "template", "yaml", "crypto", "base64", "runtime", "log", "storage", "tac", "tcp", "json", "lfs", "re", "http", "nats", "etcd"} {
+		run(t, nil, `assert(type(require("`+name+`")) == "table", "`+name+`")`)
+	}
+	expect(t, nil, `return require("base64").RawStdEncoding:encode_to_string("hi"), require("strings").split("a,b", ",")[2], require("crypto").md5("x")`,
+		"aGk|b|9dd4e461268c8034f5c8564e155c67a6")
+}
+
+// time.sleep ends with the call's deadline instead of outliving it.
+func TestSleepHonoursTheDeadline(t *testing.T) {
+	start := time.Now()
+	_, _ = try(t, nil, `require("time").sleep(30)`, 200*time.Millisecond)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("time.sleep(30) ran %s past a 200ms deadline", d)
+	}
+}
+
+func TestSandboxLeavesOutFileProcessAndNetworkModules(t *testing.T) {
+	env := &Env{Sandbox: true}
+	for _, name := range []string{"cmd", "ioutil", "storage", "tac", "tcp", "lfs", "log"} {
+		_, err := try(t, env, `require("`+name+`")`, time.Second)
+		if err == nil || !strings.Contains(err.Error(), "not found") {
+			t.Errorf("%s in the sandbox: %v", name, err)
+		}
+	}
+	// What stays: pure modules.
+	run(t, env, `require("json") require("re") require("strings") require("http") require("nats")`)
+}

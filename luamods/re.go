@@ -1,0 +1,206 @@
+package luamods
+
+import (
+	"regexp"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// reLoader is the re module with gluare's API: Lua's string.find, gsub, gmatch and match, with Go
+// regular expressions (RE2 syntax) instead of Lua patterns, plus quote.
+//
+//	start, end, captures... = re.find(s, pattern[, init[, plain]])
+//	captures... = re.match(s, pattern[, init])    -- the whole match when there is no group
+//	for captures... in re.gmatch(s, pattern) do ... end
+//	result, n = re.gsub(s, pattern, repl[, n])    -- repl: string with %0-%9, table or function
+//	escaped = re.quote(s)
+func reLoader(L *lua.LState) int {
+	L.Push(L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+		"find":   reFind,
+		"match":  reMatch,
+		"gmatch": reGmatch,
+		"gsub":   reGsub,
+		"quote": func(L *lua.LState) int {
+			L.Push(lua.LString(regexp.QuoteMeta(L.CheckString(1))))
+			return 1
+		},
+	}))
+	return 1
+}
+
+func compileRe(L *lua.LState, pattern string) *regexp.Regexp {
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		L.RaiseError("re: %v", err)
+	}
+	return re
+}
+
+// start turns Lua's 1-based (negative: from the end) init into a byte offset.
+func start(init, n int) int {
+	switch {
+	case init > 0:
+		return min(init-1, n)
+	case init < 0:
+		return max(n+init, 0)
+	}
+	return 0
+}
+
+// pushCaptures pushes the groups of a match (or the whole match when it has none) and returns
+// how many it pushed.
+func pushCaptures(L *lua.LState, s string, loc []int, whole bool) int {
+	if len(loc) == 2 {
+		if whole {
+			L.Push(lua.LString(s[loc[0]:loc[1]]))
+			return 1
+		}
+		return 0
+	}
+	for i := 2; i < len(loc); i += 2 {
+		if loc[i] < 0 {
+			L.Push(lua.LNil)
+		} else {
+			L.Push(lua.LString(s[loc[i]:loc[i+1]]))
+		}
+	}
+	return len(loc)/2 - 1
+}
+
+func reFind(L *lua.LState) int {
+	s, pattern := L.CheckString(1), L.CheckString(2)
+	off := start(L.OptInt(3, 1), len(s))
+	if L.OptBool(4, false) {
+		i := strings.Index(s[off:], pattern)
+		if i < 0 {
+			L.Push(lua.LNil)
+			return 1
+		}
+		L.Push(lua.LNumber(off + i + 1))
+		L.Push(lua.LNumber(off + i + len(pattern)))
+		return 2
+	}
+	loc := compileRe(L, pattern).FindStringSubmatchIndex(s[off:])
+	if loc == nil {
+		L.Push(lua.LNil)
+		return 1
+	}
+	for i := range loc {
+		if loc[i] >= 0 {
+			loc[i] += off
+		}
+	}
+	L.Push(lua.LNumber(loc[0] + 1))
+	L.Push(lua.LNumber(loc[1]))
+	return 2 + pushCaptures(L, s, loc, false)
+}
+
+func reMatch(L *lua.LState) int {
+	s, pattern := L.CheckString(1), L.CheckString(2)
+	off := start(L.OptInt(3, 1), len(s))
+	sub := s[off:]
+	loc := compileRe(L, pattern).FindStringSubmatchIndex(sub)
+	if loc == nil {
+		L.Push(lua.LNil)
+		return 1
+	}
+	return pushCaptures(L, sub, loc, true)
+}
+
+func reGmatch(L *lua.LState) int {
+	s, pattern := L.CheckString(1), L.CheckString(2)
+	all := compileRe(L, pattern).FindAllStringSubmatchIndex(s, -1)
+	i := 0
+	L.Push(L.NewFunction(func(L *lua.LState) int {
+		if i >= len(all) {
+			return 0
+		}
+		loc := all[i]
+		i++
+		return pushCaptures(L, s, loc, true)
+	}))
+	return 1
+}
+
+func reGsub(L *lua.LState) int {
+	s, pattern := L.CheckString(1), L.CheckString(2)
+	repl := L.CheckAny(3)
+	limit := L.OptInt(4, -1)
+	re := compileRe(L, pattern)
+	var out strings.Builder
+	last, n := 0, 0
+	for _, loc := range re.FindAllStringSubmatchIndex(s, limit) {
+		out.WriteString(s[last:loc[0]])
+		whole := s[loc[0]:loc[1]]
+		// The first capture (or the whole match), as Lua's gsub looks up tables and calls functions.
+		first := whole
+		if len(loc) > 2 && loc[2] >= 0 {
+			first = s[loc[2]:loc[3]]
+		}
+		var value lua.LValue
+		switch r := repl.(type) {
+		case lua.LString, lua.LNumber:
+			out.WriteString(expand(L, string(lua.LVAsString(r)), s, loc))
+			value = nil
+		case *lua.LTable:
+			value = L.GetTable(r, lua.LString(first))
+		case *lua.LFunction:
+			L.Push(r)
+			args := pushCaptures(L, s, loc, true)
+			L.Call(args, 1)
+			value = L.Get(-1)
+			L.Pop(1)
+		default:
+			L.ArgError(3, "string, table or function expected")
+		}
+		if value != nil {
+			if value == lua.LNil || value == lua.LFalse {
+				out.WriteString(whole) // keep the match, as Lua does
+			} else {
+				out.WriteString(lua.LVAsString(value))
+			}
+		}
+		last = loc[1]
+		n++
+	}
+	out.WriteString(s[last:])
+	L.Push(lua.LString(out.String()))
+	L.Push(lua.LNumber(n))
+	return 2
+}
+
+// expand replaces %0-%9 in a gsub replacement string (%% is a percent sign).
+func expand(L *lua.LState, repl, s string, loc []int) string {
+	if !strings.Contains(repl, "%") {
+		return repl
+	}
+	var b strings.Builder
+	for i := 0; i < len(repl); i++ {
+		c := repl[i]
+		if c != '%' || i+1 == len(repl) {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		d := repl[i]
+		switch {
+		case d == '%':
+			b.WriteByte('%')
+		case d >= '0' && d <= '9':
+			g := int(d - '0')
+			if g == 0 || (g == 1 && len(loc) == 2) {
+				b.WriteString(s[loc[0]:loc[1]])
+			} else if 2*g+1 < len(loc) {
+				if loc[2*g] >= 0 {
+					b.WriteString(s[loc[2*g]:loc[2*g+1]])
+				}
+			} else {
+				L.RaiseError("re.gsub: invalid capture index %%%d", g)
+			}
+		default:
+			L.RaiseError("re.gsub: invalid use of '%%' in replacement string")
+		}
+	}
+	return b.String()
+}

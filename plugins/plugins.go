@@ -1,0 +1,69 @@
+// Package plugins is msgscript's compile-time plugin registry: a plugin is a Go package whose init
+// calls Register with a module name and its loader, and building Caddy with
+// `xcaddy build --with <the plugin's module>` is all it takes to offer it to every script through
+// require. The bundled plugins (hello, scrape, db) register themselves the same way.
+//
+// The original msgscript's Go .so plugins, with a Preload(*lua.LState) symbol, still load through
+// LoadDir.
+package plugins
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Plugin is one registered module.
+type Plugin struct {
+	Name   string
+	Loader lua.LGFunction
+	// Sandboxed marks a plugin that reaches files, processes or the network: a sandbox leaves it
+	// out.
+	Sandboxed bool
+}
+
+var (
+	mu       sync.RWMutex
+	registry = map[string]Plugin{}
+)
+
+// Register adds a plugin; call it from an init function. Registering a name twice panics, as
+// two plugins would fight over one require name.
+func Register(p Plugin) {
+	mu.Lock()
+	defer mu.Unlock()
+	if p.Name == "" || p.Loader == nil {
+		panic("plugins: Register needs a name and a loader")
+	}
+	if _, dup := registry[p.Name]; dup {
+		panic(fmt.Sprintf("plugins: %q registered twice", p.Name))
+	}
+	registry[p.Name] = p
+}
+
+// All lists the registered plugins by name.
+func All() []Plugin {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]Plugin, 0, len(registry))
+	for _, p := range registry {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Preload makes every registered plugin available to require in L, except in a sandbox those
+// marked Sandboxed.
+func Preload(L *lua.LState, sandbox bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	for name, p := range registry {
+		if sandbox && p.Sandboxed {
+			continue
+		}
+		L.PreloadModule(name, p.Loader)
+	}
+}

@@ -1,0 +1,178 @@
+// Package scrape is the scrape plugin on goquery, with the original msgscript's API plus a parsed
+// document for CSS selectors:
+//
+//	texts = scrape.find_text_by_tag(html, "h1")          -- also _by_class, _by_id
+//	href  = scrape.find_attr_by_tag(html, "a", "href")   -- the first match's attribute, or nil
+//	hrefs = scrape.find_attrs_by_tag(html, "a", "href")  -- every match's attribute
+//	doc, err = scrape.parse(html)
+//	sel = doc:find("ul > li.item")                       -- sel:text(), sel:attr(name),
+//	sel:each(function(i, s) ... end)                     -- sel:find(css), sel:length()
+package scrape
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/PuerkitoBio/goquery"
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/msgscript/msgscript/plugins"
+)
+
+func init() {
+	plugins.Register(plugins.Plugin{Name: "scrape", Loader: Loader})
+}
+
+const selectionType = "scrape.selection"
+
+// Loader builds the module table.
+func Loader(L *lua.LState) int {
+	mt := L.NewTypeMetatable(selectionType)
+	L.SetField(mt, "__index", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+		"find":   selFind,
+		"text":   selText,
+		"attr":   selAttr,
+		"each":   selEach,
+		"length": selLength,
+		"html":   selHTML,
+	}))
+	funcs := map[string]lua.LGFunction{"parse": parse}
+	by := map[string]func(string) string{
+		"tag":   func(v string) string { return v },
+		"class": func(v string) string { return "." + cssIdent(v) },
+		"id":    func(v string) string { return "#" + cssIdent(v) },
+	}
+	for kind, sel := range by {
+		funcs["find_text_by_"+kind] = func(L *lua.LState) int {
+			doc := document(L, L.CheckString(1))
+			list := L.NewTable()
+			doc.Find(sel(L.CheckString(2))).Each(func(_ int, s *goquery.Selection) {
+				list.Append(lua.LString(strings.TrimSpace(s.Text())))
+			})
+			L.Push(list)
+			return 1
+		}
+		funcs["find_attr_by_"+kind] = func(L *lua.LState) int {
+			doc := document(L, L.CheckString(1))
+			v, ok := doc.Find(sel(L.CheckString(2))).Attr(L.CheckString(3))
+			if !ok {
+				L.Push(lua.LNil)
+				return 1
+			}
+			L.Push(lua.LString(v))
+			return 1
+		}
+		funcs["find_attrs_by_"+kind] = func(L *lua.LState) int {
+			doc := document(L, L.CheckString(1))
+			attr := L.CheckString(3)
+			list := L.NewTable()
+			doc.Find(sel(L.CheckString(2))).Each(func(_ int, s *goquery.Selection) {
+				if v, ok := s.Attr(attr); ok {
+					list.Append(lua.LString(v))
+				}
+			})
+			L.Push(list)
+			return 1
+		}
+	}
+	L.Push(L.SetFuncs(L.NewTable(), funcs))
+	return 1
+}
+
+// cssIdent escapes a class or id for a selector, so that a name is never read as CSS syntax.
+func cssIdent(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r == '-' || r == '_' || r >= 0x80 || ('0' <= r && r <= '9') || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') {
+			b.WriteRune(r)
+			continue
+		}
+		fmt.Fprintf(&b, "\\%x ", r)
+	}
+	return b.String()
+}
+
+func document(L *lua.LState, html string) *goquery.Document {
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(html))
+	if err != nil {
+		L.RaiseError("scrape: %v", err)
+	}
+	return doc
+}
+
+func parse(L *lua.LState) int {
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(L.CheckString(1)))
+	if err != nil {
+		L.Push(lua.LNil)
+		L.Push(lua.LString("scrape: " + err.Error()))
+		return 2
+	}
+	L.Push(wrap(L, doc.Selection))
+	return 1
+}
+
+func wrap(L *lua.LState, s *goquery.Selection) *lua.LUserData {
+	ud := L.NewUserData()
+	ud.Value = s
+	L.SetMetatable(ud, L.GetTypeMetatable(selectionType))
+	return ud
+}
+
+func check(L *lua.LState) *goquery.Selection {
+	if s, ok := L.CheckUserData(1).Value.(*goquery.Selection); ok {
+		return s
+	}
+	L.ArgError(1, "selection expected")
+	return nil
+}
+
+func selFind(L *lua.LState) int {
+	L.Push(wrap(L, check(L).Find(L.CheckString(2))))
+	return 1
+}
+
+func selText(L *lua.LState) int {
+	L.Push(lua.LString(strings.TrimSpace(check(L).Text())))
+	return 1
+}
+
+func selAttr(L *lua.LState) int {
+	v, ok := check(L).Attr(L.CheckString(2))
+	if !ok {
+		L.Push(lua.LNil)
+		return 1
+	}
+	L.Push(lua.LString(v))
+	return 1
+}
+
+func selLength(L *lua.LState) int {
+	L.Push(lua.LNumber(check(L).Length()))
+	return 1
+}
+
+func selHTML(L *lua.LState) int {
+	h, err := goquery.OuterHtml(check(L))
+	if err != nil {
+		L.RaiseError("scrape: %v", err)
+	}
+	L.Push(lua.LString(h))
+	return 1
+}
+
+// selEach calls fn(i, selection) for each element, i from 1; returning false stops.
+func selEach(L *lua.LState) int {
+	s := check(L)
+	fn := L.CheckFunction(2)
+	s.EachWithBreak(func(i int, e *goquery.Selection) bool {
+		L.Push(fn)
+		L.Push(lua.LNumber(i + 1))
+		L.Push(wrap(L, e))
+		L.Call(2, 1)
+		ret := L.Get(-1)
+		L.Pop(1)
+		return ret != lua.LFalse
+	})
+	L.Push(L.Get(1))
+	return 1
+}
