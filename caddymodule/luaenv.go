@@ -5,8 +5,8 @@ import (
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
-	clientv3 "go.etcd.io/etcd/client/v3"
 	lua "github.com/yuin/gopher-lua"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
 	"github.com/msgscript/msgscript/engine"
@@ -49,4 +49,3 @@ func (a *App) preloader(st store.Store) (engine.Preloader, func(), error) {
 		}
 	}, release, nil
 }
-
