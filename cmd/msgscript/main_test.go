@@ -6,10 +6,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -34,13 +37,14 @@ type server struct {
 	done   chan error
 }
 
-// run starts `msgscript run --config config` in dir, with Caddy's state kept in a temporary home.
-func run(t *testing.T, dir, config string) *server {
+// run starts `msgscript run --config config` in dir, with Caddy's state kept in a temporary home
+// and env added to the environment.
+func run(t *testing.T, dir, config string, env ...string) *server {
 	t.Helper()
 	home := t.TempDir()
 	cmd := exec.Command(msgscriptBinary(t), "run", "--config", config)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home, "XDG_DATA_HOME="+home, "NATS_URL=")
+	cmd.Env = append(append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home, "XDG_DATA_HOME="+home, "NATS_URL="), env...)
 	s := &server{cmd: cmd, output: &testbin.Output{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = s.output, s.output
 	if err := cmd.Start(); err != nil {
@@ -126,7 +130,21 @@ func TestCaddyfileExample(t *testing.T) {
 			l.Close()
 		}
 	}
-	s := run(t, root, "Caddyfile.example")
+	// Pushover is played by a local server.
+	var pushed []url.Values
+	var pushMu sync.Mutex
+	pushover := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		pushMu.Lock()
+		pushed = append(pushed, r.PostForm)
+		pushMu.Unlock()
+		_, _ = w.Write([]byte(`{"status":1}`))
+	}))
+	defer pushover.Close()
+	s := run(t, root, "Caddyfile.example", "PUSHOVER_URL="+pushover.URL, "PUSHOVER_TOKEN=tok", "PUSHOVER_USER=usr")
 	nc := connect(t, s, "nats://127.0.0.1:4222")
 
 	if got, want := string(request(t, nc, "funcs.hello", "John").Data), `{"hello":"Processed subject: funcs.hello with payload: John"}`; got != want {
@@ -140,6 +158,35 @@ func TestCaddyfileExample(t *testing.T) {
 		!strings.Contains(m.Header.Get(micro.ErrorHeader), "fail: examples/fail.lua:7: something went wrong") {
 		t.Errorf("funcs.fail: got %s %v", m.Data, m.Header)
 	}
+
+	// The examples of the Lua toolbox.
+	if got, want := string(request(t, nc, "funcs.json", `{"name":"Ann","items":[1,2,3]}`).Data), `{"json":"{\"greeting\":\"Hello, Ann\",\"sum\":6}"}`; got != want {
+		t.Errorf("funcs.json: got %s, want %s", got, want)
+	}
+	events, err := nc.SubscribeSync("events.chain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(request(t, nc, "funcs.chain", "Bo").Data), `{"chain":"hello said Processed subject: funcs.hello with payload: Bo"}`; got != want {
+		t.Errorf("funcs.chain: got %s, want %s", got, want)
+	}
+	if ev, err := events.NextMsg(5 * time.Second); err != nil || string(ev.Data) != "Bo" {
+		t.Errorf("funcs.chain published %v %v", ev, err)
+	}
+	if got, want := string(request(t, nc, "funcs.io", "abc").Data), `{"io":"read back 3 bytes: abc"}`; got != want {
+		t.Errorf("funcs.io: got %s, want %s", got, want)
+	}
+	if got, want := string(request(t, nc, "funcs.hello_plugin", "").Data), `{"hello_plugin":"Hello from a Go plugin!"}`; got != want {
+		t.Errorf("funcs.hello_plugin: got %s, want %s", got, want)
+	}
+	if got, want := string(request(t, nc, "notify.pushover", "disk full").Data), `{"pushover":"sent"}`; got != want {
+		t.Errorf("notify.pushover: got %s, want %s", got, want)
+	}
+	pushMu.Lock()
+	if len(pushed) != 1 || pushed[0].Get("message") != "disk full" || pushed[0].Get("token") != "tok" || pushed[0].Get("user") != "usr" {
+		t.Errorf("pushover received %v", pushed)
+	}
+	pushMu.Unlock()
 
 	// The HTTP bridge on :7643 (Caddy starts its apps in any order: wait for it), normal mode and
 	// the HTTP-mode example.

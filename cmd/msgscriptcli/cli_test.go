@@ -10,7 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/msgscript/msgscript/internal/testbin"
@@ -270,4 +273,45 @@ func TestDirBackend(t *testing.T) {
 func TestUnreachableEtcd(t *testing.T) {
 	fails(t, t.TempDir(), 1, "is etcd running", "--etcdurls", "127.0.0.1:1", "--timeout", "500ms", "ls")
 	fails(t, t.TempDir(), 2, "unknown flag", "--bogus", "ls")
+}
+
+// dev runs scripts with the server's modules: nats on --natsurl, the bundled plugins, the
+// sandbox on request.
+func TestDevWithModules(t *testing.T) {
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(5 * time.Second) {
+		t.Fatal("nats-server did not start")
+	}
+	defer ns.Shutdown()
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if _, err := nc.Subscribe("svc.upper", func(m *nats.Msg) { _ = m.Respond([]byte(strings.ToUpper(string(m.Data)))) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	dir := files(t, map[string]string{
+		"ask.lua":    "--* subject: funcs.ask\nfunction OnMessage(s, p) local r, err = require('nats').request('svc.upper', p) return r or err end\n",
+		"plugin.lua": "--* subject: funcs.plugin\nfunction OnMessage() return require('hello').print() .. ' ' .. #require('scrape').find_text_by_tag('<b>x</b>', 'b') end\n",
+		"files.lua":  "--* subject: funcs.files\nfunction OnMessage() return io.open('/etc/hostname') end\n",
+	})
+	if got := ok(t, dir, "-u", ns.ClientURL(), "dev", "ask.lua", "-i", "shout"); got != `{"ask":"SHOUT"}`+"\n" {
+		t.Errorf("nats module: %q", got)
+	}
+	if got := ok(t, dir, "dev", "ask.lua", "-i", "x"); got != `{"ask":"nats: not connected"}`+"\n" {
+		t.Errorf("without --natsurl: %q", got)
+	}
+	if got := ok(t, dir, "dev", "plugin.lua", "-i", ""); got != `{"plugin":"Hello from a Go plugin! 1"}`+"\n" {
+		t.Errorf("plugins: %q", got)
+	}
+	fails(t, dir, 1, "attempt to index a non-table object(nil) with key 'open'", "dev", "--sandbox", "files.lua", "-i", "")
+	fails(t, dir, 1, "plugin_dir", "-p", filepath.Join(dir, "missing"), "dev", "plugin.lua", "-i", "")
 }

@@ -21,12 +21,26 @@ type devFlags struct {
 	libDir  string
 	subject string
 	name    string
+	sandbox bool
+	preload engine.Preloader
 }
 
 func (f *devFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&f.libDir, "libs", "l", "", "folder of libraries (default: libs/ next to FILE, when there is one)")
 	cmd.Flags().StringVarP(&f.subject, "subject", "s", "", "subject, instead of the script's header")
 	cmd.Flags().StringVarP(&f.name, "name", "n", "", "name, instead of the script's header or file name")
+	cmd.Flags().BoolVar(&f.sandbox, "sandbox", false, "run the script in the sandbox, as a server with `sandbox` does")
+}
+
+// modules prepares the Lua modules; the returned function lets go of their connections.
+func (f *devFlags) modules(g *globals) (func(), error) {
+	m := &luaModules{g: g}
+	p, err := m.preloader(f.sandbox)
+	if err != nil {
+		return nil, err
+	}
+	f.preload = p
+	return m.close, nil
 }
 
 // load reads the script and its libraries from disk into a fresh registry, compiled exactly as the
@@ -55,7 +69,11 @@ func (f *devFlags) load(path string, log *zap.Logger) (*engine.Registry, scriptF
 	}
 	batch = append(batch, store.Event{Op: store.OpPut, Item: store.Item{
 		Ref: store.Ref{Kind: store.KindScript, Subject: sf.subject, Name: sf.name}, Source: sf.text, Origin: path}})
-	reg := engine.NewRegistry(engine.Options{Logger: log})
+	opts := engine.Options{Logger: log, Sandbox: f.sandbox}
+	if f.preload != nil {
+		opts.Preload = []engine.Preloader{f.preload}
+	}
+	reg := engine.NewRegistry(opts)
 	reg.Replace(batch)
 	if _, err := reg.Script(sf.subject, sf.name); err != nil {
 		reg.Close()
@@ -90,6 +108,11 @@ func newDevCmd(g *globals) *cobra.Command {
 			if !log.Core().Enabled(zap.InfoLevel) {
 				log = zap.NewNop()
 			}
+			closeModules, err := f.modules(g)
+			if err != nil {
+				return err
+			}
+			defer closeModules()
 			reg, sf, err := f.load(a[0], log)
 			if err != nil {
 				return err

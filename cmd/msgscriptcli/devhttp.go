@@ -39,6 +39,11 @@ func newDevHTTPCmd(g *globals) *cobra.Command {
 				return err
 			}
 			path := a[0]
+			closeModules, err := f.modules(g)
+			if err != nil {
+				return err
+			}
+			defer closeModules()
 			if _, _, err := f.load(path, zap.NewNop()); err != nil {
 				fmt.Fprintf(g.stderr, "msgscriptcli: %v (serving anyway: fix it and send the request again)\n", err)
 			}

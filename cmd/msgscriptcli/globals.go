@@ -25,6 +25,7 @@ type globals struct {
 	dir        string
 	logLevel   string
 	timeout    time.Duration
+	pluginDir  string
 
 	stdout, stderr io.Writer
 	st             store.Store
@@ -35,13 +36,14 @@ func (g *globals) register(root *cobra.Command) {
 	f := root.PersistentFlags()
 	f.StringVarP(&g.etcdURLs, "etcdurls", "e", envOr("ETCD_ENDPOINTS", "localhost:2379"), "etcd endpoints, comma-separated (env ETCD_ENDPOINTS)")
 	f.StringVar(&g.etcdPrefix, "prefix", store.DefaultEtcdPrefix, "etcd key prefix")
-	f.StringVarP(&g.natsURL, "natsurl", "u", os.Getenv("NATS_URL"), "NATS server for the nats module of scripts run by dev and devhttp (env NATS_URL)")
+	f.StringVarP(&g.natsURL, "natsurl", "u", os.Getenv("NATS_URL"), "NATS server for the nats module of the scripts that dev and devhttp run (env NATS_URL)")
 	f.StringVarP(&g.backend, "backend", "b", "etcd", "where the scripts live: etcd or dir")
 	f.StringVar(&g.dir, "dir", "", "the scripts folder, with --backend dir")
 	f.StringVarP(&g.logLevel, "log", "L", "warn", "log level: debug, info, warn or error")
 	// Bounds each command's work against the store, so that an unreachable etcd is an error
 	// rather than a hang.
 	f.DurationVar(&g.timeout, "timeout", 10*time.Second, "how long to wait for the store")
+	f.StringVarP(&g.pluginDir, "plugin", "p", "", "folder of Go plugins (*.so) for the scripts that dev and devhttp run")
 }
 
 func envOr(name, def string) string {
