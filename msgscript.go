@@ -9,6 +9,7 @@ import (
 	_ "github.com/msgscript/msgscript/caddymodule"
 
 	// The bundled plugins, registered for require.
+	_ "github.com/msgscript/msgscript/plugins/db"
 	_ "github.com/msgscript/msgscript/plugins/hello"
 	_ "github.com/msgscript/msgscript/plugins/scrape"
 )

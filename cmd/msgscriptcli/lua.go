@@ -15,6 +15,7 @@ import (
 	"github.com/msgscript/msgscript/plugins"
 
 	// The bundled plugins, as the server has them.
+	_ "github.com/msgscript/msgscript/plugins/db"
 	_ "github.com/msgscript/msgscript/plugins/hello"
 	_ "github.com/msgscript/msgscript/plugins/scrape"
 )
