@@ -293,4 +293,3 @@ func closeConn(L *lua.LState) int {
 	L.Push(lua.LTrue)
 	return 1
 }
-
