@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/vadv/gopher-lua-libs/base64"
-	"github.com/vadv/gopher-lua-libs/cmd"
 	"github.com/vadv/gopher-lua-libs/crypto"
 	"github.com/vadv/gopher-lua-libs/filepath"
 	"github.com/vadv/gopher-lua-libs/inspect"
@@ -48,7 +47,7 @@ func preloadLibs(L *lua.LState, sandbox bool) {
 		return
 	}
 	ioutil.Preload(L)
-	cmd.Preload(L)
+	L.PreloadModule("cmd", cmdLoader)
 	log.Preload(L)
 	storage.Preload(L)
 	tac.Preload(L)

@@ -119,3 +119,12 @@ func TestSandboxLeavesOutFileProcessAndNetworkModules(t *testing.T) {
 	// What stays: pure modules.
 	run(t, env, `require("json") require("re") require("strings") require("http") require("nats")`)
 }
+
+func TestCmdExec(t *testing.T) {
+	expect(t, nil, `local r = require("cmd").exec("echo out; echo err >&2; exit 3") return r.status, r.stdout, r.stderr`, "3|out\n|err\n")
+	start := time.Now()
+	out, _ := try(t, nil, `return require("cmd").exec("sleep 30")`, 300*time.Millisecond)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("cmd.exec ran %s past a 300ms deadline (%s)", d, strs(out))
+	}
+}
