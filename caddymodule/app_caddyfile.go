@@ -68,15 +68,11 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 		case "timeout":
-			var s string
-			if err := oneArg(d, &s); err != nil {
+			dur, err := durationArg(d, opt, "30s")
+			if err != nil {
 				return err
 			}
-			dur, err := caddy.ParseDuration(s)
-			if err != nil || dur <= 0 {
-				return d.Errf("timeout: want a positive duration such as 30s, got %q", s)
-			}
-			a.Timeout = caddy.Duration(dur)
+			a.Timeout = dur
 		case "max_concurrent":
 			var s string
 			if err := oneArg(d, &s); err != nil {
@@ -112,15 +108,15 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				}
 			}
 		case "http_hosts":
-			args := d.RemainingArgs()
-			if len(args) == 0 {
-				return d.ArgErr()
+			args, err := listArgs(d)
+			if err != nil {
+				return err
 			}
 			a.HTTPHosts = append(a.HTTPHosts, args...)
 		case "etcd_endpoints":
-			args := d.RemainingArgs()
-			if len(args) == 0 {
-				return d.ArgErr()
+			args, err := listArgs(d)
+			if err != nil {
+				return err
 			}
 			a.EtcdEndpoints = append(a.EtcdEndpoints, args...)
 		case "lua_path":
@@ -136,6 +132,28 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 	}
 	return nil
+}
+
+// durationArg reads the one positive duration of opt.
+func durationArg(d *caddyfile.Dispenser, opt, example string) (caddy.Duration, error) {
+	var v string
+	if err := oneArg(d, &v); err != nil {
+		return 0, err
+	}
+	dur, err := caddy.ParseDuration(v)
+	if err != nil || dur <= 0 {
+		return 0, d.Errf("%s: want a positive duration such as %s, got %q", opt, example, v)
+	}
+	return caddy.Duration(dur), nil
+}
+
+// listArgs reads one or more arguments.
+func listArgs(d *caddyfile.Dispenser) ([]string, error) {
+	args := d.RemainingArgs()
+	if len(args) == 0 {
+		return nil, d.ArgErr()
+	}
+	return args, nil
 }
 
 // oneArg reads exactly one argument into dst.

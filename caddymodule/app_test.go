@@ -15,6 +15,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/msgscript/msgscript/internal/testnats"
 )
 
 const helloScript = `--* subject: funcs.hello
@@ -61,15 +63,7 @@ func loadConfig(t *testing.T, app map[string]any) error {
 	return err
 }
 
-func connectTo(t *testing.T, url string) *nats.Conn {
-	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	return nc
-}
+func connectTo(t *testing.T, url string) *nats.Conn { return testnats.Connect(t, url) }
 
 func askHello(t *testing.T, nc *nats.Conn) {
 	t.Helper()
@@ -101,19 +95,7 @@ func TestAppWithEmbeddedNATS(t *testing.T) {
 	}
 }
 
-func startNATS(t *testing.T) *server.Server {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(5 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
-	t.Cleanup(ns.Shutdown)
-	return ns
-}
+func startNATS(t *testing.T) *server.Server { return testnats.Start(t) }
 
 func TestAppWithOutsideNATS(t *testing.T) {
 	ns := startNATS(t)

@@ -1,7 +1,6 @@
 package caddymodule
 
 import (
-	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -38,15 +37,11 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	for d.NextBlock(nesting) {
 		switch opt := d.Val(); opt {
 		case "timeout":
-			var v string
-			if err := oneArg(d, &v); err != nil {
+			dur, err := durationArg(d, opt, "5s")
+			if err != nil {
 				return err
 			}
-			dur, err := caddy.ParseDuration(v)
-			if err != nil || dur <= 0 {
-				return d.Errf("timeout: want a positive duration such as 5s, got %q", v)
-			}
-			h.Timeout = caddy.Duration(dur)
+			h.Timeout = dur
 		case "max_body":
 			var v string
 			if err := oneArg(d, &v); err != nil {
@@ -58,15 +53,15 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			h.MaxBody = int64(size)
 		case "subjects":
-			args := d.RemainingArgs()
-			if len(args) == 0 {
-				return d.ArgErr()
+			args, err := listArgs(d)
+			if err != nil {
+				return err
 			}
 			h.Subjects = append(h.Subjects, args...)
 		case "forward_headers":
-			args := d.RemainingArgs()
-			if len(args) == 0 {
-				return d.ArgErr()
+			args, err := listArgs(d)
+			if err != nil {
+				return err
 			}
 			h.ForwardHeaders = append(h.ForwardHeaders, args...)
 		case "nats_url":

@@ -1,7 +1,6 @@
 package caddymodule
 
 import (
-	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 )
 
@@ -24,9 +23,9 @@ func (s *EtcdStore) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	for d.NextBlock(nesting) {
 		switch opt := d.Val(); opt {
 		case "endpoints":
-			args := d.RemainingArgs()
-			if len(args) == 0 {
-				return d.ArgErr()
+			args, err := listArgs(d)
+			if err != nil {
+				return err
 			}
 			s.Endpoints = append(s.Endpoints, args...)
 		case "prefix":
@@ -42,15 +41,11 @@ func (s *EtcdStore) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 		case "dial_timeout":
-			var v string
-			if err := oneArg(d, &v); err != nil {
+			dur, err := durationArg(d, opt, "5s")
+			if err != nil {
 				return err
 			}
-			dur, err := caddy.ParseDuration(v)
-			if err != nil || dur <= 0 {
-				return d.Errf("dial_timeout: want a positive duration such as 5s, got %q", v)
-			}
-			s.DialTimeout = caddy.Duration(dur)
+			s.DialTimeout = dur
 		case "tls_ca":
 			if err := oneArg(d, &s.tls().CA); err != nil {
 				return err

@@ -14,32 +14,13 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/msgscript/msgscript/engine/store"
+	"github.com/msgscript/msgscript/internal/testnats"
 )
 
 // startNATS runs a real NATS server in-process on a random loopback port.
-func startNATS(t testing.TB) *server.Server {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(5 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
-	t.Cleanup(ns.Shutdown)
-	return ns
-}
+func startNATS(t testing.TB) *server.Server { return testnats.Start(t) }
 
-func connect(t testing.TB, ns *server.Server) *nats.Conn {
-	t.Helper()
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	return nc
-}
+func connect(t testing.TB, ns *server.Server) *nats.Conn { return testnats.Connect(t, ns.ClientURL()) }
 
 // writeScripts writes file -> text under dir.
 func writeScripts(t testing.TB, dir string, files map[string]string) {

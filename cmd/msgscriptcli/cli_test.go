@@ -10,14 +10,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/msgscript/msgscript/internal/testbin"
 	"github.com/msgscript/msgscript/internal/testetcd"
+	"github.com/msgscript/msgscript/internal/testnats"
 )
 
 // End-to-end tests: the built msgscriptcli against a real etcd, checked through etcd's own client.
@@ -278,20 +277,8 @@ func TestUnreachableEtcd(t *testing.T) {
 // dev runs scripts with the server's modules: nats on --natsurl, the bundled plugins, the
 // sandbox on request.
 func TestDevWithModules(t *testing.T) {
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(5 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
-	defer ns.Shutdown()
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	ns := testnats.Start(t)
+	nc := testnats.Connect(t, ns.ClientURL())
 	if _, err := nc.Subscribe("svc.upper", func(m *nats.Msg) { _ = m.Respond([]byte(strings.ToUpper(string(m.Data)))) }); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -97,9 +98,23 @@ func (g *globals) store() (store.Store, error) {
 	return g.st, nil
 }
 
-// ctx is the context of one command's store work.
-func (g *globals) ctx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), g.timeout)
+// withStore runs fn against the chosen store, within --timeout.
+func (g *globals) withStore(fn func(ctx context.Context, st store.Store) error) error {
+	st, err := g.store()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), g.timeout)
+	defer cancel()
+	return fn(ctx, st)
+}
+
+// missing rewords a store's ErrNotFound as "no <what> in <the store>".
+func (g *globals) missing(err error, what string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no %s in %s", what, g.where())
+	}
+	return err
 }
 
 // where names the store in messages.

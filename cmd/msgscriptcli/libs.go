@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -110,37 +111,33 @@ func newLibAddCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := g.store()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := g.ctx()
-			defer cancel()
-			libs, err := storedLibraries(ctx, st)
-			if err != nil {
-				return fmt.Errorf("reading the libraries from %s: %v", g.where(), err)
-			}
-			// The new versions replace the stored ones for compiling, so that libraries that
-			// require each other can be added together.
-			for _, f := range files {
-				libs[f.name] = engine.Source{Origin: f.path, Text: f.text}
-			}
-			var problems []error
-			for _, f := range files {
-				if err := compile(f.path, f.text, libs); err != nil {
-					problems = append(problems, err)
+			return g.withStore(func(ctx context.Context, st store.Store) error {
+				libs, err := storedLibraries(ctx, st)
+				if err != nil {
+					return fmt.Errorf("reading the libraries from %s: %v", g.where(), err)
 				}
-			}
-			if len(problems) > 0 {
-				return fmt.Errorf("nothing stored:\n%w", errors.Join(problems...))
-			}
-			for _, f := range files {
-				if err := st.PutLibrary(ctx, f.name, f.text); err != nil {
-					return fmt.Errorf("storing %s: %v", f.path, err)
+				// The new versions replace the stored ones for compiling, so that libraries that
+				// require each other can be added together.
+				for _, f := range files {
+					libs[f.name] = engine.Source{Origin: f.path, Text: f.text}
 				}
-				fmt.Fprintf(g.stdout, "added library %s (%s)\n", f.name, f.path)
-			}
-			return nil
+				var problems []error
+				for _, f := range files {
+					if err := compile(f.path, f.text, libs); err != nil {
+						problems = append(problems, err)
+					}
+				}
+				if len(problems) > 0 {
+					return fmt.Errorf("nothing stored:\n%w", errors.Join(problems...))
+				}
+				for _, f := range files {
+					if err := st.PutLibrary(ctx, f.name, f.text); err != nil {
+						return fmt.Errorf("storing %s: %v", f.path, err)
+					}
+					fmt.Fprintf(g.stdout, "added library %s (%s)\n", f.name, f.path)
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVarP(&recursive, "recursive", "r", false, "also read the sub-folders of folders")
@@ -153,20 +150,13 @@ func newLibRmCmd(g *globals) *cobra.Command {
 		Short: "Remove a library",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			st, err := g.store()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := g.ctx()
-			defer cancel()
-			if err := st.DeleteLibrary(ctx, a[0]); err != nil {
-				if errors.Is(err, store.ErrNotFound) {
-					return fmt.Errorf("no library %s in %s", a[0], g.where())
+			return g.withStore(func(ctx context.Context, st store.Store) error {
+				if err := st.DeleteLibrary(ctx, a[0]); err != nil {
+					return g.missing(err, "library "+a[0])
 				}
-				return err
-			}
-			fmt.Fprintf(g.stdout, "removed library %s\n", a[0])
-			return nil
+				fmt.Fprintf(g.stdout, "removed library %s\n", a[0])
+				return nil
+			})
 		},
 	}
 }
@@ -178,17 +168,13 @@ func newLibListCmd(g *globals) *cobra.Command {
 		Short:   "List the stored libraries",
 		Args:    args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := g.store()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := g.ctx()
-			defer cancel()
-			items, err := st.Libraries(ctx)
-			if err != nil {
-				return err
-			}
-			return printItems(g, items, "", false)
+			return g.withStore(func(ctx context.Context, st store.Store) error {
+				items, err := st.Libraries(ctx)
+				if err != nil {
+					return err
+				}
+				return printItems(g, items, "", false)
+			})
 		},
 	}
 }
@@ -199,20 +185,14 @@ func newLibShowCmd(g *globals) *cobra.Command {
 		Short: "Print a stored library",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			st, err := g.store()
-			if err != nil {
+			return g.withStore(func(ctx context.Context, st store.Store) error {
+				it, err := st.Library(ctx, a[0])
+				if err != nil {
+					return g.missing(err, "library "+a[0])
+				}
+				_, err = g.stdout.Write(it.Source)
 				return err
-			}
-			ctx, cancel := g.ctx()
-			defer cancel()
-			it, err := st.Library(ctx, a[0])
-			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("no library %s in %s", a[0], g.where())
-			} else if err != nil {
-				return err
-			}
-			_, err = g.stdout.Write(it.Source)
-			return err
+			})
 		},
 	}
 }

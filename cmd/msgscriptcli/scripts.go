@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -25,40 +26,36 @@ func newAddCmd(g *globals) *cobra.Command {
 			if len(files) > 1 && (subject != "" || name != "") {
 				return usageError{errors.New("add: -s and -n name one script; pass one FILE with them")}
 			}
-			st, err := g.store()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := g.ctx()
-			defer cancel()
-			libs, err := storedLibraries(ctx, st)
-			if err != nil {
-				return fmt.Errorf("reading the libraries from %s: %v", g.where(), err)
-			}
-			// Check everything before writing anything.
-			var scripts []scriptFile
-			var problems []error
-			for _, path := range files {
-				f, err := readScript(path, subject, name)
-				if err == nil {
-					err = compile(path, f.text, libs)
-				}
+			return g.withStore(func(ctx context.Context, st store.Store) error {
+				libs, err := storedLibraries(ctx, st)
 				if err != nil {
-					problems = append(problems, err)
-					continue
+					return fmt.Errorf("reading the libraries from %s: %v", g.where(), err)
 				}
-				scripts = append(scripts, f)
-			}
-			if len(problems) > 0 {
-				return fmt.Errorf("nothing stored:\n%w", errors.Join(problems...))
-			}
-			for _, f := range scripts {
-				if err := st.PutScript(ctx, f.subject, f.name, f.text); err != nil {
-					return fmt.Errorf("storing %s: %v", f.path, err)
+				// Check everything before writing anything.
+				var scripts []scriptFile
+				var problems []error
+				for _, path := range files {
+					f, err := readScript(path, subject, name)
+					if err == nil {
+						err = compile(path, f.text, libs)
+					}
+					if err != nil {
+						problems = append(problems, err)
+						continue
+					}
+					scripts = append(scripts, f)
 				}
-				fmt.Fprintf(g.stdout, "added %s/%s (%s)\n", f.subject, f.name, f.path)
-			}
-			return nil
+				if len(problems) > 0 {
+					return fmt.Errorf("nothing stored:\n%w", errors.Join(problems...))
+				}
+				for _, f := range scripts {
+					if err := st.PutScript(ctx, f.subject, f.name, f.text); err != nil {
+						return fmt.Errorf("storing %s: %v", f.path, err)
+					}
+					fmt.Fprintf(g.stdout, "added %s/%s (%s)\n", f.subject, f.name, f.path)
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&subject, "subject", "s", "", "subject, instead of the script's header")
@@ -76,20 +73,13 @@ func newRmCmd(g *globals) *cobra.Command {
 			if err := needRef(cmd, subject, name); err != nil {
 				return err
 			}
-			st, err := g.store()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := g.ctx()
-			defer cancel()
-			if err := st.DeleteScript(ctx, subject, name); err != nil {
-				if errors.Is(err, store.ErrNotFound) {
-					return fmt.Errorf("no script %s/%s in %s", subject, name, g.where())
+			return g.withStore(func(ctx context.Context, st store.Store) error {
+				if err := st.DeleteScript(ctx, subject, name); err != nil {
+					return g.missing(err, "script "+subject+"/"+name)
 				}
-				return err
-			}
-			fmt.Fprintf(g.stdout, "removed %s/%s\n", subject, name)
-			return nil
+				fmt.Fprintf(g.stdout, "removed %s/%s\n", subject, name)
+				return nil
+			})
 		},
 	}
 	requiredRef(cmd, &subject, &name)
@@ -117,21 +107,17 @@ func newListCmd(g *globals) *cobra.Command {
 		Short:   "List the stored scripts: subject, name, size and last change",
 		Args:    args(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			st, err := g.store()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := g.ctx()
-			defer cancel()
-			items, err := st.Scripts(ctx)
-			if err != nil {
-				return err
-			}
-			prefix := ""
-			if len(a) == 1 {
-				prefix = a[0]
-			}
-			return printItems(g, items, prefix, true)
+			return g.withStore(func(ctx context.Context, st store.Store) error {
+				items, err := st.Scripts(ctx)
+				if err != nil {
+					return err
+				}
+				prefix := ""
+				if len(a) == 1 {
+					prefix = a[0]
+				}
+				return printItems(g, items, prefix, true)
+			})
 		},
 	}
 }
@@ -171,20 +157,14 @@ func newShowCmd(g *globals) *cobra.Command {
 			if err := needRef(cmd, subject, name); err != nil {
 				return err
 			}
-			st, err := g.store()
-			if err != nil {
+			return g.withStore(func(ctx context.Context, st store.Store) error {
+				it, err := st.Script(ctx, subject, name)
+				if err != nil {
+					return g.missing(err, "script "+subject+"/"+name)
+				}
+				_, err = g.stdout.Write(it.Source)
 				return err
-			}
-			ctx, cancel := g.ctx()
-			defer cancel()
-			it, err := st.Script(ctx, subject, name)
-			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("no script %s/%s in %s", subject, name, g.where())
-			} else if err != nil {
-				return err
-			}
-			_, err = g.stdout.Write(it.Source)
-			return err
+			})
 		},
 	}
 	requiredRef(cmd, &subject, &name)
