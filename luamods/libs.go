@@ -21,10 +21,6 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// SandboxedModules are the modules a sandbox leaves out: they reach files, processes or the
-// network.
-var SandboxedModules = []string{"cmd", "ioutil", "storage", "tac", "tcp", "lfs", "log", "db"}
-
 // preloadLibs adds the gopher-lua-libs modules, one package each (its `http` package would pull
 // in every other), leaving out those with file, process or network access in a sandbox.
 func preloadLibs(L *lua.LState, sandbox bool) {
