@@ -88,9 +88,9 @@ func TestSandboxedApp(t *testing.T) {
 	}
 	nc := connectTo(t, ns.ClientURL())
 	for subject, want := range map[string]string{
-		"funcs.io":   "non-table object(nil) with key 'open'",
+		"funcs.io":   "io.open is not available in msgscript's sandbox",
 		"funcs.exec": "os.execute is not available in msgscript's sandbox",
-		"funcs.cmd":  "module cmd not found",
+		"funcs.cmd":  "module cmd is not available in msgscript's sandbox",
 	} {
 		m, err := nc.Request(subject, nil, 5*time.Second)
 		if err != nil {

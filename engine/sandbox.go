@@ -17,9 +17,10 @@ func limitRequire(L *lua.LState, path string) {
 // sandboxedOS are the os functions a sandbox takes away: they change files or run programs.
 var sandboxedOS = []string{"execute", "remove", "rename", "tmpname", "setlocale"}
 
-// sandbox removes what reaches files and processes from the base library: io, dofile, loadfile,
-// and os's execute, remove, rename, tmpname and setlocale. (The modules that reach files,
-// processes or the network are left out by their preloaders; see luamods.)
+// sandbox takes what reaches files and processes away from the base library: io, dofile,
+// loadfile, and os's execute, remove, rename, tmpname and setlocale; using them raises an error
+// that says so. (The modules that reach files, processes or the network are replaced by their
+// preloaders; see luamods.)
 func sandbox(L *lua.LState) {
 	unavailable := func(name string) *lua.LFunction {
 		return L.NewFunction(func(L *lua.LState) int {
@@ -27,10 +28,19 @@ func sandbox(L *lua.LState) {
 			return 0
 		})
 	}
-	loaded, _ := L.GetField(L.Get(lua.RegistryIndex), "_LOADED").(*lua.LTable)
-	L.SetGlobal("io", lua.LNil)
-	if loaded != nil {
-		loaded.RawSetString("io", lua.LNil)
+	// io stays a table, so that io.open(...) fails with a message rather than "attempt to index
+	// a nil value".
+	io := L.NewTable()
+	ioMeta := L.NewTable()
+	ioMeta.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+		L.RaiseError("io.%s is not available in msgscript's sandbox", L.CheckString(2))
+		return 0
+	}))
+	ioMeta.RawSetString("__metatable", lua.LString("locked"))
+	io.Metatable = ioMeta
+	L.SetGlobal("io", io)
+	if loaded, ok := L.GetField(L.Get(lua.RegistryIndex), "_LOADED").(*lua.LTable); ok {
+		loaded.RawSetString("io", io)
 	}
 	for _, name := range []string{"dofile", "loadfile"} {
 		L.SetGlobal(name, unavailable(name))

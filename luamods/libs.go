@@ -40,6 +40,9 @@ func preloadLibs(L *lua.LState, sandbox bool) {
 		return 1
 	})
 	if sandbox {
+		for _, name := range []string{"ioutil", "cmd", "log", "storage", "tac", "tcp"} {
+			L.PreloadModule(name, Unavailable(name))
+		}
 		return
 	}
 	ioutil.Preload(L)
@@ -48,6 +51,14 @@ func preloadLibs(L *lua.LState, sandbox bool) {
 	storage.Preload(L)
 	tac.Preload(L)
 	tcp.Preload(L)
+}
+
+// Unavailable is the loader a sandbox puts in place of a module it leaves out: require says why.
+func Unavailable(name string) lua.LGFunction {
+	return func(L *lua.LState) int {
+		L.RaiseError("module %s is not available in msgscript's sandbox", name)
+		return 0
+	}
 }
 
 // sleep is time.sleep(seconds), cut short by the call's deadline.

@@ -54,7 +54,9 @@ func Preload(L *lua.LState, env *Env) {
 	L.PreloadModule("http", httpLoader(env))
 	L.PreloadModule("re", reLoader)
 	preloadLibs(L, env.Sandbox)
-	if !env.Sandbox {
+	if env.Sandbox {
+		L.PreloadModule("lfs", Unavailable("lfs"))
+	} else {
 		L.PreloadModule("lfs", lfsLoader)
 	}
 }

@@ -55,15 +55,23 @@ func All() []Plugin {
 	return out
 }
 
-// Preload makes every registered plugin available to require in L, except in a sandbox those
-// marked Sandboxed.
+// Preload makes every registered plugin available to require in L; in a sandbox, requiring one
+// marked Sandboxed raises an error that says so.
 func Preload(L *lua.LState, sandbox bool) {
 	mu.RLock()
 	defer mu.RUnlock()
 	for name, p := range registry {
 		if sandbox && p.Sandboxed {
+			L.PreloadModule(name, unavailable(name))
 			continue
 		}
 		L.PreloadModule(name, p.Loader)
+	}
+}
+
+func unavailable(name string) lua.LGFunction {
+	return func(L *lua.LState) int {
+		L.RaiseError("module %s is not available in msgscript's sandbox", name)
+		return 0
 	}
 }

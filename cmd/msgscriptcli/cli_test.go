@@ -299,6 +299,6 @@ func TestDevWithModules(t *testing.T) {
 	if got := ok(t, dir, "dev", "plugin.lua", "-i", ""); got != `{"plugin":"Hello from a Go plugin! 1"}`+"\n" {
 		t.Errorf("plugins: %q", got)
 	}
-	fails(t, dir, 1, "attempt to index a non-table object(nil) with key 'open'", "dev", "--sandbox", "files.lua", "-i", "")
+	fails(t, dir, 1, "io.open is not available in msgscript's sandbox", "dev", "--sandbox", "files.lua", "-i", "")
 	fails(t, dir, 1, "plugin_dir", "-p", filepath.Join(dir, "missing"), "dev", "plugin.lua", "-i", "")
 }
