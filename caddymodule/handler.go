@@ -43,7 +43,7 @@ type Handler struct {
 
 	app     *App     // the app of the same config, when it runs here
 	own     *ownConn // else the handler's own connection
-	forward map[string]bool
+	forward func(name string) bool // the ForwardHeaders filter; nil forwards every header
 	logger  *zap.Logger
 }
 
@@ -115,10 +115,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 	}
 	if len(h.ForwardHeaders) > 0 {
-		h.forward = map[string]bool{}
+		keep := map[string]bool{}
 		for _, name := range h.ForwardHeaders {
-			h.forward[http.CanonicalHeaderKey(name)] = true
+			keep[http.CanonicalHeaderKey(name)] = true
 		}
+		h.forward = func(name string) bool { return keep[name] }
 	}
 
 	url := caddy.NewReplacer().ReplaceKnown(h.NATSURL, "")
@@ -191,13 +192,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (string, int) {
 	if nc == nil || !nc.IsConnected() {
 		return subject, fail(w, http.StatusServiceUnavailable, "NATS is not reachable")
 	}
-	var forward func(string) bool
-	if h.forward != nil {
-		forward = func(name string) bool { return h.forward[name] }
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(h.Timeout))
 	defer cancel()
-	reply, err := nc.RequestMsgWithContext(ctx, httpmsg.NewMsg(subject, rest, r, body, forward))
+	reply, err := nc.RequestMsgWithContext(ctx, httpmsg.NewMsg(subject, rest, r, body, h.forward))
 	switch {
 	case err == nil:
 		return subject, httpmsg.WriteReply(w, reply)
