@@ -41,8 +41,8 @@ type Handler struct {
 	// environment variable.
 	NATSURL string `json:"nats_url,omitempty"`
 
-	app     *App     // the app of the same config, when it runs here
-	own     *ownConn // else the handler's own connection
+	app     *App                   // the app of the same config, when it runs here
+	own     *ownConn               // else the handler's own connection
 	forward func(name string) bool // the ForwardHeaders filter; nil forwards every header
 	logger  *zap.Logger
 }
