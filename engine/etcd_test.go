@@ -10,7 +10,6 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest"
 
 	"github.com/msgscript/msgscript/engine/store"
 	"github.com/msgscript/msgscript/internal/testetcd"
@@ -20,21 +19,7 @@ import (
 // connection, as one msgscript instance of a cluster would.
 func startEtcdEngine(t testing.TB, ns *server.Server, etcd *testetcd.Server, opts Options) *Engine {
 	t.Helper()
-	if opts.Logger == nil {
-		opts.Logger = zaptest.NewLogger(t)
-	}
-	e := New(connect(t, ns), store.NewEtcd(etcd.Client(), "", opts.Logger), opts)
-	if err := e.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := e.Stop(ctx); err != nil {
-			t.Errorf("Stop: %v", err)
-		}
-	})
-	return e
+	return startEngineOn(t, ns, func(log *zap.Logger) store.Store { return store.NewEtcd(etcd.Client(), "", log) }, opts)
 }
 
 // answer asks one engine directly (not through NATS), to see what that instance serves.

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	lua "github.com/yuin/gopher-lua"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/msgscript/msgscript/engine/store"
@@ -57,10 +58,17 @@ func counter(n *atomic.Int64) Preloader {
 // startEngine runs an engine over a folder store on its own connection to ns.
 func startEngine(t testing.TB, ns *server.Server, dir string, opts Options) *Engine {
 	t.Helper()
+	return startEngineOn(t, ns, func(log *zap.Logger) store.Store { return store.NewDir(dir, log) }, opts)
+}
+
+// startEngineOn runs an engine over the store open gives, on its own connection to ns, and stops
+// it when the test ends.
+func startEngineOn(t testing.TB, ns *server.Server, open func(*zap.Logger) store.Store, opts Options) *Engine {
+	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = zaptest.NewLogger(t)
 	}
-	e := New(connect(t, ns), store.NewDir(dir, opts.Logger), opts)
+	e := New(connect(t, ns), open(opts.Logger), opts)
 	if err := e.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -41,14 +41,7 @@ func TestScriptsInEtcdManagedWithTheCLI(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cli := func(args ...string) {
-		t.Helper()
-		cmd := exec.Command(testbin.Build(t, "github.com/msgscript/msgscript/cmd/msgscriptcli"), append([]string{"-e", etcd.Endpoint()}, args...)...)
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("msgscriptcli %v: %v\n%s", args, err, out)
-		}
-	}
+	cli := cliOn(t, dir, etcd.Endpoint())
 
 	s := run(t, dir, "Caddyfile")
 	nc := connect(t, s, "nats://"+addr)
@@ -62,6 +55,19 @@ func TestScriptsInEtcdManagedWithTheCLI(t *testing.T) {
 	cli("rm", "-s", "funcs.echo", "-n", "echo")
 	waitFor(t, nc, "funcs.echo", nats.ErrNoResponders.Error())
 	s.stop(t)
+}
+
+// cliOn returns a function that runs msgscriptcli in dir on the etcd at endpoint, and fails the
+// test if it fails.
+func cliOn(t *testing.T, dir, endpoint string) func(args ...string) {
+	return func(args ...string) {
+		t.Helper()
+		cmd := exec.Command(testbin.Build(t, "github.com/msgscript/msgscript/cmd/msgscriptcli"), append([]string{"-e", endpoint}, args...)...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("msgscriptcli %v: %v\n%s", args, err, out)
+		}
+	}
 }
 
 // waitFor repeats a request until it gives want (the reply, or the error's text).
@@ -100,14 +106,7 @@ func TestTwoInstancesShareTheWork(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cli := func(args ...string) {
-		t.Helper()
-		cmd := exec.Command(testbin.Build(t, "github.com/msgscript/msgscript/cmd/msgscriptcli"), append([]string{"-e", etcd.Endpoint()}, args...)...)
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("msgscriptcli %v: %v\n%s", args, err, out)
-		}
-	}
+	cli := cliOn(t, dir, etcd.Endpoint())
 	cli("add", "-n", "who", "who.lua")
 	a := run(t, dir, "Caddyfile", "INSTANCE=a")
 	b := run(t, dir, "Caddyfile", "INSTANCE=b")

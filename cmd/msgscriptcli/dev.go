@@ -32,15 +32,23 @@ func (f *devFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.sandbox, "sandbox", false, "run the script in the sandbox, as a server with `sandbox` does")
 }
 
-// modules prepares the Lua modules; the returned function lets go of their connections.
-func (f *devFlags) modules(g *globals) (func(), error) {
+// setup prepares the logger and the Lua modules; the returned function lets go of the modules'
+// connections. quiet drops the engine's log below warnings: dev prints a failure itself.
+func (f *devFlags) setup(g *globals, quiet bool) (*zap.Logger, func(), error) {
+	log, err := g.logger()
+	if err != nil {
+		return nil, nil, err
+	}
+	if quiet && !log.Core().Enabled(zap.InfoLevel) {
+		log = zap.NewNop()
+	}
 	m := &luaModules{g: g}
 	p, err := m.preloader(f.sandbox)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	f.preload = p
-	return m.close, nil
+	return log, m.close, nil
 }
 
 // load reads the script and its libraries from disk into a fresh registry, compiled exactly as the
@@ -99,16 +107,9 @@ func newDevCmd(g *globals) *cobra.Command {
 					return err
 				}
 			}
-			log, err := g.logger()
-			if err != nil {
-				return err
-			}
 			// The reply carries a failing script's error, printed below; the engine's own log
 			// of it shows with -L info or debug.
-			if !log.Core().Enabled(zap.InfoLevel) {
-				log = zap.NewNop()
-			}
-			closeModules, err := f.modules(g)
+			log, closeModules, err := f.setup(g, true)
 			if err != nil {
 				return err
 			}

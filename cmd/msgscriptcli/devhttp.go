@@ -34,16 +34,12 @@ func newDevHTTPCmd(g *globals) *cobra.Command {
 			"once; a script that does not compile answers 500 with file:line: message.",
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			log, err := g.logger()
-			if err != nil {
-				return err
-			}
-			path := a[0]
-			closeModules, err := f.modules(g)
+			log, closeModules, err := f.setup(g, false)
 			if err != nil {
 				return err
 			}
 			defer closeModules()
+			path := a[0]
 			if _, _, err := f.load(path, zap.NewNop()); err != nil {
 				fmt.Fprintf(g.stderr, "msgscriptcli: %v (serving anyway: fix it and send the request again)\n", err)
 			}
