@@ -52,11 +52,7 @@ func doHTTP(L *lua.LState, env *Env, method, rawURL string, opts *lua.LTable) in
 	}
 	ctx, cancel := contextWithTimeout(L, timeout)
 	defer cancel()
-	client := env.HTTPClient
-	if client == nil {
-		client = defaultHTTPClient
-	}
-	resp, err := client.Do(req.WithContext(ctx))
+	resp, err := httpClient.Do(req.WithContext(ctx))
 	if err != nil {
 		return fail(L, fmt.Errorf("http: %v", err))
 	}

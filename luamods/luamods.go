@@ -21,11 +21,10 @@ type Env struct {
 	NATS func() *nats.Conn
 	// Etcd is the app's one etcd client.
 	Etcd *clientv3.Client
-	// HTTPClient makes the http module's requests; default a shared client of this package.
-	HTTPClient *http.Client
 	// MaxHTTPBody bounds a response body read by the http module. Default: 16 MiB.
 	MaxHTTPBody int64
-	// Sandbox removes file, process and network access (see Sandboxed).
+	// Sandbox leaves out the modules that reach files, processes or the network, and limits
+	// http to HTTPHosts.
 	Sandbox bool
 	// HTTPHosts, in a sandbox, are the only hosts the http module may reach.
 	HTTPHosts []string
@@ -34,8 +33,8 @@ type Env struct {
 // DefaultMaxHTTPBody bounds a response body read by the http module.
 const DefaultMaxHTTPBody = 16 << 20
 
-// defaultHTTPClient is shared by every state, so connections are reused across calls.
-var defaultHTTPClient = &http.Client{
+// httpClient makes every http module request, so connections are reused across calls and states.
+var httpClient = &http.Client{
 	Transport: &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
 		MaxIdleConnsPerHost: 16,

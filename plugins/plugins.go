@@ -9,10 +9,11 @@ package plugins
 
 import (
 	"fmt"
-	"sort"
 	"sync"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/msgscript/msgscript/luamods"
 )
 
 // Plugin is one registered module.
@@ -43,18 +44,6 @@ func Register(p Plugin) {
 	registry[p.Name] = p
 }
 
-// All lists the registered plugins by name.
-func All() []Plugin {
-	mu.RLock()
-	defer mu.RUnlock()
-	out := make([]Plugin, 0, len(registry))
-	for _, p := range registry {
-		out = append(out, p)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
-
 // Preload makes every registered plugin available to require in L; in a sandbox, requiring one
 // marked Sandboxed raises an error that says so.
 func Preload(L *lua.LState, sandbox bool) {
@@ -62,16 +51,9 @@ func Preload(L *lua.LState, sandbox bool) {
 	defer mu.RUnlock()
 	for name, p := range registry {
 		if sandbox && p.Sandboxed {
-			L.PreloadModule(name, unavailable(name))
+			L.PreloadModule(name, luamods.Unavailable(name))
 			continue
 		}
 		L.PreloadModule(name, p.Loader)
-	}
-}
-
-func unavailable(name string) lua.LGFunction {
-	return func(L *lua.LState) int {
-		L.RaiseError("module %s is not available in msgscript's sandbox", name)
-		return 0
 	}
 }
