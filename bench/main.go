@@ -10,7 +10,7 @@
 // msgscript vs net/http -> NATS -> the plain responder). Each measures the latency of sequential
 // requests, alternating between the two so that any drift of the machine hits both alike, in
 // several rounds, and the throughput of concurrent requesters, each on its own connection, and
-// prints the ratios against the bars of DESIGN.md §4.
+// prints the ratios against msgscript's bars (README, Speed).
 package main
 
 import (

@@ -15,10 +15,12 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/nats-io/nats.go"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
 	"github.com/msgscript/msgscript/engine"
-	"github.com/msgscript/msgscript/engine/store"
+	"github.com/msgscript/msgscript/luaenv"
+	"github.com/msgscript/msgscript/store"
 )
 
 func init() {
@@ -46,21 +48,12 @@ type App struct {
 	Timeout caddy.Duration `json:"timeout,omitempty"`
 	// MaxConcurrent bounds the calls running at once. Default: 1024.
 	MaxConcurrent int `json:"max_concurrent,omitempty"`
-	// Sandbox takes file, process and network access away from scripts: no io, os.execute,
-	// os.remove, os.rename, dofile or loadfile, no cmd, ioutil, lfs, storage, tac, tcp, log or
-	// db modules, and http only to HTTPHosts. Default off, as in the original msgscript.
-	Sandbox bool `json:"sandbox,omitempty"`
-	// HTTPHosts are the hosts the Lua http module may reach in the sandbox.
-	HTTPHosts []string `json:"http_hosts,omitempty"`
 	// EtcdEndpoints give the Lua etcd module a client when the scripts are not in etcd (with the
 	// etcd store, the module uses the store's client).
 	EtcdEndpoints []string `json:"etcd_endpoints,omitempty"`
-	// LuaPath is package.path, where require may read Lua files. Default: empty, so require
-	// never reads files (the working directory included).
-	LuaPath string `json:"lua_path,omitempty"`
-	// PluginDir holds Go plugins (*.so exporting Preload(*lua.LState)), loaded at start, as the
-	// original's --plugin option.
-	PluginDir string `json:"plugin_dir,omitempty"`
+	// Policy is what scripts may reach: sandbox, http_hosts, lua_path and plugin_dir (see
+	// luaenv.Policy), options of the app itself in JSON.
+	luaenv.Policy
 
 	storeModule StoreModule
 	connKey     string // identifies the shared connection; holds credentials, never logged
@@ -75,8 +68,9 @@ type App struct {
 // StoreModule is implemented by msgscript.stores.* modules.
 type StoreModule interface {
 	// OpenStore returns the store; it is called when the app starts, and the engine closes it
-	// when the app stops.
-	OpenStore(log *zap.Logger) (store.Store, error)
+	// when the app stops. A store kept in etcd also returns the client it reads through, which
+	// the Lua etcd module then shares; others return nil.
+	OpenStore(log *zap.Logger) (store.Store, *clientv3.Client, error)
 }
 
 // DefaultEmbeddedNATS is where the embedded NATS server listens when nothing else is configured.
@@ -148,12 +142,12 @@ func (a *App) Start() error {
 	if err != nil {
 		return fmt.Errorf("msgscript: %v", err)
 	}
-	st, err := a.storeModule.OpenStore(a.logger)
+	st, etcd, err := a.storeModule.OpenStore(a.logger)
 	if err != nil {
 		releaseConn(a.connKey)
 		return fmt.Errorf("msgscript: opening store: %v", err)
 	}
-	preload, releaseLua, err := a.preloader(st)
+	preload, releaseLua, err := a.luaEnvironment(etcd)
 	if err != nil {
 		_ = st.Close()
 		releaseConn(a.connKey)
@@ -166,8 +160,6 @@ func (a *App) Start() error {
 		Timeout:       time.Duration(a.Timeout),
 		MaxConcurrent: a.MaxConcurrent,
 		Preload:       []engine.Preloader{preload},
-		Sandbox:       a.Sandbox,
-		LuaPath:       a.LuaPath,
 		Logger:        a.logger,
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,7 +15,9 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
+	"github.com/msgscript/msgscript/internal/testfiles"
 	"github.com/msgscript/msgscript/internal/testnats"
+	"github.com/msgscript/msgscript/internal/testnet"
 )
 
 const helloScript = `--* subject: funcs.hello
@@ -28,23 +29,8 @@ end
 
 const helloReply = `{"hello":"Processed subject: funcs.hello with payload: John"}`
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func scriptsDir(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "hello.lua"), []byte(helloScript), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return testfiles.Dir(t, map[string]string{"hello.lua": helloScript})
 }
 
 // loadConfig runs a Caddy config holding only the msgscript app (admin endpoint off) and stops it
@@ -77,7 +63,7 @@ func askHello(t *testing.T, nc *nats.Conn) {
 }
 
 func TestAppWithEmbeddedNATS(t *testing.T) {
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr := testnet.FreeAddr(t)
 	app := map[string]any{"embedded_nats": addr, "store": map[string]any{"backend": "dir", "path": scriptsDir(t)}}
 	if err := loadConfig(t, app); err != nil {
 		t.Fatal(err)
@@ -125,7 +111,7 @@ func TestAppRefusesBadConfig(t *testing.T) {
 		{map[string]any{}, "no store configured"},
 		{map[string]any{"nats_url": "nats://x", "embedded_nats": "127.0.0.1:1", "store": map[string]any{"backend": "dir", "path": "."}}, "exclude each other"},
 		{map[string]any{"store": map[string]any{"backend": "dir"}}, "store dir: no path"},
-		{map[string]any{"store": map[string]any{"backend": "dir", "path": filepath.Join(t.TempDir(), "missing")}, "embedded_nats": fmt.Sprintf("127.0.0.1:%d", freePort(t))}, "missing"},
+		{map[string]any{"store": map[string]any{"backend": "dir", "path": filepath.Join(t.TempDir(), "missing")}, "embedded_nats": testnet.FreeAddr(t)}, "missing"},
 	}
 	for _, c := range cases {
 		err := loadConfig(t, c.app)
@@ -138,7 +124,7 @@ func TestAppRefusesBadConfig(t *testing.T) {
 // caddy reload while requests keep coming: the new config starts (sharing the NATS connection and
 // the embedded server) before the old one drains, so no request goes unanswered.
 func TestReloadUnderLoadLosesNoRequest(t *testing.T) {
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr := testnet.FreeAddr(t)
 	dir := scriptsDir(t)
 	config := func(timeout string) map[string]any {
 		return map[string]any{"embedded_nats": addr, "timeout": timeout, "store": map[string]any{"backend": "dir", "path": dir}}

@@ -16,8 +16,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
 
-	"github.com/msgscript/msgscript/engine/httpmsg"
-	"github.com/msgscript/msgscript/engine/script"
+	"github.com/msgscript/msgscript/httpmsg"
+	"github.com/msgscript/msgscript/script"
 )
 
 func init() {
@@ -155,7 +155,11 @@ func (h *Handler) nats() *nats.Conn {
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	start := time.Now()
-	subject, status := h.serve(w, r)
+	subject, status, failure := h.serve(w, r)
+	var err error
+	if failure != "" {
+		err = fail(w, r, status, failure)
+	}
 	if status >= 400 {
 		level := zap.InfoLevel
 		if status >= 500 {
@@ -165,52 +169,56 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 			zap.String("subject", subject), zap.String("method", r.Method),
 			zap.Int("status", status), zap.Duration("duration", time.Since(start)))
 	}
-	return nil
+	return err
 }
 
-// serve answers one request and returns its subject and the status written.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (string, int) {
+// serve answers one request and returns its subject and status. A failure is not written: serve
+// returns its message, for fail.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (subject string, status int, failure string) {
 	subject, rest, err := httpmsg.SplitPath(r.URL.Path)
 	if err != nil {
-		return subject, fail(w, http.StatusBadRequest, err.Error())
+		return subject, http.StatusBadRequest, err.Error()
 	}
 	if !h.allowed(subject) {
-		return subject, fail(w, http.StatusForbidden, fmt.Sprintf("subject %q is not open to HTTP requests", subject))
+		return subject, http.StatusForbidden, fmt.Sprintf("subject %q is not open to HTTP requests", subject)
 	}
 	if r.ContentLength > h.MaxBody {
-		return subject, fail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", h.MaxBody))
+		return subject, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", h.MaxBody)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.MaxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return subject, fail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", h.MaxBody))
+			return subject, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", h.MaxBody)
 		}
-		return subject, fail(w, http.StatusBadRequest, "reading the request body: "+err.Error())
+		return subject, http.StatusBadRequest, "reading the request body: " + err.Error()
 	}
 	nc := h.nats()
 	if nc == nil || !nc.IsConnected() {
-		return subject, fail(w, http.StatusServiceUnavailable, "NATS is not reachable")
+		return subject, http.StatusServiceUnavailable, "NATS is not reachable"
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(h.Timeout))
 	defer cancel()
 	reply, err := nc.RequestMsgWithContext(ctx, httpmsg.NewMsg(subject, rest, r, body, h.forward))
 	switch {
 	case err == nil:
-		return subject, httpmsg.WriteReply(w, reply)
+		if status, msg, failed := httpmsg.Failure(reply); failed {
+			return subject, status, msg // a script failed, or none was there
+		}
+		return subject, httpmsg.WriteReply(w, reply), ""
 	case errors.Is(err, nats.ErrNoResponders):
-		return subject, fail(w, http.StatusNotFound, "no script listens on "+subject)
+		return subject, http.StatusNotFound, "no script listens on " + subject
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
-		return subject, fail(w, http.StatusGatewayTimeout, fmt.Sprintf("no reply from %s within %s", subject, time.Duration(h.Timeout)))
+		return subject, http.StatusGatewayTimeout, fmt.Sprintf("no reply from %s within %s", subject, time.Duration(h.Timeout))
 	case errors.Is(err, nats.ErrMaxPayload):
-		return subject, fail(w, http.StatusRequestEntityTooLarge, "request over the NATS server's max_payload")
+		return subject, http.StatusRequestEntityTooLarge, "request over the NATS server's max_payload"
 	case r.Context().Err() != nil:
-		return subject, 499 // the client went away; nothing to write
+		return subject, 499, "" // the client went away; nothing to write
 	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionReconnecting),
 		errors.Is(err, nats.ErrConnectionDraining), errors.Is(err, nats.ErrDisconnected):
-		return subject, fail(w, http.StatusServiceUnavailable, "NATS is not reachable")
+		return subject, http.StatusServiceUnavailable, "NATS is not reachable"
 	default:
-		return subject, fail(w, http.StatusBadGateway, err.Error())
+		return subject, http.StatusBadGateway, err.Error()
 	}
 }
 
@@ -227,9 +235,15 @@ func (h *Handler) allowed(subject string) bool {
 	return false
 }
 
-func fail(w http.ResponseWriter, status int, msg string) int {
+// fail answers a request that msgscript refuses or cannot serve. As Caddy's own handlers do, it hands the failure to the site's handle_errors
+// routes as a caddyhttp.Error (with {err.status_code} and {err.message}); a site without them
+// would answer with the bare status, so there msgscript writes the message itself, as plain text.
+func fail(w http.ResponseWriter, r *http.Request, status int, msg string) error {
+	if srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server); ok && srv.Errors != nil && len(srv.Errors.Routes) > 0 {
+		return caddyhttp.Error(status, errors.New(msg))
+	}
 	httpmsg.WriteError(w, status, msg)
-	return status
+	return nil
 }
 
 // Interface guards

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +13,10 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/nats-io/nats.go"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/msgscript/msgscript/internal/testfiles"
+	"github.com/msgscript/msgscript/internal/testhttp"
+	"github.com/msgscript/msgscript/internal/testnet"
 
 	// basic_auth and the rest of a standard Caddy, for configs written as users write them.
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
@@ -45,31 +47,27 @@ function HEAD(url) return "", 204, {["X-Method"] = "HEAD"} end
 
 // handlerSites are the ports of the test config's sites.
 type handlerSites struct {
-	plain, limited, auth, dead string
-	nats                       string
+	plain, limited, auth, dead, custom string
+	nats                               string
 }
 
-// startHandlerConfig runs one Caddy config with the msgscript app (embedded NATS) and four sites:
+// startHandlerConfig runs one Caddy config with the msgscript app (embedded NATS) and five sites:
 // the handler on its defaults (timeout 300ms), one with every option and its own NATS connection,
-// one behind basic_auth, and one whose NATS server is not there.
+// one behind basic_auth, one whose NATS server is not there, and one with handle_errors.
 func startHandlerConfig(t *testing.T) handlerSites {
 	t.Helper()
-	dir := t.TempDir()
-	for name, text := range handlerScripts {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := testfiles.Dir(t, handlerScripts)
 	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := handlerSites{
-		nats:    fmt.Sprintf("127.0.0.1:%d", freePort(t)),
-		plain:   fmt.Sprintf("127.0.0.1:%d", freePort(t)),
-		limited: fmt.Sprintf("127.0.0.1:%d", freePort(t)),
-		auth:    fmt.Sprintf("127.0.0.1:%d", freePort(t)),
-		dead:    fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		nats:    testnet.FreeAddr(t),
+		plain:   testnet.FreeAddr(t),
+		limited: testnet.FreeAddr(t),
+		auth:    testnet.FreeAddr(t),
+		dead:    testnet.FreeAddr(t),
+		custom:  testnet.FreeAddr(t),
 	}
 	caddyfile := fmt.Sprintf(`{
 	admin off
@@ -102,7 +100,13 @@ http://%s {
 		nats_url nats://127.0.0.1:%d
 	}
 }
-`, s.nats, dir, s.plain, s.limited, s.nats, s.auth, hash, s.dead, freePort(t))
+http://%s {
+	msgscript
+	handle_errors {
+		respond "custom {err.status_code}: {err.message}" {err.status_code}
+	}
+}
+`, s.nats, dir, s.plain, s.limited, s.nats, s.auth, hash, s.dead, testnet.FreePort(t), s.custom)
 	cfg, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), map[string]any{"filename": "Caddyfile"})
 	if err != nil {
 		t.Fatal(err)
@@ -117,49 +121,22 @@ http://%s {
 	return s
 }
 
-type httpResult struct {
-	status int
-	header http.Header
-	body   string
-}
-
-func do(t *testing.T, method, url string, body io.Reader, header ...string) httpResult {
-	t.Helper()
-	req, err := http.NewRequest(method, url, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return httpResult{resp.StatusCode, resp.Header, string(b)}
-}
-
 func TestHandlerNormalAndHTTPMode(t *testing.T) {
 	s := startHandlerConfig(t)
 	base := "http://" + s.plain
 
-	r := do(t, "POST", base+"/funcs.hello", strings.NewReader("John"))
-	if r.status != 200 || r.body != helloReply || r.header.Get("Content-Type") != "application/json" {
-		t.Fatalf("normal mode: %d %q %v", r.status, r.body, r.header)
+	r := testhttp.Do(t, "POST", base+"/funcs.hello", strings.NewReader("John"))
+	if r.Status != 200 || r.Body != helloReply || r.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("normal mode: %d %q %v", r.Status, r.Body, r.Header)
 	}
 
 	// HTTP mode: the script's status, headers (repeated ones too) and body, as they are.
-	r = do(t, "POST", base+"/web.created", nil)
-	if r.status != 201 || r.body != `{"id":7}` || r.header.Get("Location") != "/items/7" ||
-		strings.Join(r.header.Values("Set-Cookie"), " ") != "a=1 b=2" || r.header.Get("Content-Type") != "application/json" {
-		t.Fatalf("HTTP mode: %d %q %v", r.status, r.body, r.header)
+	r = testhttp.Do(t, "POST", base+"/web.created", nil)
+	if r.Status != 201 || r.Body != `{"id":7}` || r.Header.Get("Location") != "/items/7" ||
+		strings.Join(r.Header.Values("Set-Cookie"), " ") != "a=1 b=2" || r.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("HTTP mode: %d %q %v", r.Status, r.Body, r.Header)
 	}
-	for name := range r.header {
+	for name := range r.Header {
 		if strings.HasPrefix(name, "Msgscript-") || strings.HasPrefix(name, "Nats-") {
 			t.Errorf("internal header %s in the response", name)
 		}
@@ -167,29 +144,29 @@ func TestHandlerNormalAndHTTPMode(t *testing.T) {
 
 	// Every verb, the rest of the path and the query string reach the script.
 	for _, method := range []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
-		r = do(t, method, base+"/web.echo/a/b?q=x%20y&z=1", strings.NewReader("payload-"+method))
-		if r.status != 200 || r.body != "payload-"+method || r.header.Get("X-Method") != method ||
-			r.header.Get("X-Url") != "/a/b?q=x%20y&z=1" || r.header.Get("X-Path") != "/a/b" || r.header.Get("X-Q") != "x y" {
-			t.Errorf("%s: %d %q %v", method, r.status, r.body, r.header)
+		r = testhttp.Do(t, method, base+"/web.echo/a/b?q=x%20y&z=1", strings.NewReader("payload-"+method))
+		if r.Status != 200 || r.Body != "payload-"+method || r.Header.Get("X-Method") != method ||
+			r.Header.Get("X-Url") != "/a/b?q=x%20y&z=1" || r.Header.Get("X-Path") != "/a/b" || r.Header.Get("X-Q") != "x y" {
+			t.Errorf("%s: %d %q %v", method, r.Status, r.Body, r.Header)
 		}
 	}
-	if r = do(t, "HEAD", base+"/web.echo", nil); r.status != 204 || r.header.Get("X-Method") != "HEAD" {
-		t.Errorf("HEAD: %d %v", r.status, r.header)
+	if r = testhttp.Do(t, "HEAD", base+"/web.echo", nil); r.Status != 204 || r.Header.Get("X-Method") != "HEAD" {
+		t.Errorf("HEAD: %d %v", r.Status, r.Header)
 	}
 
 	// Bodies are raw bytes, large or empty.
 	big := bytes.Repeat([]byte{0, 1, 2, 0xff, 'x'}, 180_000) // 900 KB, under the 1 MiB default
-	r = do(t, "POST", base+"/web.echo", bytes.NewReader(big))
-	if r.status != 200 || r.body != string(big) {
-		t.Errorf("large body: %d, %d bytes back", r.status, len(r.body))
+	r = testhttp.Do(t, "POST", base+"/web.echo", bytes.NewReader(big))
+	if r.Status != 200 || r.Body != string(big) {
+		t.Errorf("large body: %d, %d bytes back", r.Status, len(r.Body))
 	}
-	if r = do(t, "POST", base+"/web.echo", nil); r.status != 200 || r.body != "" {
-		t.Errorf("empty body: %d %q", r.status, r.body)
+	if r = testhttp.Do(t, "POST", base+"/web.echo", nil); r.Status != 200 || r.Body != "" {
+		t.Errorf("empty body: %d %q", r.Status, r.Body)
 	}
 	// Request headers are passed on; a client cannot forge msgscript's own.
-	r = do(t, "GET", base+"/web.echo", nil, "X-Custom", "1", "Msgscript-Status", "500")
-	if r.status != 200 || !strings.Contains(r.header.Get("X-Headers"), "X-Custom") || strings.Contains(r.header.Get("X-Headers"), "Msgscript") {
-		t.Errorf("forwarded headers: %d %v", r.status, r.header.Get("X-Headers"))
+	r = testhttp.Do(t, "GET", base+"/web.echo", nil, "X-Custom", "1", "Msgscript-Status", "500")
+	if r.Status != 200 || !strings.Contains(r.Header.Get("X-Headers"), "X-Custom") || strings.Contains(r.Header.Get("X-Headers"), "Msgscript") {
+		t.Errorf("forwarded headers: %d %v", r.Status, r.Header.Get("X-Headers"))
 	}
 }
 
@@ -206,9 +183,9 @@ func TestHandlerStatuses(t *testing.T) {
 	check := func(cases []statusCase) {
 		t.Helper()
 		for _, c := range cases {
-			r := do(t, "POST", c.url, strings.NewReader(c.body))
-			if r.status != c.status || !strings.Contains(r.body, c.want) {
-				t.Errorf("%s: %d %q, want %d and %q", c.url, r.status, r.body, c.status, c.want)
+			r := testhttp.Do(t, "POST", c.url, strings.NewReader(c.body))
+			if r.Status != c.status || !strings.Contains(r.Body, c.want) {
+				t.Errorf("%s: %d %q, want %d and %q", c.url, r.Status, r.Body, c.status, c.want)
 			}
 		}
 	}
@@ -242,15 +219,15 @@ func TestHandlerStatuses(t *testing.T) {
 		_, _ = pw.Write(bytes.Repeat([]byte("y"), 4096))
 		pw.Close()
 	}()
-	if r := do(t, "POST", limited+"/funcs.hello", pr); r.status != 413 {
-		t.Errorf("chunked body over the limit: %d %q", r.status, r.body)
+	if r := testhttp.Do(t, "POST", limited+"/funcs.hello", pr); r.Status != 413 {
+		t.Errorf("chunked body over the limit: %d %q", r.Status, r.Body)
 	}
 	// Within the limits, the edge site's own connection works and only X-Keep is passed on.
-	if r := do(t, "POST", limited+"/funcs.hello", strings.NewReader("John")); r.status != 200 || r.body != helloReply {
-		t.Errorf("edge site: %d %q", r.status, r.body)
+	if r := testhttp.Do(t, "POST", limited+"/funcs.hello", strings.NewReader("John")); r.Status != 200 || r.Body != helloReply {
+		t.Errorf("edge site: %d %q", r.Status, r.Body)
 	}
-	if r := do(t, "GET", limited+"/web.echo", nil, "X-Keep", "1", "X-Drop", "1"); r.header.Get("X-Headers") != "X-Keep" {
-		t.Errorf("forward_headers: %q", r.header.Get("X-Headers"))
+	if r := testhttp.Do(t, "GET", limited+"/web.echo", nil, "X-Keep", "1", "X-Drop", "1"); r.Header.Get("X-Headers") != "X-Keep" {
+		t.Errorf("forward_headers: %q", r.Header.Get("X-Headers"))
 	}
 
 	if err := nc.Flush(); err != nil {
@@ -282,11 +259,32 @@ type statusCase struct {
 	want   string
 }
 
+// A site's handle_errors answers msgscript's failures as those of any other handler, with
+// {err.status_code} and {err.message}; answers are left alone.
+func TestHandlerFailuresReachHandleErrors(t *testing.T) {
+	s := startHandlerConfig(t)
+	base := "http://" + s.custom
+	for _, c := range []statusCase{
+		{base + "/funcs.nothing", "", 404, "custom 404: no script listens on funcs.nothing"},
+		{base + "/$SYS.x", "", 400, `custom 400: subject "$SYS.x" is reserved for NATS itself`},
+		{base + "/funcs.fail", "", 500, "custom 500: fail: "},
+		{base + "/funcs.hello", "John", 200, helloReply},
+	} {
+		r := testhttp.Do(t, "POST", c.url, strings.NewReader(c.body))
+		if r.Status != c.status || !strings.HasPrefix(r.Body, c.want) {
+			t.Errorf("%s: %d %q, want %d and %q", c.url, r.Status, r.Body, c.status, c.want)
+		}
+	}
+	if r := testhttp.Do(t, "DELETE", base+"/web.created", nil); r.Status != 405 || r.Header.Get("Allow") != "POST" {
+		t.Errorf("a script's own 405 is its answer, not a failure: %d %q %v", r.Status, r.Body, r.Header)
+	}
+}
+
 func TestHandlerBehindBasicAuth(t *testing.T) {
 	s := startHandlerConfig(t)
 	url := "http://" + s.auth + "/funcs.hello"
-	if r := do(t, "POST", url, strings.NewReader("John")); r.status != 401 {
-		t.Fatalf("without credentials: %d", r.status)
+	if r := testhttp.Do(t, "POST", url, strings.NewReader("John")); r.Status != 401 {
+		t.Fatalf("without credentials: %d", r.Status)
 	}
 	req, _ := http.NewRequest("POST", url, strings.NewReader("John"))
 	req.SetBasicAuth("ann", "wrong")

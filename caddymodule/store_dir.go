@@ -4,9 +4,11 @@ import (
 	"fmt"
 
 	"github.com/caddyserver/caddy/v2"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
-	"github.com/msgscript/msgscript/engine/store"
+	"github.com/msgscript/msgscript/store"
+	"github.com/msgscript/msgscript/store/dirstore"
 )
 
 func init() {
@@ -35,8 +37,8 @@ func (s *DirStore) Validate() error {
 	return nil
 }
 
-func (s *DirStore) OpenStore(log *zap.Logger) (store.Store, error) {
-	return store.NewDir(s.Path, log.Named("store.dir")), nil
+func (s *DirStore) OpenStore(log *zap.Logger) (store.Store, *clientv3.Client, error) {
+	return dirstore.New(s.Path, log.Named("store.dir")), nil, nil
 }
 
 // Interface guards

@@ -12,7 +12,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
-	"github.com/msgscript/msgscript/engine/store"
+	"github.com/msgscript/msgscript/store"
+	"github.com/msgscript/msgscript/store/etcdstore"
 )
 
 func init() {
@@ -69,12 +70,13 @@ func (EtcdStore) CaddyModule() caddy.ModuleInfo {
 // Provision expands placeholders and reads the TLS files; it does not connect.
 func (s *EtcdStore) Provision(caddy.Context) error {
 	repl := caddy.NewReplacer()
-	var endpoints []string
+	var lists []string
 	for _, ep := range s.Endpoints {
-		endpoints = append(endpoints, splitList(repl.ReplaceKnown(ep, ""))...)
+		lists = append(lists, repl.ReplaceKnown(ep, ""))
 	}
+	endpoints := etcdstore.Endpoints(lists...)
 	if len(endpoints) == 0 {
-		endpoints = splitList(os.Getenv("ETCD_ENDPOINTS"))
+		endpoints = etcdstore.Endpoints(os.Getenv("ETCD_ENDPOINTS"))
 	}
 	if len(endpoints) == 0 {
 		endpoints = []string{DefaultEtcdEndpoint}
@@ -127,20 +129,21 @@ func (s *EtcdStore) Validate() error {
 }
 
 // OpenStore takes the shared etcd client (one per set of endpoints and credentials, kept across
-// config reloads) and returns the store on it. Closing the store lets go of the client.
-func (s *EtcdStore) OpenStore(log *zap.Logger) (store.Store, error) {
+// config reloads) and returns the store on it, and the client for the Lua etcd module. Closing the
+// store lets go of the client.
+func (s *EtcdStore) OpenStore(log *zap.Logger) (store.Store, *clientv3.Client, error) {
 	cli, err := acquireEtcd(s.key, s.cfg)
 	if err != nil {
-		return nil, fmt.Errorf("etcd %s: %v", strings.Join(s.cfg.Endpoints, ","), err)
+		return nil, nil, fmt.Errorf("etcd %s: %v", strings.Join(s.cfg.Endpoints, ","), err)
 	}
-	st := store.NewEtcd(cli, s.Prefix, log.Named("store.etcd"))
+	st := etcdstore.New(cli, s.Prefix, log.Named("store.etcd"))
 	st.SetLoadTimeout(s.cfg.DialTimeout)
-	return &sharedEtcdStore{Etcd: st, key: s.key}, nil
+	return &sharedEtcdStore{Store: st, key: s.key}, cli, nil
 }
 
 // sharedEtcdStore releases the shared client when the store is closed.
 type sharedEtcdStore struct {
-	*store.Etcd
+	*etcdstore.Store
 	key string
 }
 
@@ -169,11 +172,6 @@ func acquireEtcd(key string, cfg clientv3.Config) (*clientv3.Client, error) {
 		return nil, err
 	}
 	return v.(etcdClient).Client, nil
-}
-
-// splitList splits a comma- or blank-separated list, dropping empty entries.
-func splitList(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
 }
 
 // Interface guards

@@ -12,6 +12,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/msgscript/msgscript/internal/testetcd"
+	"github.com/msgscript/msgscript/internal/testnet"
 )
 
 // askUntil repeats a request until the reply is want, for changes that arrive through a watch.
@@ -40,15 +41,9 @@ func TestAppServesScriptsFromEtcd(t *testing.T) {
 	srv := testetcd.Start(t)
 	cli := srv.Client()
 	ctx := context.Background()
-	mustPut := func(key, value string) {
-		t.Helper()
-		if _, err := cli.Put(ctx, key, value); err != nil {
-			t.Fatal(err)
-		}
-	}
-	mustPut("msgscript/scripts/funcs.hello/hello", helloScript)
-	mustPut("msgscript/libs/greeting", `function greet(who) return "Hi " .. who end`)
-	mustPut("msgscript/scripts/funcs.greet/greet", "--* subject: funcs.greet\n--* name: greet\n--* require: greeting\n"+
+	srv.Put("msgscript/scripts/funcs.hello/hello", helloScript)
+	srv.Put("msgscript/libs/greeting", `function greet(who) return "Hi " .. who end`)
+	srv.Put("msgscript/scripts/funcs.greet/greet", "--* subject: funcs.greet\n--* name: greet\n--* require: greeting\n"+
 		"function OnMessage(s, p) return greet(p) end\n")
 
 	ns := startNATS(t)
@@ -61,15 +56,15 @@ func TestAppServesScriptsFromEtcd(t *testing.T) {
 	askHello(t, nc)
 	askUntil(t, nc, "funcs.greet", "Ann", `{"greet":"Hi Ann"}`)
 
-	mustPut("msgscript/libs/greeting", `function greet(who) return "Hello " .. who end`)
+	srv.Put("msgscript/libs/greeting", `function greet(who) return "Hello " .. who end`)
 	askUntil(t, nc, "funcs.greet", "Ann", `{"greet":"Hello Ann"}`)
 
-	mustPut("msgscript/scripts/funcs.new/new", "--* subject: funcs.new\nfunction OnMessage(s, p) return 'new' end\n")
+	srv.Put("msgscript/scripts/funcs.new/new", "--* subject: funcs.new\nfunction OnMessage(s, p) return 'new' end\n")
 	askUntil(t, nc, "funcs.new", "", `{"new":"new"}`)
 
 	// A broken version does not replace the good one.
-	mustPut("msgscript/scripts/funcs.new/new", "--* subject: funcs.new\nfunction OnMessage(s, p)\n  return 'broken'\n")
-	mustPut("msgscript/scripts/funcs.new/marker", "--* subject: funcs.new\nfunction OnMessage(s, p) return 'm' end\n")
+	srv.Put("msgscript/scripts/funcs.new/new", "--* subject: funcs.new\nfunction OnMessage(s, p)\n  return 'broken'\n")
+	srv.Put("msgscript/scripts/funcs.new/marker", "--* subject: funcs.new\nfunction OnMessage(s, p) return 'm' end\n")
 	askUntil(t, nc, "funcs.new", "", `{"marker":"m","new":"new"}`)
 
 	if _, err := cli.Delete(ctx, "msgscript/scripts/funcs.new/", clientv3.WithPrefix()); err != nil {
@@ -82,10 +77,7 @@ func TestAppServesScriptsFromEtcd(t *testing.T) {
 // after it returns arrives.
 func TestAppKeepsServingWhileEtcdIsDown(t *testing.T) {
 	srv := testetcd.Start(t)
-	cli := srv.Client()
-	if _, err := cli.Put(context.Background(), "msgscript/scripts/funcs.hello/hello", helloScript); err != nil {
-		t.Fatal(err)
-	}
+	srv.Put("msgscript/scripts/funcs.hello/hello", helloScript)
 	ns := startNATS(t)
 	app := map[string]any{"nats_url": ns.ClientURL(), "store": map[string]any{"backend": "etcd", "endpoints": []string{srv.Endpoint()}}}
 	if err := loadConfig(t, app); err != nil {
@@ -97,15 +89,13 @@ func TestAppKeepsServingWhileEtcdIsDown(t *testing.T) {
 	srv.Stop()
 	askHello(t, nc)
 	srv.Restart()
-	if _, err := cli.Put(context.Background(), "msgscript/scripts/funcs.hello/hello", strings.Replace(helloScript, "Processed", "Handled", 1)); err != nil {
-		t.Fatal(err)
-	}
+	srv.Put("msgscript/scripts/funcs.hello/hello", strings.Replace(helloScript, "Processed", "Handled", 1))
 	askUntil(t, nc, "funcs.hello", "John", `{"hello":"Handled subject: funcs.hello with payload: John"}`)
 }
 
 func TestAppFailsToStartWithoutEtcd(t *testing.T) {
 	ns := startNATS(t)
-	dead := "http://127.0.0.1:" + strconv.Itoa(freePort(t))
+	dead := "http://127.0.0.1:" + strconv.Itoa(testnet.FreePort(t))
 	app := map[string]any{"nats_url": ns.ClientURL(), "store": map[string]any{"backend": "etcd", "endpoints": []string{dead}, "dial_timeout": caddy.Duration(300 * time.Millisecond)}}
 	err := loadConfig(t, app)
 	if err == nil || !strings.Contains(err.Error(), "etcd") {

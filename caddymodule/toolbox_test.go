@@ -2,7 +2,6 @@ package caddymodule
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,20 +10,14 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/msgscript/msgscript/internal/testetcd"
+	"github.com/msgscript/msgscript/internal/testfiles"
 )
 
 // With the etcd store, the Lua etcd module works on the store's client, and the nats module on
 // the app's own connection.
 func TestModulesUseTheAppsConnections(t *testing.T) {
 	etcd := testetcd.Start(t)
-	cli := etcd.Client()
-	ctx := context.Background()
-	put := func(key, value string) {
-		t.Helper()
-		if _, err := cli.Put(ctx, key, value); err != nil {
-			t.Fatal(err)
-		}
-	}
+	put := etcd.Put
 	put("config/greeting", "Howdy")
 	put("msgscript/scripts/funcs.hello/hello", helloScript)
 	put("msgscript/scripts/funcs.conf/conf", `--* subject: funcs.conf
@@ -44,7 +37,7 @@ end
 	}
 	nc := connectTo(t, ns.ClientURL())
 	askUntil(t, nc, "funcs.conf", "Ann", `{"conf":"Howdy 1 {\"hello\":\"Processed subject: funcs.hello with payload: Ann\"}"}`)
-	resp, err := cli.Get(ctx, "seen/Ann")
+	resp, err := etcd.Client().Get(context.Background(), "seen/Ann")
 	if err != nil || len(resp.Kvs) != 1 {
 		t.Fatalf("etcd.put from the script: %v %v", resp, err)
 	}
@@ -53,13 +46,8 @@ end
 // With the folder store, etcd_endpoints gives the etcd module its client.
 func TestEtcdEndpointsForTheModule(t *testing.T) {
 	etcd := testetcd.Start(t)
-	if _, err := etcd.Client().Put(context.Background(), "k", "from etcd"); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "k.lua"), []byte("--* subject: funcs.k\nfunction OnMessage() return require('etcd').get('k')[1]:getValue() end\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	etcd.Put("k", "from etcd")
+	dir := testfiles.Dir(t, map[string]string{"k.lua": "--* subject: funcs.k\nfunction OnMessage() return require('etcd').get('k')[1]:getValue() end\n"})
 	ns := startNATS(t)
 	if err := loadConfig(t, map[string]any{"nats_url": ns.ClientURL(), "etcd_endpoints": []string{etcd.Endpoint()}, "store": map[string]any{"backend": "dir", "path": dir}}); err != nil {
 		t.Fatal(err)
@@ -69,19 +57,13 @@ func TestEtcdEndpointsForTheModule(t *testing.T) {
 
 // sandbox: a forbidden call fails that script with a clear error; the server keeps serving.
 func TestSandboxedApp(t *testing.T) {
-	dir := t.TempDir()
-	scripts := map[string]string{
+	dir := testfiles.Dir(t, map[string]string{
 		"hello.lua": helloScript,
 		"io.lua":    "--* subject: funcs.io\nfunction OnMessage() return io.open('/etc/hostname'):read('*a') end\n",
 		"exec.lua":  "--* subject: funcs.exec\nfunction OnMessage() return tostring(os.execute('true')) end\n",
 		"cmd.lua":   "--* subject: funcs.cmd\nfunction OnMessage() return require('cmd').exec('true') end\n",
 		"http.lua":  "--* subject: funcs.http\nfunction OnMessage() local r, err = require('http').get('http://127.0.0.1:1/') return err end\n",
-	}
-	for name, text := range scripts {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	ns := startNATS(t)
 	if err := loadConfig(t, map[string]any{"nats_url": ns.ClientURL(), "sandbox": true, "http_hosts": []string{"example.com"}, "store": map[string]any{"backend": "dir", "path": dir}}); err != nil {
 		t.Fatal(err)

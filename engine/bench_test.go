@@ -5,8 +5,9 @@ import (
 	"testing"
 )
 
-// BenchmarkHelloOnMessage is the engine bar: one OnMessage call of examples/hello.lua on a pooled
-// state, with its deadline, fresh environment and cleanup (DESIGN.md §4: ≤ 10 µs, ≤ 40 allocs).
+// BenchmarkHelloOnMessage is the engine's bar: one OnMessage call of examples/hello.lua on a
+// pooled state, with its deadline, fresh environment and cleanup (≤ 10 µs and ≤ 40 allocs, see
+// README's Speed section).
 func BenchmarkHelloOnMessage(b *testing.B) {
 	p := newTestProgram(b, hello, nil, Options{})
 	ctx := context.Background()

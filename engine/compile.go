@@ -1,7 +1,3 @@
-// Package engine runs msgscript's Lua scripts: it compiles each stored script version once, keeps
-// the compiled scripts current as the store changes (Registry), runs them on pooled Lua states
-// with a deadline and a fresh environment per call (Program), and connects them to NATS
-// (Dispatcher). It never imports Caddy; the caddymodule package wraps it.
 package engine
 
 import (
@@ -14,7 +10,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
 
-	"github.com/msgscript/msgscript/engine/script"
+	"github.com/msgscript/msgscript/script"
 )
 
 // Source is the text of a script or library and where it came from (a file path or an etcd key),
@@ -37,31 +33,17 @@ type Code struct {
 }
 
 // CompileError is a script that cannot be compiled, located in the file (script or library) and
-// line where the problem is. Line is 0 when the problem has no line (a missing library).
-type CompileError struct {
-	Origin string
-	Line   int
-	Msg    string
-}
-
-func (e *CompileError) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", e.Origin, e.Line, e.Msg)
-	}
-	return fmt.Sprintf("%s: %s", e.Origin, e.Msg)
-}
+// line where the problem is: "origin:line: message". Line is 0 when the problem has no line (a
+// missing library).
+type CompileError = script.Error
 
 // Compile parses the headers of src, prepends the libraries it requires (and theirs, each once)
 // as the original msgscript did, and compiles the result once. Line numbers in errors, at compile
 // time and later at run time, point at the script's or the library's own lines.
 func Compile(src Source, libs LibraryFunc) (*Code, error) {
-	h, err := script.ParseHeaders(src.Text)
+	h, err := script.ParseFile(src.Origin, src.Text)
 	if err != nil {
-		var he *script.HeaderError
-		if errors.As(err, &he) {
-			return nil, &CompileError{Origin: src.Origin, Line: he.Line, Msg: he.Msg}
-		}
-		return nil, &CompileError{Origin: src.Origin, Msg: err.Error()}
+		return nil, err
 	}
 	order, err := resolveLibraries(src.Origin, h.Requires, libs)
 	if err != nil {
@@ -137,13 +119,9 @@ func resolveLibraries(origin string, requires []string, libs LibraryFunc) ([]res
 			return &CompileError{Origin: origin, Msg: msg}
 		}
 		state[name] = 1
-		h, err := script.ParseHeaders(lib.Text)
+		h, err := script.ParseFile(lib.Origin, lib.Text)
 		if err != nil {
-			var he *script.HeaderError
-			if errors.As(err, &he) {
-				return &CompileError{Origin: lib.Origin, Line: he.Line, Msg: he.Msg}
-			}
-			return &CompileError{Origin: lib.Origin, Msg: err.Error()}
+			return err
 		}
 		for _, dep := range h.Requires {
 			if err := visit(dep, append(chain, name)); err != nil {

@@ -10,7 +10,7 @@ import (
 	"go.uber.org/zap"
 )
 
-// Dispatcher keeps one queue subscription per subject pattern that has scripts, runs the scripts
+// dispatcher keeps one queue subscription per subject pattern that has scripts, runs the scripts
 // of each message and sends the reply.
 //
 // Messages are delivered by the NATS client straight into a channel per subscription, where
@@ -18,7 +18,7 @@ import (
 // hand-off, as in a hand-written responder. Pullers are elastic: whoever takes the last waiting
 // puller's place starts a spare before running its message (so a slow script never holds up the
 // next message), and pullers beyond two idle ones end.
-type Dispatcher struct {
+type dispatcher struct {
 	nc   *nats.Conn
 	reg  *Registry
 	opts *Options
@@ -47,33 +47,29 @@ type subscription struct {
 // it NATS drops messages and reports a slow consumer (logged).
 const subscriptionBuffer = 16 * 1024
 
-// NewDispatcher returns a dispatcher for the registry's scripts on nc. It subscribes as the
-// registry's subjects change, from then on.
-func NewDispatcher(nc *nats.Conn, reg *Registry) *Dispatcher {
+// newDispatcher returns a dispatcher for the registry's scripts on nc. It subscribes when sync is
+// called (by the registry, after each change).
+func newDispatcher(nc *nats.Conn, reg *Registry, opts *Options) *dispatcher {
 	ctx, kill := context.WithCancel(context.Background())
-	d := &Dispatcher{
-		nc: nc, reg: reg, opts: reg.opts, log: reg.log, ctx: ctx, kill: kill,
-		slots: make(chan struct{}, reg.opts.MaxConcurrent),
+	return &dispatcher{
+		nc: nc, reg: reg, opts: opts, log: opts.Logger, ctx: ctx, kill: kill,
+		slots: make(chan struct{}, opts.MaxConcurrent),
 		subs:  map[string]*subscription{},
 	}
-	reg.mu.Lock()
-	reg.onChange = d.sync
-	reg.mu.Unlock()
-	d.sync(reg.Subjects())
-	return d
 }
 
 // flushTimeout bounds the round trip that confirms new subscriptions with the server.
 const flushTimeout = 2 * time.Second
 
-// sync subscribes to new subjects and drains the subscriptions of subjects that lost their last
-// script (messages already received are still handled).
-func (d *Dispatcher) sync(subjects []string) {
+// sync brings the subscriptions in line with the registry's subjects: it subscribes to new ones
+// and drains those that lost their last script (messages already received are still handled).
+func (d *dispatcher) sync() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.stopped {
 		return
 	}
+	subjects := d.reg.Subjects()
 	want := make(map[string]bool, len(subjects))
 	added := false
 	for _, pattern := range subjects {
@@ -110,7 +106,7 @@ func (d *Dispatcher) sync(subjects []string) {
 
 // drain stops the subscription's delivery and, once NATS has handed over everything it had, lets
 // the pullers finish what is buffered and end.
-func (d *Dispatcher) drain(ctx context.Context, s *subscription) {
+func (d *dispatcher) drain(ctx context.Context, s *subscription) {
 	closed := s.sub.StatusChanged(nats.SubscriptionClosed)
 	if err := s.sub.Drain(); err != nil {
 		d.log.Warn("draining subscription", zap.String("subject", s.pattern), zap.Error(err))
@@ -125,19 +121,19 @@ func (d *Dispatcher) drain(ctx context.Context, s *subscription) {
 	close(s.drained)
 }
 
-func (d *Dispatcher) startPuller(s *subscription) {
+func (d *dispatcher) startPuller(s *subscription) {
 	d.pullers.Add(1)
 	go d.pull(s)
 }
 
 // pull waits for messages of one subscription and runs them.
-func (d *Dispatcher) pull(s *subscription) {
+func (d *dispatcher) pull(s *subscription) {
 	defer d.pullers.Done()
 	for {
 		s.idle.Add(1)
 		select {
 		case m := <-s.msgs:
-			d.run(s, m)
+			d.serve(s, m)
 			// Keep two pullers waiting at most: enough that a burst rarely waits for a goroutine
 			// to start, few enough that a quiet subject holds no crowd.
 			if s.idle.Load() >= 2 {
@@ -159,9 +155,9 @@ func (d *Dispatcher) pull(s *subscription) {
 	}
 }
 
-// run handles one message taken from s: it takes a slot (waiting while MaxConcurrent calls run),
+// serve handles one message taken from s: it takes a slot (waiting while MaxConcurrent calls run),
 // makes sure another puller waits for the next message, then handles the message itself.
-func (d *Dispatcher) run(s *subscription, m *nats.Msg) {
+func (d *dispatcher) serve(s *subscription, m *nats.Msg) {
 	d.slots <- struct{}{}
 	defer func() { <-d.slots }()
 	if s.idle.Add(-1) == 0 {
@@ -175,11 +171,11 @@ func (d *Dispatcher) run(s *subscription, m *nats.Msg) {
 }
 
 // handle runs the scripts of the message's subscription and replies if the message asks for it.
-func (d *Dispatcher) handle(pattern string, m *nats.Msg) {
-	d.reply(m, d.reg.run(d.ctx, pattern, m))
+func (d *dispatcher) handle(pattern string, m *nats.Msg) {
+	d.reply(m, d.reg.runScripts(d.ctx, pattern, m))
 }
 
-func (d *Dispatcher) reply(m *nats.Msg, results []result) {
+func (d *dispatcher) reply(m *nats.Msg, results []result) {
 	if m.Reply == "" {
 		return
 	}
@@ -190,7 +186,7 @@ func (d *Dispatcher) reply(m *nats.Msg, results []result) {
 
 // Stop drains every subscription (messages already received still run and get their reply) and
 // waits for the calls in progress. When ctx ends first, the calls still running are cancelled.
-func (d *Dispatcher) Stop(ctx context.Context) error {
+func (d *dispatcher) Stop(ctx context.Context) error {
 	d.mu.Lock()
 	d.stopped = true
 	subs := d.subs

@@ -1,3 +1,8 @@
+// Package engine runs msgscript's Lua scripts: it compiles each stored script version once, keeps
+// the compiled scripts current as a store changes (Registry), runs them on pooled Lua states with
+// a deadline and a fresh environment per call (Program), and answers their subjects on a NATS
+// connection (Engine). It knows no store backend, no Lua module and no Caddy: the store and the
+// modules are handed in (a store.Store, Options.Preload), and the caddymodule package wraps it.
 package engine
 
 import (
@@ -9,7 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
 
-	"github.com/msgscript/msgscript/engine/store"
+	"github.com/msgscript/msgscript/store"
 )
 
 // Engine is msgscript's server side: it follows a store, compiles its scripts and answers their
@@ -17,7 +22,7 @@ import (
 type Engine struct {
 	store store.Store
 	reg   *Registry
-	disp  *Dispatcher
+	disp  *dispatcher
 	log   *zap.Logger
 
 	stopWatch context.CancelFunc
@@ -25,9 +30,16 @@ type Engine struct {
 }
 
 // New prepares an engine; it does nothing until Start.
+//
+// This is where the registry and the dispatcher meet: after every change, once the registry has
+// released its lock, the dispatcher brings its subscriptions in line with the registry's subjects
+// (so a slow NATS server delays the store's next change, never a reader of the registry).
 func New(nc *nats.Conn, st store.Store, opts Options) *Engine {
-	reg := NewRegistry(opts)
-	return &Engine{store: st, reg: reg, disp: NewDispatcher(nc, reg), log: reg.log}
+	o := opts.withDefaults()
+	e := &Engine{store: st, log: o.Logger}
+	e.reg = newRegistry(&o, func() { e.disp.sync() })
+	e.disp = newDispatcher(nc, e.reg, &o)
+	return e
 }
 
 // Registry gives access to the compiled scripts.

@@ -13,6 +13,11 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
+	"go.uber.org/zap"
+
+	"github.com/msgscript/msgscript/internal/testetcd"
+	"github.com/msgscript/msgscript/internal/testfiles"
+	"github.com/msgscript/msgscript/store"
 )
 
 func request(t *testing.T, nc *nats.Conn, subject, payload string) *nats.Msg {
@@ -27,7 +32,7 @@ func request(t *testing.T, nc *nats.Conn, subject, payload string) *nats.Msg {
 func TestHelloOverNATS(t *testing.T) {
 	ns := startNATS(t)
 	dir := t.TempDir()
-	writeScripts(t, dir, map[string]string{"hello.lua": hello})
+	testfiles.Write(t, dir, map[string]string{"hello.lua": hello})
 	startEngine(t, ns, dir, Options{})
 
 	m := request(t, connect(t, ns), "funcs.hello", "John")
@@ -42,7 +47,7 @@ func TestHelloOverNATS(t *testing.T) {
 func TestSeveralScriptsOnOneSubject(t *testing.T) {
 	ns := startNATS(t)
 	dir := t.TempDir()
-	writeScripts(t, dir, map[string]string{
+	testfiles.Write(t, dir, map[string]string{
 		"a.lua":    "--* subject: funcs.multi\nfunction OnMessage(s, p) return 'a:' .. p end",
 		"b.lua":    "--* subject: funcs.multi\nfunction OnMessage(s, p) return 'b:' .. p end",
 		"fail.lua": "--* subject: funcs.multi\nfunction OnMessage(s, p) error('no luck') end",
@@ -74,7 +79,7 @@ func TestSeveralScriptsOnOneSubject(t *testing.T) {
 func TestOnlyTimeoutsGive504(t *testing.T) {
 	ns := startNATS(t)
 	dir := t.TempDir()
-	writeScripts(t, dir, map[string]string{"loop.lua": "--* subject: funcs.loop\n--* timeout: 20ms\nfunction OnMessage() while true do end end"})
+	testfiles.Write(t, dir, map[string]string{"loop.lua": "--* subject: funcs.loop\n--* timeout: 20ms\nfunction OnMessage() while true do end end"})
 	startEngine(t, ns, dir, Options{})
 	m := request(t, connect(t, ns), "funcs.loop", "")
 	if string(m.Data) != "{}" || m.Header.Get(micro.ErrorCodeHeader) != "504" {
@@ -85,7 +90,7 @@ func TestOnlyTimeoutsGive504(t *testing.T) {
 func TestWildcardSubjects(t *testing.T) {
 	ns := startNATS(t)
 	dir := t.TempDir()
-	writeScripts(t, dir, map[string]string{
+	testfiles.Write(t, dir, map[string]string{
 		"star.lua": "--* subject: wild.*\nfunction OnMessage(s, p) return s end",
 		"gt.lua":   "--* subject: deep.>\nfunction OnMessage(s, p) return s end",
 	})
@@ -107,7 +112,7 @@ func TestWildcardSubjects(t *testing.T) {
 func TestNeverSubscribesToEverything(t *testing.T) {
 	ns := startNATS(t)
 	dir := t.TempDir()
-	writeScripts(t, dir, map[string]string{
+	testfiles.Write(t, dir, map[string]string{
 		"all.lua":   "--* subject: >\nfunction OnMessage() return 'all' end",
 		"inbox.lua": "--* subject: _INBOX.>\nfunction OnMessage() return 'inbox' end",
 		"ok.lua":    "--* subject: funcs.ok\nfunction OnMessage() return 'ok' end",
@@ -125,7 +130,7 @@ func TestNeverSubscribesToEverything(t *testing.T) {
 func TestMessagesWithoutReplyRunAndSendNothing(t *testing.T) {
 	ns := startNATS(t)
 	dir := t.TempDir()
-	writeScripts(t, dir, map[string]string{"c.lua": "--* subject: funcs.count\nfunction OnMessage() count() return 'x' end"})
+	testfiles.Write(t, dir, map[string]string{"c.lua": "--* subject: funcs.count\nfunction OnMessage() count() return 'x' end"})
 	var runs atomic.Int64
 	startEngine(t, ns, dir, Options{Preload: []Preloader{counter(&runs)}})
 	nc := connect(t, ns)
@@ -137,28 +142,53 @@ func TestMessagesWithoutReplyRunAndSendNothing(t *testing.T) {
 	eventually(t, "10 runs", func() bool { return runs.Load() == 10 })
 }
 
-// Two engines on one NATS server, as two instances of msgscript: every message runs once.
-func TestQueueGroupRunsEachMessageOnce(t *testing.T) {
-	ns := startNATS(t)
-	dir := t.TempDir()
-	writeScripts(t, dir, map[string]string{"c.lua": "--* subject: funcs.once\nfunction OnMessage() count() return 'x' end"})
-	var a, b atomic.Int64
-	startEngine(t, ns, dir, Options{Preload: []Preloader{counter(&a)}})
-	startEngine(t, ns, dir, Options{Preload: []Preloader{counter(&b)}})
-	nc := connect(t, ns)
-	const n = 200
-	for range n {
-		request(t, nc, "funcs.once", "")
+// Two engines on one NATS server and one store, as two instances of msgscript: every message
+// runs once, the two share the work, and both follow every change. The same for each store.
+func TestTwoInstancesShareOneStore(t *testing.T) {
+	backends := map[string]func(t *testing.T) func(*zap.Logger) store.Store{
+		"dir":  func(t *testing.T) func(*zap.Logger) store.Store { return dirStore(t.TempDir()) },
+		"etcd": func(t *testing.T) func(*zap.Logger) store.Store { return etcdStore(testetcd.Start(t)) },
 	}
-	if a.Load()+b.Load() != n || a.Load() == 0 || b.Load() == 0 {
-		t.Fatalf("runs: %d + %d, want %d in all, shared by both", a.Load(), b.Load(), n)
+	for name, backend := range backends {
+		t.Run(name, func(t *testing.T) {
+			open := backend(t)
+			ctx := context.Background()
+			if err := open(nil).PutScript(ctx, "funcs.once", "once", []byte("function OnMessage() count() return 'v1' end")); err != nil {
+				t.Fatal(err)
+			}
+			ns := startNATS(t)
+			var a, b atomic.Int64
+			ea := startEngineOn(t, ns, open, Options{Preload: []Preloader{counter(&a)}})
+			eb := startEngineOn(t, ns, open, Options{Preload: []Preloader{counter(&b)}})
+			nc := connect(t, ns)
+			const n = 200
+			for range n {
+				request(t, nc, "funcs.once", "")
+			}
+			if a.Load()+b.Load() != n || a.Load() == 0 || b.Load() == 0 {
+				t.Fatalf("runs: %d + %d, want %d in all, shared by both", a.Load(), b.Load(), n)
+			}
+
+			if err := open(nil).PutScript(ctx, "funcs.once", "once", []byte("function OnMessage() return 'v2' end")); err != nil {
+				t.Fatal(err)
+			}
+			for name, e := range map[string]*Engine{"first": ea, "second": eb} {
+				eventually(t, name+" instance serves v2", func() bool { return answer(e, "funcs.once") == `{"once":"v2"}` })
+			}
+			if err := open(nil).DeleteScript(ctx, "funcs.once", "once"); err != nil {
+				t.Fatal(err)
+			}
+			for name, e := range map[string]*Engine{"first": ea, "second": eb} {
+				eventually(t, name+" instance dropped the script", func() bool { return len(e.Registry().Subjects()) == 0 })
+			}
+		})
 	}
 }
 
 func TestHotReload(t *testing.T) {
 	ns := startNATS(t)
 	dir := t.TempDir()
-	writeScripts(t, dir, map[string]string{"v.lua": "--* subject: funcs.v\nfunction OnMessage() return 'v1' end"})
+	testfiles.Write(t, dir, map[string]string{"v.lua": "--* subject: funcs.v\nfunction OnMessage() return 'v1' end"})
 	e := startEngine(t, ns, dir, Options{})
 	nc := connect(t, ns)
 	answer := func(subject string) string {
@@ -172,11 +202,11 @@ func TestHotReload(t *testing.T) {
 		t.Fatalf("got %s", got)
 	}
 
-	writeScripts(t, dir, map[string]string{"v.lua": "--* subject: funcs.v\nfunction OnMessage() return 'v2' end"})
+	testfiles.Write(t, dir, map[string]string{"v.lua": "--* subject: funcs.v\nfunction OnMessage() return 'v2' end"})
 	eventually(t, "v2 served", func() bool { return answer("funcs.v") == `{"v":"v2"}` })
 
 	// A broken version is refused, reported with its line, and v2 keeps serving.
-	writeScripts(t, dir, map[string]string{"v.lua": "--* subject: funcs.v\n\nfunction OnMessage() return 'v3' \n"})
+	testfiles.Write(t, dir, map[string]string{"v.lua": "--* subject: funcs.v\n\nfunction OnMessage() return 'v3' \n"})
 	eventually(t, "broken version reported", func() bool {
 		_, err := e.Registry().Script("funcs.v", "v")
 		return err != nil
@@ -190,7 +220,7 @@ func TestHotReload(t *testing.T) {
 	}
 
 	// A new file on a new subject is subscribed to.
-	writeScripts(t, dir, map[string]string{"n.lua": "--* subject: funcs.new\nfunction OnMessage() return 'new' end"})
+	testfiles.Write(t, dir, map[string]string{"n.lua": "--* subject: funcs.new\nfunction OnMessage() return 'new' end"})
 	eventually(t, "new subject served", func() bool { return answer("funcs.new") == `{"n":"new"}` })
 
 	// Deleting the last script of a subject unsubscribes.
@@ -201,7 +231,7 @@ func TestHotReload(t *testing.T) {
 func TestLibraryChangeRecompilesDependents(t *testing.T) {
 	ns := startNATS(t)
 	dir := t.TempDir()
-	writeScripts(t, dir, map[string]string{
+	testfiles.Write(t, dir, map[string]string{
 		"s.lua":          "--* subject: funcs.lib\n--* require: greet\nfunction OnMessage(s, p) return greet(p) end",
 		"libs/greet.lua": "function greet(n) return 'hello ' .. n end",
 	})
@@ -210,7 +240,7 @@ func TestLibraryChangeRecompilesDependents(t *testing.T) {
 	if got := string(request(t, nc, "funcs.lib", "Ann").Data); got != `{"s":"hello Ann"}` {
 		t.Fatalf("got %s", got)
 	}
-	writeScripts(t, dir, map[string]string{"libs/greet.lua": "function greet(n) return 'bonjour ' .. n end"})
+	testfiles.Write(t, dir, map[string]string{"libs/greet.lua": "function greet(n) return 'bonjour ' .. n end"})
 	eventually(t, "library change live", func() bool {
 		return string(request(t, nc, "funcs.lib", "Ann").Data) == `{"s":"bonjour Ann"}`
 	})
@@ -219,12 +249,12 @@ func TestLibraryChangeRecompilesDependents(t *testing.T) {
 func TestScriptWaitingForItsLibrary(t *testing.T) {
 	ns := startNATS(t)
 	dir := t.TempDir()
-	writeScripts(t, dir, map[string]string{"s.lua": "--* subject: funcs.wait\n--* require: later\nfunction OnMessage() return later() end"})
+	testfiles.Write(t, dir, map[string]string{"s.lua": "--* subject: funcs.wait\n--* require: later\nfunction OnMessage() return later() end"})
 	e := startEngine(t, ns, dir, Options{})
 	if _, err := e.Registry().Script("funcs.wait", "s"); err == nil || !strings.Contains(err.Error(), `requires library "later"`) {
 		t.Fatalf("got %v", err)
 	}
-	writeScripts(t, dir, map[string]string{"libs/later.lua": "function later() return 'here' end"})
+	testfiles.Write(t, dir, map[string]string{"libs/later.lua": "function later() return 'here' end"})
 	nc := connect(t, ns)
 	eventually(t, "script loaded once its library exists", func() bool {
 		m, err := nc.Request("funcs.wait", nil, time.Second)
@@ -237,7 +267,7 @@ func TestScriptWaitingForItsLibrary(t *testing.T) {
 func TestStopFinishesMessagesInFlight(t *testing.T) {
 	ns := startNATS(t)
 	dir := t.TempDir()
-	writeScripts(t, dir, map[string]string{"slow.lua": "--* subject: funcs.slow\nfunction OnMessage() count() sleep(300) return 'done' end"})
+	testfiles.Write(t, dir, map[string]string{"slow.lua": "--* subject: funcs.slow\nfunction OnMessage() count() sleep(300) return 'done' end"})
 	var runs atomic.Int64
 	e := startEngine(t, ns, dir, Options{Preload: []Preloader{counter(&runs)}})
 	nc := connect(t, ns)

@@ -13,7 +13,9 @@ import (
 //   - getfenv on a Go function, and package.loaded._G, hand out the base globals table, where a
 //     write would survive into later calls: getfenv answers with the call's own environment, and
 //     require "_G" is gone;
-//   - debug can read and write any upvalue, local or metatable: only traceback and getinfo stay.
+//   - debug can read and write any upvalue, local or metatable: only traceback and getinfo stay;
+//   - require would read Lua files from the working directory: package.path and cpath are empty
+//     (a preloader may give a search path; scripts get their code from the store's libraries).
 func harden(st *luaState) {
 	L := st.L
 	loaded, _ := L.GetField(L.Get(lua.RegistryIndex), "_LOADED").(*lua.LTable)
@@ -21,6 +23,10 @@ func harden(st *luaState) {
 		loaded = L.NewTable() // no package library: nothing to clean in it
 	}
 	loaded.RawSetString("_G", lua.LNil)
+	if pkg, ok := L.GetGlobal("package").(*lua.LTable); ok {
+		pkg.RawSetString("path", lua.LString(""))
+		pkg.RawSetString("cpath", lua.LString(""))
+	}
 
 	if os, ok := L.GetGlobal("os").(*lua.LTable); ok {
 		os.RawSetString("exit", L.NewFunction(func(L *lua.LState) int {

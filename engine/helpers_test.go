@@ -2,8 +2,6 @@ package engine
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,28 +12,17 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/msgscript/msgscript/engine/store"
+	"github.com/msgscript/msgscript/internal/testetcd"
 	"github.com/msgscript/msgscript/internal/testnats"
+	"github.com/msgscript/msgscript/store"
+	"github.com/msgscript/msgscript/store/dirstore"
+	"github.com/msgscript/msgscript/store/etcdstore"
 )
 
 // startNATS runs a real NATS server in-process on a random loopback port.
 func startNATS(t testing.TB) *server.Server { return testnats.Start(t) }
 
 func connect(t testing.TB, ns *server.Server) *nats.Conn { return testnats.Connect(t, ns.ClientURL()) }
-
-// writeScripts writes file -> text under dir.
-func writeScripts(t testing.TB, dir string, files map[string]string) {
-	t.Helper()
-	for name, text := range files {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 // counter gives scripts a Go function count() that adds to n, to see how often they ran, and
 // sleep(ms), to keep a call busy without burning CPU.
@@ -55,10 +42,19 @@ func counter(n *atomic.Int64) Preloader {
 	}
 }
 
+// dirStore and etcdStore open a store the way each msgscript instance opens its own.
+func dirStore(dir string) func(*zap.Logger) store.Store {
+	return func(log *zap.Logger) store.Store { return dirstore.New(dir, log) }
+}
+
+func etcdStore(etcd *testetcd.Server) func(*zap.Logger) store.Store {
+	return func(log *zap.Logger) store.Store { return etcdstore.New(etcd.Client(), "", log) }
+}
+
 // startEngine runs an engine over a folder store on its own connection to ns.
 func startEngine(t testing.TB, ns *server.Server, dir string, opts Options) *Engine {
 	t.Helper()
-	return startEngineOn(t, ns, func(log *zap.Logger) store.Store { return store.NewDir(dir, log) }, opts)
+	return startEngineOn(t, ns, dirStore(dir), opts)
 }
 
 // startEngineOn runs an engine over the store open gives, on its own connection to ns, and stops

@@ -8,7 +8,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
-	"github.com/msgscript/msgscript/engine/httpmsg"
+	"github.com/msgscript/msgscript/httpmsg"
 )
 
 // ServeHTTP runs the script for an HTTP request. In HTTP mode (`--* http: true`, or a global

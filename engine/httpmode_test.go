@@ -10,8 +10,8 @@ import (
 
 	"go.uber.org/zap/zaptest"
 
-	"github.com/msgscript/msgscript/engine/httpmsg"
-	"github.com/msgscript/msgscript/engine/store"
+	"github.com/msgscript/msgscript/httpmsg"
+	"github.com/msgscript/msgscript/store"
 )
 
 // registryWith holds the given scripts (name -> text, each with its own subject header).

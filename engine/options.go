@@ -19,13 +19,10 @@ type Options struct {
 	MaxConcurrent int
 	// PoolSize bounds the idle Lua states kept per script version. Default 4 per CPU, at least 8.
 	PoolSize int
-	// Preload runs on every new Lua state, to add modules.
+	// Preload runs on every new Lua state, after the engine's own hardening: it adds the modules
+	// and applies the policy of what scripts may reach (see the luaenv package). Without it,
+	// scripts get Lua's base libraries, and require reads no files.
 	Preload []Preloader
-	// Sandbox takes io, dofile, loadfile and os's execute, remove, rename away from scripts.
-	Sandbox bool
-	// LuaPath is package.path, where require may look for Lua files. Default: empty, so that
-	// require never reads files (the working directory included).
-	LuaPath string
 	Logger  *zap.Logger
 }
 

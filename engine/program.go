@@ -34,9 +34,6 @@ func newProgram(subject, name, origin string, code *Code, opts *Options) *Progra
 	}
 }
 
-// Timeout is the deadline of one call.
-func (p *Program) Timeout() time.Duration { return p.timeout }
-
 // Close releases the idle states; calls in progress finish on theirs.
 func (p *Program) Close() { p.pool.close() }
 

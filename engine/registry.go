@@ -8,21 +8,21 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/msgscript/msgscript/engine/script"
-	"github.com/msgscript/msgscript/engine/store"
+	"github.com/msgscript/msgscript/script"
+	"github.com/msgscript/msgscript/store"
 )
 
 // Registry holds the compiled version of every script, kept current by the store's events. Reads
 // (one per message) are a lock-free load of an immutable subject -> programs map; changes are
 // serialised and rebuild that map.
 type Registry struct {
-	opts *Options
-	log  *zap.Logger
+	opts     *Options
+	log      *zap.Logger
+	onChange func() // called after every change, outside mu; may be nil
 
-	mu       sync.Mutex
-	scripts  map[scriptKey]*scriptEntry
-	libs     map[string]store.Item
-	onChange func(subjects []string) // told the subjects with scripts after every change
+	mu      sync.Mutex
+	scripts map[scriptKey]*scriptEntry
+	libs    map[string]store.Item
 
 	bySubject atomic.Pointer[map[string][]*Program]
 }
@@ -36,10 +36,16 @@ type scriptEntry struct {
 	err  error    // why item is not the version serving; nil when it is
 }
 
-// NewRegistry returns an empty registry whose programs use opts.
+// NewRegistry returns an empty registry whose programs use opts, on its own: its scripts run
+// through Answer (msgscriptcli's dev commands run scripts this way, without NATS).
 func NewRegistry(opts Options) *Registry {
 	o := opts.withDefaults()
-	r := &Registry{opts: &o, log: o.Logger, scripts: map[scriptKey]*scriptEntry{}, libs: map[string]store.Item{}}
+	return newRegistry(&o, nil)
+}
+
+// newRegistry returns an empty registry that calls onChange after every change.
+func newRegistry(opts *Options, onChange func()) *Registry {
+	r := &Registry{opts: opts, log: opts.Logger, onChange: onChange, scripts: map[scriptKey]*scriptEntry{}, libs: map[string]store.Item{}}
 	r.bySubject.Store(&map[string][]*Program{})
 	return r
 }
@@ -82,7 +88,6 @@ func (r *Registry) Replace(all []store.Event) {
 	}
 	batch := slices.Clone(all)
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	for key, e := range r.scripts {
 		ref := store.Ref{Kind: store.KindScript, Subject: key.subject, Name: key.name}
 		if !present[ref] {
@@ -94,7 +99,9 @@ func (r *Registry) Replace(all []store.Event) {
 			batch = append(batch, store.Event{Op: store.OpDelete, Item: lib})
 		}
 	}
-	r.apply(batch)
+	retired := r.apply(batch)
+	r.mu.Unlock()
+	r.changed(retired)
 }
 
 // Apply takes a batch of changes: libraries first, then every script that changed or that requires
@@ -102,14 +109,27 @@ func (r *Registry) Replace(all []store.Event) {
 // one keeps serving.
 func (r *Registry) Apply(batch []store.Event) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.apply(batch)
+	retired := r.apply(batch)
+	r.mu.Unlock()
+	r.changed(retired)
 }
 
-func (r *Registry) apply(batch []store.Event) {
+// changed runs after a change, outside the lock: it tells onChange, then closes the versions the
+// change replaced. They are closed only once no new message can find them; calls already running
+// on them finish normally.
+func (r *Registry) changed(retired []*Program) {
+	if r.onChange != nil {
+		r.onChange()
+	}
+	for _, p := range retired {
+		p.Close()
+	}
+}
+
+// apply takes a batch under the lock and returns the versions it retired.
+func (r *Registry) apply(batch []store.Event) (retired []*Program) {
 	changedLibs := map[string]bool{}
 	dirty := map[scriptKey]bool{}
-	var retired []*Program
 	for _, ev := range batch {
 		it := ev.Item
 		switch it.Kind {
@@ -157,11 +177,7 @@ func (r *Registry) apply(batch []store.Event) {
 		}
 	}
 	r.publish()
-	// Close the replaced versions only once no new message can find them; calls already running
-	// on them finish normally.
-	for _, p := range retired {
-		p.Close()
-	}
+	return retired
 }
 
 // compile builds the latest version of a script and, if it compiles, makes it the one serving.
@@ -205,7 +221,7 @@ func (r *Registry) library(name string) (Source, bool) {
 	return Source{Origin: lib.Origin, Text: lib.Source}, ok
 }
 
-// publish rebuilds the subject map read by the dispatcher and tells it the subjects.
+// publish rebuilds the subject map that messages are looked up in.
 func (r *Registry) publish() {
 	m := map[string][]*Program{}
 	for key, e := range r.scripts {
@@ -217,9 +233,6 @@ func (r *Registry) publish() {
 		sort.Slice(progs, func(i, j int) bool { return progs[i].Name < progs[j].Name })
 	}
 	r.bySubject.Store(&m)
-	if r.onChange != nil {
-		r.onChange(r.Subjects())
-	}
 }
 
 // Close releases every program's Lua states.

@@ -21,8 +21,8 @@ type luaState struct {
 	deadline *deadline
 }
 
-// newLuaState builds a state with the standard libraries, hardened (see harden) and, if asked,
-// sandboxed, then runs the preloaders.
+// newLuaState builds a state with the standard libraries, hardened (see harden), then runs the
+// preloaders.
 func newLuaState(opts *Options) *luaState {
 	L := lua.NewState(lua.Options{
 		// A small data stack to start with (the default is 5120 slots, ~80 KB per state) that
@@ -35,10 +35,6 @@ func newLuaState(opts *Options) *luaState {
 	st.envMeta.RawSetString("__index", L.G.Global)
 	st.envMeta.RawSetString("__metatable", lua.LString("locked"))
 	harden(st)
-	limitRequire(L, opts.LuaPath)
-	if opts.Sandbox {
-		sandbox(L)
-	}
 	for _, p := range opts.Preload {
 		p(L)
 	}

@@ -1,7 +1,6 @@
 package luamods
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -47,8 +46,10 @@ func doHTTP(L *lua.LState, env *Env, method, rawURL string, opts *lua.LTable) in
 	if err != nil {
 		return fail(L, err)
 	}
-	if err := env.allowHost(req.URL); err != nil {
-		return fail(L, err)
+	if env.AllowURL != nil {
+		if err := env.AllowURL(req.URL); err != nil {
+			return fail(L, err)
+		}
 	}
 	ctx, cancel := contextWithTimeout(L, timeout)
 	defer cancel()
@@ -166,21 +167,4 @@ func encodeValues(v lua.LValue) (string, error) {
 		return vals.Encode(), nil
 	}
 	return "", fmt.Errorf("want a string or a table, got a %s", v.Type())
-}
-
-// allowHost checks a URL against the sandbox's allow-list of hosts.
-func (env *Env) allowHost(u *url.URL) error {
-	if !env.Sandbox {
-		return nil
-	}
-	host := u.Hostname()
-	for _, h := range env.HTTPHosts {
-		if strings.EqualFold(h, host) || strings.EqualFold(h, u.Host) {
-			return nil
-		}
-	}
-	if len(env.HTTPHosts) == 0 {
-		return errors.New("http: the sandbox allows no host (set http_hosts)")
-	}
-	return fmt.Errorf("http: host %q is not in the sandbox's http_hosts", host)
 }

@@ -21,44 +21,34 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// preloadLibs adds the gopher-lua-libs modules, one package each (its `http` package would pull
-// in every other), leaving out those with file, process or network access in a sandbox.
-func preloadLibs(L *lua.LState, sandbox bool) {
-	json.Preload(L)
-	strings.Preload(L)
-	inspect.Preload(L)
-	filepath.Preload(L)
-	template.Preload(L)
-	yaml.Preload(L)
-	crypto.Preload(L)
-	base64.Preload(L)
-	runtime.Preload(L)
-	// time.sleep that ends with the call's deadline instead of outliving it.
-	L.PreloadModule("time", func(L *lua.LState) int {
-		luatime.Loader(L)
-		L.Get(-1).(*lua.LTable).RawSetString("sleep", L.NewFunction(sleep))
-		return 1
-	})
-	if sandbox {
-		for _, name := range []string{"ioutil", "cmd", "log", "storage", "tac", "tcp"} {
-			L.PreloadModule(name, Unavailable(name))
-		}
-		return
-	}
-	ioutil.Preload(L)
-	L.PreloadModule("cmd", cmdLoader)
-	log.Preload(L)
-	storage.Preload(L)
-	tac.Preload(L)
-	tcp.Preload(L)
+// libs are the gopher-lua-libs modules, imported one package each (its `http` package would pull
+// in every other).
+var libs = []Module{
+	{Name: "json", Loader: json.Loader},
+	{Name: "strings", Loader: strings.Loader},
+	{Name: "inspect", Loader: inspect.Loader},
+	{Name: "filepath", Loader: filepath.Loader},
+	{Name: "template", Loader: template.Loader},
+	{Name: "yaml", Loader: yaml.Loader},
+	{Name: "crypto", Loader: crypto.Loader},
+	{Name: "base64", Loader: base64.Loader},
+	{Name: "runtime", Loader: runtime.Loader},
+	{Name: "time", Loader: timeLoader},
+	{Name: "ioutil", Loader: ioutil.Loader, Sandboxed: true},
+	{Name: "cmd", Loader: cmdLoader, Sandboxed: true},
+	{Name: "log", Loader: log.Loader, Sandboxed: true},
+	{Name: "loglevel", Loader: log.LoadLogLevel, Sandboxed: true},
+	{Name: "storage", Loader: storage.Loader, Sandboxed: true},
+	{Name: "tac", Loader: tac.Loader, Sandboxed: true},
+	{Name: "tcp", Loader: tcp.Loader, Sandboxed: true},
 }
 
-// Unavailable is the loader a sandbox puts in place of a module it leaves out: require says why.
-func Unavailable(name string) lua.LGFunction {
-	return func(L *lua.LState) int {
-		L.RaiseError("module %s is not available in msgscript's sandbox", name)
-		return 0
-	}
+// timeLoader is gopher-lua-libs' time, with a sleep that ends with the call's deadline instead of
+// outliving it.
+func timeLoader(L *lua.LState) int {
+	luatime.Loader(L)
+	L.Get(-1).(*lua.LTable).RawSetString("sleep", L.NewFunction(sleep))
+	return 1
 }
 
 // sleep is time.sleep(seconds), cut short by the call's deadline.

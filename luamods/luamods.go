@@ -1,18 +1,29 @@
 // Package luamods holds the Lua modules every msgscript script can require: the original
 // msgscript's nats, etcd, http, json, re and lfs with their APIs, and a chosen set of
-// gopher-lua-libs modules. It knows nothing of the engine: the engine preloads them into each new
-// Lua state through Preload, with the Env of the app that runs it.
+// gopher-lua-libs modules. It knows nothing of the engine nor of the sandbox: Modules lists them,
+// each saying whether it reaches outside the process, and the luaenv package decides which a
+// script gets.
 package luamods
 
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	lua "github.com/yuin/gopher-lua"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
+
+// Module is one Lua module that scripts get with require.
+type Module struct {
+	Name   string
+	Loader lua.LGFunction
+	// Sandboxed marks a module that reaches files, processes or the network: a sandbox leaves it
+	// out.
+	Sandboxed bool
+}
 
 // Env is what the modules reach outside the Lua state. Every field may be left zero: a module
 // whose service is missing answers with an error instead of failing to load.
@@ -23,11 +34,9 @@ type Env struct {
 	Etcd *clientv3.Client
 	// MaxHTTPBody bounds a response body read by the http module. Default: 16 MiB.
 	MaxHTTPBody int64
-	// Sandbox leaves out the modules that reach files, processes or the network, and limits
-	// http to HTTPHosts.
-	Sandbox bool
-	// HTTPHosts, in a sandbox, are the only hosts the http module may reach.
-	HTTPHosts []string
+	// AllowURL, when set, checks every URL the http module is asked for; a request it refuses
+	// fails with its error. Nil allows every URL.
+	AllowURL func(*url.URL) error
 }
 
 // DefaultMaxHTTPBody bounds a response body read by the http module.
@@ -42,22 +51,19 @@ var httpClient = &http.Client{
 	},
 }
 
-// Preload makes the modules available to require in L. Modules are loaded on first require, so a
-// script pays only for what it uses.
-func Preload(L *lua.LState, env *Env) {
+// Modules lists every module, on env's services (nil: none). Preloaded with L.PreloadModule, a
+// module is loaded on first require, so a script pays only for what it uses.
+func Modules(env *Env) []Module {
 	if env == nil {
 		env = &Env{}
 	}
-	L.PreloadModule("nats", natsLoader(env))
-	L.PreloadModule("etcd", etcdLoader(env))
-	L.PreloadModule("http", httpLoader(env))
-	L.PreloadModule("re", reLoader)
-	preloadLibs(L, env.Sandbox)
-	if env.Sandbox {
-		L.PreloadModule("lfs", Unavailable("lfs"))
-	} else {
-		L.PreloadModule("lfs", lfsLoader)
-	}
+	return append([]Module{
+		{Name: "nats", Loader: natsLoader(env)},
+		{Name: "etcd", Loader: etcdLoader(env)},
+		{Name: "http", Loader: httpLoader(env)}, // confined by env.AllowURL
+		{Name: "re", Loader: reLoader},
+		{Name: "lfs", Loader: lfsLoader, Sandboxed: true},
+	}, libs...)
 }
 
 // callContext is the context of the call in progress: the call's deadline.

@@ -9,21 +9,15 @@ package plugins
 
 import (
 	"fmt"
+	"sort"
 	"sync"
-
-	lua "github.com/yuin/gopher-lua"
 
 	"github.com/msgscript/msgscript/luamods"
 )
 
-// Plugin is one registered module.
-type Plugin struct {
-	Name   string
-	Loader lua.LGFunction
-	// Sandboxed marks a plugin that reaches files, processes or the network: a sandbox leaves it
-	// out.
-	Sandboxed bool
-}
+// Plugin is one registered module: its require name, its loader, and whether it reaches files,
+// processes or the network (Sandboxed: a sandbox leaves it out).
+type Plugin = luamods.Module
 
 var (
 	mu       sync.RWMutex
@@ -44,16 +38,14 @@ func Register(p Plugin) {
 	registry[p.Name] = p
 }
 
-// Preload makes every registered plugin available to require in L; in a sandbox, requiring one
-// marked Sandboxed raises an error that says so.
-func Preload(L *lua.LState, sandbox bool) {
+// Registered returns every registered plugin, sorted by name.
+func Registered() []Plugin {
 	mu.RLock()
 	defer mu.RUnlock()
-	for name, p := range registry {
-		if sandbox && p.Sandboxed {
-			L.PreloadModule(name, luamods.Unavailable(name))
-			continue
-		}
-		L.PreloadModule(name, p.Loader)
+	list := make([]Plugin, 0, len(registry))
+	for _, p := range registry {
+		list = append(list, p)
 	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	return list
 }

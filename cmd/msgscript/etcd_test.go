@@ -3,10 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,31 +13,22 @@ import (
 
 	"github.com/msgscript/msgscript/internal/testbin"
 	"github.com/msgscript/msgscript/internal/testetcd"
+	"github.com/msgscript/msgscript/internal/testfiles"
 	"github.com/msgscript/msgscript/internal/testnats"
+	"github.com/msgscript/msgscript/internal/testnet"
 )
 
 // The production setup, end to end: msgscript serves scripts from etcd, and msgscriptcli manages
 // them while it runs.
 func TestScriptsInEtcdManagedWithTheCLI(t *testing.T) {
 	etcd := testetcd.Start(t)
-	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	files := map[string]string{
+	addr := testnet.FreeAddr(t)
+	dir := testfiles.Dir(t, map[string]string{
 		"Caddyfile": fmt.Sprintf("{\n\tadmin off\n\tmsgscript {\n\t\tembedded_nats %s\n\t\tstore etcd %s\n\t}\n}\n", addr, etcd.Endpoint()),
 		"echo.lua":  "--* subject: funcs.echo\n--* require: fmt\nfunction OnMessage(s, p) return wrap(p) end\n",
 		"fmt.lua":   "function wrap(p) return '[' .. p .. ']' end\n",
 		"fmt2.lua":  "--* name: fmt\nfunction wrap(p) return '<' .. p .. '>' end\n",
-	}
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	cli := cliOn(t, dir, etcd.Endpoint())
 
 	s := run(t, dir, "Caddyfile")
@@ -97,15 +85,10 @@ func waitFor(t *testing.T, nc *nats.Conn, subject, want string) {
 func TestTwoInstancesShareTheWork(t *testing.T) {
 	etcd := testetcd.Start(t)
 	ns := testnats.Start(t)
-	dir := t.TempDir()
 	caddyfile := fmt.Sprintf("{\n\tadmin off\n\tmsgscript {\n\t\tnats_url %s\n\t\tstore etcd %s\n\t}\n}\n", ns.ClientURL(), etcd.Endpoint())
 	script := "--* subject: funcs.who\nlocal nats = require('nats')\n" +
 		"function OnMessage(s, p) assert(nats.publish('ran', p)) return '%s ' .. os.getenv('INSTANCE') end\n"
-	for name, text := range map[string]string{"Caddyfile": caddyfile, "who.lua": fmt.Sprintf(script, "v1"), "who2.lua": fmt.Sprintf(script, "v2")} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := testfiles.Dir(t, map[string]string{"Caddyfile": caddyfile, "who.lua": fmt.Sprintf(script, "v1"), "who2.lua": fmt.Sprintf(script, "v2")})
 	cli := cliOn(t, dir, etcd.Endpoint())
 	cli("add", "-n", "who", "who.lua")
 	a := run(t, dir, "Caddyfile", "INSTANCE=a")

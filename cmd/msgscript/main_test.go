@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +20,9 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/msgscript/msgscript/internal/testbin"
+	"github.com/msgscript/msgscript/internal/testfiles"
+	"github.com/msgscript/msgscript/internal/testhttp"
+	"github.com/msgscript/msgscript/internal/testnet"
 )
 
 // End-to-end tests: build the msgscript binary and drive it as a user would, with a NATS client.
@@ -191,18 +193,13 @@ func TestCaddyfileExample(t *testing.T) {
 	// The HTTP bridge on :7643 (Caddy starts its apps in any order: wait for it), normal mode and
 	// the HTTP-mode example.
 	waitForPort(t, s, "127.0.0.1:7643")
-	if code, body := httpPost(t, "http://127.0.0.1:7643/funcs.hello", "John"); code != 200 || body != `{"hello":"Processed subject: funcs.hello with payload: John"}` {
-		t.Errorf("POST /funcs.hello: %d %s", code, body)
+	if r := testhttp.Do(t, "POST", "http://127.0.0.1:7643/funcs.hello", strings.NewReader("John")); r.Status != 200 || r.Body != `{"hello":"Processed subject: funcs.hello with payload: John"}` {
+		t.Errorf("POST /funcs.hello: %d %s", r.Status, r.Body)
 	}
-	resp, err := http.Get("http://127.0.0.1:7643/web.site/docs?name=%3Cb%3EAnn")
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" ||
-		!strings.Contains(string(page), "<h1>Hello, &lt;b&gt;Ann!</h1><p>You asked for /docs</p>") {
-		t.Errorf("GET /web.site: %d %v %s", resp.StatusCode, resp.Header, page)
+	page := testhttp.Do(t, "GET", "http://127.0.0.1:7643/web.site/docs?name=%3Cb%3EAnn", nil)
+	if page.Status != 200 || page.Header.Get("Content-Type") != "text/html; charset=utf-8" ||
+		!strings.Contains(page.Body, "<h1>Hello, &lt;b&gt;Ann!</h1><p>You asked for /docs</p>") {
+		t.Errorf("GET /web.site: %d %v %s", page.Status, page.Header, page.Body)
 	}
 	s.stop(t)
 }
@@ -224,43 +221,14 @@ func waitForPort(t *testing.T, s *server, addr string) {
 	}
 }
 
-// httpPost sends body and returns the status and the answer.
-func httpPost(t *testing.T, url, body string) (int, string) {
-	t.Helper()
-	resp, err := http.Post(url, "text/plain", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
-}
-
 // A folder of scripts served by the binary: edits are live without a restart.
 func TestScriptChangesAreLive(t *testing.T) {
-	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	write := func(name, text string) {
-		if err := os.WriteFile(filepath.Join(dir, "scripts", name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Mkdir(filepath.Join(dir, "scripts"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	write("echo.lua", "--* subject: funcs.echo\nfunction OnMessage(s, p) return 'v1 ' .. p end\n")
-	caddyfile := fmt.Sprintf("{\n\tadmin off\n\tmsgscript {\n\t\tembedded_nats %s\n\t\tstore dir ./scripts\n\t}\n}\n", addr)
-	if err := os.WriteFile(filepath.Join(dir, "Caddyfile"), []byte(caddyfile), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	addr := testnet.FreeAddr(t)
+	dir := testfiles.Dir(t, map[string]string{
+		"scripts/echo.lua": "--* subject: funcs.echo\nfunction OnMessage(s, p) return 'v1 ' .. p end\n",
+		"Caddyfile":        fmt.Sprintf("{\n\tadmin off\n\tmsgscript {\n\t\tembedded_nats %s\n\t\tstore dir ./scripts\n\t}\n}\n", addr),
+	})
+	write := func(name, text string) { testfiles.Write(t, dir, map[string]string{"scripts/" + name: text}) }
 
 	s := run(t, dir, "Caddyfile")
 	nc := connect(t, s, "nats://"+addr)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/msgscript/msgscript/internal/testbin"
 	"github.com/msgscript/msgscript/internal/testetcd"
+	"github.com/msgscript/msgscript/internal/testfiles"
 	"github.com/msgscript/msgscript/internal/testnats"
 )
 
@@ -71,21 +72,6 @@ func fails(t *testing.T, dir string, code int, want string, args ...string) {
 	}
 }
 
-func files(t *testing.T, contents map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, text := range contents {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 // keys lists what etcd holds under msgscript/, as key=value lines.
 func keys(t *testing.T, cli *clientv3.Client) string {
 	t.Helper()
@@ -103,7 +89,7 @@ func keys(t *testing.T, cli *clientv3.Client) string {
 func TestScriptCommands(t *testing.T) {
 	etcd := testetcd.Start(t)
 	e := "--etcdurls=" + etcd.Endpoint()
-	dir := files(t, map[string]string{
+	dir := testfiles.Dir(t, map[string]string{
 		"hello.lua": helloScript,
 		"plain.lua": "function OnMessage(s, p) return 'plain' end\n",
 	})
@@ -151,7 +137,7 @@ func TestScriptCommands(t *testing.T) {
 func TestAddRefusesWhatDoesNotCompile(t *testing.T) {
 	etcd := testetcd.Start(t)
 	e := "--etcdurls=" + etcd.Endpoint()
-	dir := files(t, map[string]string{
+	dir := testfiles.Dir(t, map[string]string{
 		"good.lua":     helloScript,
 		"broken.lua":   "--* subject: funcs.broken\nfunction OnMessage(s, p)\n  return p +\nend\n",
 		"needslib.lua": "--* subject: funcs.lib\n--* require: missing\nfunction OnMessage(s, p) return p end\n",
@@ -174,7 +160,7 @@ func TestAddRefusesWhatDoesNotCompile(t *testing.T) {
 func TestLibraryCommands(t *testing.T) {
 	etcd := testetcd.Start(t)
 	e := "--etcdurls=" + etcd.Endpoint()
-	dir := files(t, map[string]string{
+	dir := testfiles.Dir(t, map[string]string{
 		"libs/greeting.lua":    "--* require: punct\nfunction greet(who) return 'Hello, ' .. who .. bang() end\n",
 		"libs/punct.lua":       "function bang() return '!' end\n",
 		"libs/deep/named.lua":  "--* name: web\nfunction page() return '<p>' end\n",
@@ -217,7 +203,7 @@ func TestLibraryCommands(t *testing.T) {
 }
 
 func TestDev(t *testing.T) {
-	dir := files(t, map[string]string{
+	dir := testfiles.Dir(t, map[string]string{
 		"hello.lua":          helloScript,
 		"payload.txt":        "from a file",
 		"fail.lua":           "--* subject: funcs.fail\nfunction OnMessage(s, p)\n  error('boom')\nend\n",
@@ -248,7 +234,7 @@ func TestDev(t *testing.T) {
 // With --backend dir the same commands work on a folder, as the server's folder store reads it.
 func TestDirBackend(t *testing.T) {
 	scripts := t.TempDir()
-	dir := files(t, map[string]string{"hello.lua": helloScript, "libs/punct.lua": "function bang() return '!' end\n"})
+	dir := testfiles.Dir(t, map[string]string{"hello.lua": helloScript, "libs/punct.lua": "function bang() return '!' end\n"})
 	d := []string{"-b", "dir", "--dir", scripts}
 	ok(t, dir, append(d, "add", "hello.lua")...)
 	ok(t, dir, append(d, "lib", "add", "libs")...)
@@ -285,7 +271,7 @@ func TestDevWithModules(t *testing.T) {
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	dir := files(t, map[string]string{
+	dir := testfiles.Dir(t, map[string]string{
 		"ask.lua":    "--* subject: funcs.ask\nfunction OnMessage(s, p) local r, err = require('nats').request('svc.upper', p) return r or err end\n",
 		"plugin.lua": "--* subject: funcs.plugin\nfunction OnMessage() return require('hello').print() .. ' ' .. #require('scrape').find_text_by_tag('<b>x</b>', 'b') end\n",
 		"files.lua":  "--* subject: funcs.files\nfunction OnMessage() return io.open('/etc/hostname') end\n",

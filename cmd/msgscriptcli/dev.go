@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,7 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/msgscript/msgscript/engine"
-	"github.com/msgscript/msgscript/engine/store"
+	"github.com/msgscript/msgscript/store"
 )
 
 // devFlags are what dev and devhttp share: the libraries and the subject and name overrides.
@@ -67,7 +68,7 @@ func (f *devFlags) load(path string, log *zap.Logger) (*engine.Registry, scriptF
 	var batch []store.Event
 	if libDir != "" {
 		libs, err := readLibraries([]string{libDir}, true)
-		if err != nil && !strings.HasPrefix(err.Error(), "no .lua file") {
+		if err != nil && !errors.Is(err, errNoLibraries) {
 			return nil, sf, err
 		}
 		for _, l := range libs {
@@ -77,7 +78,7 @@ func (f *devFlags) load(path string, log *zap.Logger) (*engine.Registry, scriptF
 	}
 	batch = append(batch, store.Event{Op: store.OpPut, Item: store.Item{
 		Ref: store.Ref{Kind: store.KindScript, Subject: sf.subject, Name: sf.name}, Source: sf.text, Origin: path}})
-	opts := engine.Options{Logger: log, Sandbox: f.sandbox}
+	opts := engine.Options{Logger: log}
 	if f.preload != nil {
 		opts.Preload = []engine.Preloader{f.preload}
 	}

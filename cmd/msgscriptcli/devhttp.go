@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
-	"github.com/msgscript/msgscript/engine/httpmsg"
+	"github.com/msgscript/msgscript/httpmsg"
 )
 
 // devMaxBody bounds a request body, as the server's handler does by default.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,20 +13,17 @@ import (
 	"time"
 
 	"github.com/msgscript/msgscript/internal/testbin"
+	"github.com/msgscript/msgscript/internal/testfiles"
+	"github.com/msgscript/msgscript/internal/testnet"
 )
 
 func TestDevHTTP(t *testing.T) {
-	dir := files(t, map[string]string{
+	dir := testfiles.Dir(t, map[string]string{
 		"page.lua": "--* subject: web.page\n--* http: true\nfunction GET(url, body, req)\n" +
 			"  return 'v1 ' .. url .. ' ' .. req.method, 200, {['Content-Type'] = 'text/plain'}\nend\n",
 		"plain.lua": helloScript,
 	})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	port := testnet.FreePort(t)
 	cmd := exec.Command(testbin.Build(t, "github.com/msgscript/msgscript/cmd/msgscriptcli"), "devhttp", "page.lua", "--port", strconv.Itoa(port))
 	cmd.Dir = dir
 	var out testbin.Output

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,7 +13,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
-	"github.com/msgscript/msgscript/engine/store"
+	"github.com/msgscript/msgscript/store"
+	"github.com/msgscript/msgscript/store/dirstore"
+	"github.com/msgscript/msgscript/store/etcdstore"
 )
 
 // globals are the flags every command shares, and the store they open.
@@ -30,13 +31,13 @@ type globals struct {
 
 	stdout, stderr io.Writer
 	st             store.Store
-	etcd           *clientv3.Client
+	etcd           *clientv3.Client // opened on first use, by the etcd store or the etcd module
 }
 
 func (g *globals) register(root *cobra.Command) {
 	f := root.PersistentFlags()
 	f.StringVarP(&g.etcdURLs, "etcdurls", "e", envOr("ETCD_ENDPOINTS", "localhost:2379"), "etcd endpoints, comma-separated (env ETCD_ENDPOINTS)")
-	f.StringVar(&g.etcdPrefix, "prefix", store.DefaultEtcdPrefix, "etcd key prefix")
+	f.StringVar(&g.etcdPrefix, "prefix", etcdstore.DefaultPrefix, "etcd key prefix")
 	f.StringVarP(&g.natsURL, "natsurl", "u", os.Getenv("NATS_URL"), "NATS server for the nats module of the scripts that dev and devhttp run (env NATS_URL)")
 	f.StringVarP(&g.backend, "backend", "b", "etcd", "where the scripts live: etcd or dir")
 	f.StringVar(&g.dir, "dir", "", "the scripts folder, with --backend dir")
@@ -83,19 +84,31 @@ func (g *globals) store() (store.Store, error) {
 		if fi, err := os.Stat(g.dir); err != nil || !fi.IsDir() {
 			return nil, fmt.Errorf("--dir %s: not a folder", g.dir)
 		}
-		g.st = store.NewDir(g.dir, log)
+		g.st = dirstore.New(g.dir, log)
 	case "etcd":
-		endpoints := strings.FieldsFunc(g.etcdURLs, func(r rune) bool { return r == ',' || r == ' ' })
-		cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: g.timeout, Logger: zap.NewNop()})
+		cli, err := g.etcdClient()
 		if err != nil {
-			return nil, fmt.Errorf("etcd %s: %v", g.etcdURLs, err)
+			return nil, err
 		}
-		g.etcd = cli
-		g.st = store.NewEtcd(cli, g.etcdPrefix, log)
+		g.st = etcdstore.New(cli, g.etcdPrefix, log)
 	default:
 		return nil, usageError{fmt.Errorf("--backend %q: want etcd or dir", g.backend)}
 	}
 	return g.st, nil
+}
+
+// etcdClient opens the client of --etcdurls once. It does not wait for etcd: it connects when
+// first used.
+func (g *globals) etcdClient() (*clientv3.Client, error) {
+	if g.etcd != nil {
+		return g.etcd, nil
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: etcdstore.Endpoints(g.etcdURLs), DialTimeout: g.timeout, Logger: zap.NewNop()})
+	if err != nil {
+		return nil, fmt.Errorf("etcd %s: %v", g.etcdURLs, err)
+	}
+	g.etcd = cli
+	return cli, nil
 }
 
 // withStore runs fn against the chosen store, within --timeout.

@@ -12,8 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/msgscript/msgscript/engine"
-	"github.com/msgscript/msgscript/engine/script"
-	"github.com/msgscript/msgscript/engine/store"
+	"github.com/msgscript/msgscript/script"
+	"github.com/msgscript/msgscript/store"
 )
 
 func newLibCmd(g *globals) *cobra.Command {
@@ -33,24 +33,20 @@ type libraryFile struct {
 	text []byte
 }
 
+// errNoLibraries is readLibraries finding no .lua file where it was told to look.
+var errNoLibraries = errors.New("no .lua file")
+
 // readLibraries reads the .lua files named by paths: files as they are, folders for the .lua files
 // directly in them, or in all their sub-folders with recursive. A library is named by its
 // `--* name:` header, else by its file name.
 func readLibraries(paths []string, recursive bool) ([]libraryFile, error) {
 	var libs []libraryFile
 	add := func(path string) error {
-		text, err := os.ReadFile(path)
+		text, h, err := readSource(path)
 		if err != nil {
 			return err
 		}
-		h, err := script.ParseHeaders(text)
-		if he, ok := err.(*script.HeaderError); ok {
-			return fmt.Errorf("%s:%d: %s", path, he.Line, he.Msg)
-		}
-		name := h.Name
-		if name == "" {
-			name = strings.TrimSuffix(filepath.Base(path), ".lua")
-		}
+		name := h.NameFor(path)
 		if err := script.ValidateName(name); err != nil {
 			return fmt.Errorf("%s: %v", path, err)
 		}
@@ -95,7 +91,7 @@ func readLibraries(paths []string, recursive bool) ([]libraryFile, error) {
 		seen[l.name] = l.path
 	}
 	if len(libs) == 0 {
-		return nil, fmt.Errorf("no .lua file in %s", strings.Join(paths, ", "))
+		return nil, fmt.Errorf("%w in %s", errNoLibraries, strings.Join(paths, ", "))
 	}
 	return libs, nil
 }

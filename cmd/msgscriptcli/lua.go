@@ -1,18 +1,12 @@
 package main
 
 import (
-	"strings"
 	"sync"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	lua "github.com/yuin/gopher-lua"
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 
-	"github.com/msgscript/msgscript/engine"
-	"github.com/msgscript/msgscript/luamods"
-	"github.com/msgscript/msgscript/plugins"
+	"github.com/msgscript/msgscript/luaenv"
 
 	// The bundled plugins, as the server has them.
 	_ "github.com/msgscript/msgscript/plugins/db"
@@ -20,38 +14,21 @@ import (
 	_ "github.com/msgscript/msgscript/plugins/scrape"
 )
 
-// luaModules gives the scripts that dev and devhttp run the server's modules: nats on --natsurl
-// and etcd on --etcdurls (both connected on first use, so a script that needs neither runs
-// without them), the bundled plugins and those of --plugin.
+// luaModules gives the scripts that dev and devhttp run the server's Lua environment: nats on
+// --natsurl (connected on first use, so a script that needs none runs without it), etcd on
+// --etcdurls, the bundled plugins and those of --plugin.
 type luaModules struct {
-	g       *globals
-	once    sync.Once
-	nc      *nats.Conn
-	etcd    *clientv3.Client
-	plugins []func(*lua.LState)
+	g    *globals
+	once sync.Once
+	nc   *nats.Conn
 }
 
-func (m *luaModules) preloader(sandbox bool) (engine.Preloader, error) {
-	so, err := plugins.LoadDir(m.g.pluginDir)
-	if err != nil {
-		return nil, err
+func (m *luaModules) preloader(sandbox bool) (func(*lua.LState), error) {
+	services := luaenv.Services{NATS: m.natsConn}
+	if cli, err := m.g.etcdClient(); err == nil { // else the etcd module answers that it has no client
+		services.Etcd = cli
 	}
-	m.plugins = so
-	env := &luamods.Env{NATS: m.natsConn, Sandbox: sandbox}
-	if endpoints := strings.FieldsFunc(m.g.etcdURLs, func(r rune) bool { return r == ',' || r == ' ' }); len(endpoints) > 0 {
-		// clientv3.New does not wait for etcd: it connects when a script first asks.
-		cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
-		if err == nil {
-			m.etcd, env.Etcd = cli, cli
-		}
-	}
-	return func(L *lua.LState) {
-		luamods.Preload(L, env)
-		plugins.Preload(L, sandbox)
-		for _, p := range m.plugins {
-			p(L)
-		}
-	}, nil
+	return luaenv.New(luaenv.Policy{Sandbox: sandbox, PluginDir: m.g.pluginDir}, services)
 }
 
 // natsConn connects to --natsurl on first use; nil when none is given or it cannot connect.
@@ -73,8 +50,5 @@ func (m *luaModules) natsConn() *nats.Conn {
 func (m *luaModules) close() {
 	if m.nc != nil {
 		m.nc.Close()
-	}
-	if m.etcd != nil {
-		_ = m.etcd.Close()
 	}
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/msgscript/msgscript/engine/store"
+	"github.com/msgscript/msgscript/store"
 )
 
 func newAddCmd(g *globals) *cobra.Command {

@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/msgscript/msgscript/engine"
-	"github.com/msgscript/msgscript/engine/script"
-	"github.com/msgscript/msgscript/engine/store"
+	"github.com/msgscript/msgscript/script"
+	"github.com/msgscript/msgscript/store"
 )
 
 // scriptFile is a script read from disk, with the subject and name it is stored under.
@@ -20,28 +18,29 @@ type scriptFile struct {
 	text    []byte
 }
 
+// readSource reads a script or library and its headers; a header error reads file:line: message.
+func readSource(path string) ([]byte, script.Headers, error) {
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return nil, script.Headers{}, err
+	}
+	h, err := script.ParseFile(path, text)
+	return text, h, err
+}
+
 // readScript reads a script; subject and name come from the flags when given, else from its
 // headers (the name defaulting to the file name).
 func readScript(path, subject, name string) (scriptFile, error) {
-	text, err := os.ReadFile(path)
+	text, h, err := readSource(path)
 	if err != nil {
 		return scriptFile{}, err
-	}
-	h, err := script.ParseHeaders(text)
-	if he, ok := err.(*script.HeaderError); ok {
-		return scriptFile{}, fmt.Errorf("%s:%d: %s", path, he.Line, he.Msg)
-	} else if err != nil {
-		return scriptFile{}, fmt.Errorf("%s: %v", path, err)
 	}
 	f := scriptFile{path: path, subject: subject, name: name, text: text}
 	if f.subject == "" {
 		f.subject = h.Subject
 	}
 	if f.name == "" {
-		f.name = h.Name
-	}
-	if f.name == "" {
-		f.name = strings.TrimSuffix(filepath.Base(path), ".lua")
+		f.name = h.NameFor(path)
 	}
 	if f.subject == "" {
 		return scriptFile{}, fmt.Errorf("%s: no subject: add a `--* subject: <subject>` line or pass -s", path)

@@ -3,8 +3,8 @@
 package testetcd
 
 import (
+	"context"
 	"fmt"
-	"net"
 	"net/url"
 	"testing"
 	"time"
@@ -12,6 +12,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
+
+	"github.com/msgscript/msgscript/internal/testnet"
 )
 
 // Server is one etcd member started for a test. It is stopped when the test ends.
@@ -21,6 +23,7 @@ type Server struct {
 	clientURL url.URL
 	peerURL   url.URL
 	etcd      *embed.Etcd
+	cli       *clientv3.Client // Put's, opened on first use
 }
 
 // Start runs an etcd member on free loopback ports with its data in a temporary folder.
@@ -29,8 +32,8 @@ func Start(t testing.TB) *Server {
 	s := &Server{
 		t:         t,
 		dir:       t.TempDir(),
-		clientURL: url.URL{Scheme: "http", Host: freeAddr(t)},
-		peerURL:   url.URL{Scheme: "http", Host: freeAddr(t)},
+		clientURL: url.URL{Scheme: "http", Host: testnet.FreeAddr(t)},
+		peerURL:   url.URL{Scheme: "http", Host: testnet.FreeAddr(t)},
 	}
 	s.start()
 	t.Cleanup(s.Stop)
@@ -49,6 +52,17 @@ func (s *Server) Client() *clientv3.Client {
 	}
 	s.t.Cleanup(func() { cli.Close() })
 	return cli
+}
+
+// Put writes key = value, failing the test if etcd does not take it.
+func (s *Server) Put(key, value string) {
+	s.t.Helper()
+	if s.cli == nil {
+		s.cli = s.Client()
+	}
+	if _, err := s.cli.Put(context.Background(), key, value); err != nil {
+		s.t.Fatal(err)
+	}
 }
 
 // Stop shuts the member down; the data stays for Restart. Stopping twice is harmless.
@@ -98,14 +112,4 @@ func (s *Server) start() {
 		s.etcd.Close()
 		s.t.Fatal("etcd did not become ready")
 	}
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }

@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,14 +9,19 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
-	"github.com/msgscript/msgscript/plugins"
+	"github.com/msgscript/msgscript/internal/testnet"
+	"github.com/msgscript/msgscript/luaenv"
 )
 
 func state(t *testing.T, deadline time.Duration) *lua.LState {
 	t.Helper()
 	L := lua.NewState()
 	t.Cleanup(L.Close)
-	plugins.Preload(L, false)
+	preload, err := luaenv.New(luaenv.Policy{}, luaenv.Services{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	preload(L)
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	t.Cleanup(cancel)
 	L.SetContext(ctx)
@@ -75,12 +79,7 @@ func TestQueryHonoursTheDeadline(t *testing.T) {
 
 // MySQL and PostgreSQL with nothing listening: an error, in gluasql's nil, err form.
 func TestConnectFailure(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	port := testnet.FreePort(t) // nothing listens there
 	for _, module := range []string{"mysql", "postgres"} {
 		L := state(t, 10*time.Second)
 		L.SetGlobal("port", lua.LNumber(port))

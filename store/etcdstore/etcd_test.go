@@ -1,4 +1,4 @@
-package store
+package etcdstore
 
 import (
 	"context"
@@ -6,38 +6,32 @@ import (
 	"testing"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/msgscript/msgscript/internal/testetcd"
+	"github.com/msgscript/msgscript/store"
+	"github.com/msgscript/msgscript/store/storetest"
 )
-
-func put(t *testing.T, cli *clientv3.Client, key, value string) {
-	t.Helper()
-	if _, err := cli.Put(context.Background(), key, value); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // The keys the original msgscript wrote are read as they are; other keys under the prefix are not
 // mistaken for scripts.
 func TestEtcdReadsTheOriginalKeyLayout(t *testing.T) {
 	srv := testetcd.Start(t)
 	cli := srv.Client()
-	put(t, cli, "msgscript/scripts/funcs.hello/hello", "--* subject: funcs.hello\n--* name: hello\n")
-	put(t, cli, "msgscript/scripts/funcs.*.wild/w", "--* subject: funcs.*.wild\n")
-	put(t, cli, "msgscript/libs/web", "function page() end\n")
-	put(t, cli, "msgscript/locks/funcs.hello", "lock")
-	put(t, cli, "msgscript/scripts/noname", "not a script: no name part")
-	put(t, cli, "other/scripts/a.b/c", "another prefix")
+	srv.Put("msgscript/scripts/funcs.hello/hello", "--* subject: funcs.hello\n--* name: hello\n")
+	srv.Put("msgscript/scripts/funcs.*.wild/w", "--* subject: funcs.*.wild\n")
+	srv.Put("msgscript/libs/web", "function page() end\n")
+	srv.Put("msgscript/locks/funcs.hello", "lock")
+	srv.Put("msgscript/scripts/noname", "not a script: no name part")
+	srv.Put("other/scripts/a.b/c", "another prefix")
 
-	e := NewEtcd(cli, "", zaptest.NewLogger(t))
+	e := New(cli, "", zaptest.NewLogger(t))
 	ctx := context.Background()
 	scripts, err := e.Scripts(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := describe(asPuts(scripts)); got != "put script funcs.*.wild/w\nput script funcs.hello/hello" {
+	if got := storetest.Describe(storetest.Puts(scripts)); got != "put script funcs.*.wild/w\nput script funcs.hello/hello" {
 		t.Errorf("scripts:\n%s", got)
 	}
 	libs, err := e.Libraries(ctx)
@@ -48,25 +42,17 @@ func TestEtcdReadsTheOriginalKeyLayout(t *testing.T) {
 		t.Errorf("libraries: %+v", libs)
 	}
 
-	batch := nextBatch(t, watchStore(t, e))
+	batch := storetest.Next(t, storetest.Watch(t, e))
 	want := "put library web\nput script funcs.*.wild/w\nput script funcs.hello/hello"
-	if got := describe(batch); got != want {
+	if got := storetest.Describe(batch); got != want {
 		t.Errorf("first batch:\n%s\nwant:\n%s", got, want)
 	}
-}
-
-func asPuts(items []Item) []Event {
-	var batch []Event
-	for _, it := range items {
-		batch = append(batch, Event{Op: OpPut, Item: it})
-	}
-	return batch
 }
 
 func TestEtcdPutGetDelete(t *testing.T) {
 	srv := testetcd.Start(t)
 	cli := srv.Client()
-	e := NewEtcd(cli, "custom/", zaptest.NewLogger(t))
+	e := New(cli, "custom/", zaptest.NewLogger(t))
 	ctx := context.Background()
 
 	if err := e.PutScript(ctx, "funcs.a", "a", []byte("text a")); err != nil {
@@ -97,16 +83,16 @@ func TestEtcdPutGetDelete(t *testing.T) {
 	if err := e.DeleteScript(ctx, "funcs.a", "a"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.DeleteScript(ctx, "funcs.a", "a"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("deleting twice: %v, want ErrNotFound", err)
+	if err := e.DeleteScript(ctx, "funcs.a", "a"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleting twice: %v, want store.ErrNotFound", err)
 	}
-	if _, err := e.Script(ctx, "funcs.a", "a"); !errors.Is(err, ErrNotFound) {
+	if _, err := e.Script(ctx, "funcs.a", "a"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Script after delete: %v", err)
 	}
 	if err := e.DeleteLibrary(ctx, "lib"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.DeleteLibrary(ctx, "lib"); !errors.Is(err, ErrNotFound) {
+	if err := e.DeleteLibrary(ctx, "lib"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("deleting a library twice: %v", err)
 	}
 }
@@ -114,37 +100,37 @@ func TestEtcdPutGetDelete(t *testing.T) {
 func TestEtcdWatchFollowsChanges(t *testing.T) {
 	srv := testetcd.Start(t)
 	cli := srv.Client()
-	e := NewEtcd(cli, "", zaptest.NewLogger(t))
+	e := New(cli, "", zaptest.NewLogger(t))
 	ctx := context.Background()
-	batches := watchStore(t, e)
-	if b := nextBatch(t, batches); len(b) != 0 {
-		t.Fatalf("first batch of an empty store: %s", describe(b))
+	batches := storetest.Watch(t, e)
+	if b := storetest.Next(t, batches); len(b) != 0 {
+		t.Fatalf("first batch of an empty store: %s", storetest.Describe(b))
 	}
 
 	if err := e.PutScript(ctx, "funcs.a", "a", []byte("v1")); err != nil {
 		t.Fatal(err)
 	}
-	if b := nextBatch(t, batches); describe(b) != "put script funcs.a/a" || string(b[0].Item.Source) != "v1" {
-		t.Fatalf("after put: %s", describe(b))
+	if b := storetest.Next(t, batches); storetest.Describe(b) != "put script funcs.a/a" || string(b[0].Item.Source) != "v1" {
+		t.Fatalf("after put: %s", storetest.Describe(b))
 	}
 	if err := e.PutScript(ctx, "funcs.a", "a", []byte("v2")); err != nil {
 		t.Fatal(err)
 	}
-	if b := nextBatch(t, batches); string(b[0].Item.Source) != "v2" {
+	if b := storetest.Next(t, batches); string(b[0].Item.Source) != "v2" {
 		t.Fatalf("after update: %q", b[0].Item.Source)
 	}
-	put(t, cli, "msgscript/locks/x", "ignored")
+	srv.Put("msgscript/locks/x", "ignored")
 	if err := e.PutLibrary(ctx, "lib", []byte("l")); err != nil {
 		t.Fatal(err)
 	}
-	if b := nextBatch(t, batches); describe(b) != "put library lib" {
-		t.Fatalf("after library put (a foreign key came first): %s", describe(b))
+	if b := storetest.Next(t, batches); storetest.Describe(b) != "put library lib" {
+		t.Fatalf("after library put (a foreign key came first): %s", storetest.Describe(b))
 	}
 	if err := e.DeleteScript(ctx, "funcs.a", "a"); err != nil {
 		t.Fatal(err)
 	}
-	if b := nextBatch(t, batches); describe(b) != "delete script funcs.a/a" {
-		t.Fatalf("after delete: %s", describe(b))
+	if b := storetest.Next(t, batches); storetest.Describe(b) != "delete script funcs.a/a" {
+		t.Fatalf("after delete: %s", storetest.Describe(b))
 	}
 }
 
@@ -152,17 +138,17 @@ func TestEtcdWatchFollowsChanges(t *testing.T) {
 func TestEtcdWatchSurvivesRestart(t *testing.T) {
 	srv := testetcd.Start(t)
 	cli := srv.Client()
-	e := NewEtcd(cli, "", zaptest.NewLogger(t))
-	batches := watchStore(t, e)
-	nextBatch(t, batches)
+	e := New(cli, "", zaptest.NewLogger(t))
+	batches := storetest.Watch(t, e)
+	storetest.Next(t, batches)
 
 	srv.Stop()
 	srv.Restart()
 	if err := e.PutScript(context.Background(), "funcs.after", "x", []byte("back")); err != nil {
 		t.Fatal(err)
 	}
-	if b := nextBatch(t, batches); describe(b) != "put script funcs.after/x" {
-		t.Fatalf("after the restart: %s", describe(b))
+	if b := storetest.Next(t, batches); storetest.Describe(b) != "put script funcs.after/x" {
+		t.Fatalf("after the restart: %s", storetest.Describe(b))
 	}
 }
 
@@ -172,19 +158,19 @@ func TestEtcdWatchSurvivesCompaction(t *testing.T) {
 	srv := testetcd.Start(t)
 	cli := srv.Client()
 	ctx := context.Background()
-	put(t, cli, "msgscript/scripts/funcs.keep/k", "keep")
-	put(t, cli, "msgscript/scripts/funcs.gone/g", "gone")
-	put(t, cli, "msgscript/scripts/funcs.edit/e", "old")
+	srv.Put("msgscript/scripts/funcs.keep/k", "keep")
+	srv.Put("msgscript/scripts/funcs.gone/g", "gone")
+	srv.Put("msgscript/scripts/funcs.edit/e", "old")
 
-	e := NewEtcd(cli, "", zaptest.NewLogger(t))
+	e := New(cli, "", zaptest.NewLogger(t))
 	compacted := false
 	e.afterLoad = func() {
 		if compacted {
 			return
 		}
 		compacted = true
-		put(t, cli, "msgscript/scripts/funcs.new/n", "new")
-		put(t, cli, "msgscript/scripts/funcs.edit/e", "new")
+		srv.Put("msgscript/scripts/funcs.new/n", "new")
+		srv.Put("msgscript/scripts/funcs.edit/e", "new")
 		if _, err := cli.Delete(ctx, "msgscript/scripts/funcs.gone/g"); err != nil {
 			t.Error(err)
 		}
@@ -197,23 +183,23 @@ func TestEtcdWatchSurvivesCompaction(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	batches := watchStore(t, e)
-	if b := nextBatch(t, batches); len(b) != 3 {
-		t.Fatalf("first batch: %s", describe(b))
+	batches := storetest.Watch(t, e)
+	if b := storetest.Next(t, batches); len(b) != 3 {
+		t.Fatalf("first batch: %s", storetest.Describe(b))
 	}
-	b := nextBatch(t, batches)
+	b := storetest.Next(t, batches)
 	want := "put script funcs.edit/e\ndelete script funcs.gone/g\nput script funcs.new/n"
-	if describe(b) != want {
-		t.Fatalf("after compaction:\n%s\nwant:\n%s", describe(b), want)
+	if storetest.Describe(b) != want {
+		t.Fatalf("after compaction:\n%s\nwant:\n%s", storetest.Describe(b), want)
 	}
 	if string(b[0].Item.Source) != "new" {
 		t.Errorf("edited script: %q", b[0].Item.Source)
 	}
 
 	// And the watch goes on from the new revision.
-	put(t, cli, "msgscript/scripts/funcs.later/l", "later")
-	if b := nextBatch(t, batches); describe(b) != "put script funcs.later/l" {
-		t.Fatalf("after resuming: %s", describe(b))
+	srv.Put("msgscript/scripts/funcs.later/l", "later")
+	if b := storetest.Next(t, batches); storetest.Describe(b) != "put script funcs.later/l" {
+		t.Fatalf("after resuming: %s", storetest.Describe(b))
 	}
 }
 
@@ -221,9 +207,9 @@ func TestEtcdWatchFailsWhenEtcdIsUnreachableAtStart(t *testing.T) {
 	srv := testetcd.Start(t)
 	cli := srv.Client()
 	srv.Stop()
-	e := NewEtcd(cli, "", zaptest.NewLogger(t))
+	e := New(cli, "", zaptest.NewLogger(t))
 	e.SetLoadTimeout(300 * time.Millisecond)
-	if err := e.Watch(context.Background(), func([]Event) {}); err == nil {
+	if err := e.Watch(context.Background(), func([]store.Event) {}); err == nil {
 		t.Fatal("Watch started without reading etcd")
 	}
 }

@@ -1,4 +1,5 @@
-// Package httpmsg carries HTTP requests and responses over NATS for msgscript. The body stays raw
+// Package httpmsg is msgscript's HTTP-over-NATS wire format: it carries HTTP requests and
+// responses over NATS. The body stays raw
 // bytes in the message's data; the method, URL, status and headers travel in NATS headers. The HTTP
 // handler, msgscriptcli devhttp and the engine all speak it, so a script answers the same whether
 // it is reached through Caddy or run locally.
@@ -14,7 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 
-	"github.com/msgscript/msgscript/engine/script"
+	"github.com/msgscript/msgscript/script"
 )
 
 // NATS headers of msgscript's own. Headers of the HTTP request and response travel next to them
@@ -127,17 +128,27 @@ func (r *Response) Msg(inbox string) *nats.Msg {
 	return &nats.Msg{Subject: inbox, Header: h, Data: r.Body}
 }
 
+// Failure reads the error a reply carries in the NATS micro headers: the HTTP status for its code
+// (500, 504, or 404 when no script was there; 502 for a code that is no HTTP error) and the
+// messages, one per line. failed is false for a reply that answers.
+func Failure(m *nats.Msg) (status int, msg string, failed bool) {
+	code := m.Header.Get(micro.ErrorCodeHeader)
+	if code == "" {
+		return 0, "", false
+	}
+	status, err := strconv.Atoi(code)
+	if err != nil || status < 400 || status > 599 {
+		status = http.StatusBadGateway
+	}
+	return status, strings.Join(m.Header.Values(micro.ErrorHeader), "\n"), true
+}
+
 // WriteReply writes a script's reply as the HTTP response: in HTTP mode the status, headers and
 // body the script returned; in normal mode 200 and the JSON object name -> string; when a script
-// failed, its error code (500, 504, or 404 when no script was there) with the messages. It returns
-// the status written.
+// failed, its Failure as plain text. It returns the status written.
 func WriteReply(w http.ResponseWriter, m *nats.Msg) int {
-	if code := m.Header.Get(micro.ErrorCodeHeader); code != "" {
-		status, err := strconv.Atoi(code)
-		if err != nil || status < 400 || status > 599 {
-			status = http.StatusBadGateway
-		}
-		WriteError(w, status, strings.Join(m.Header.Values(micro.ErrorHeader), "\n"))
+	if status, msg, failed := Failure(m); failed {
+		WriteError(w, status, msg)
 		return status
 	}
 	status := http.StatusOK

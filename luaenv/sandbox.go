@@ -1,27 +1,17 @@
-package engine
+package luaenv
 
 import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// limitRequire keeps require from reading Lua files off the disk, the working directory
-// included, unless a search path was given: scripts get their code from the store (libraries)
-// and their modules from Go.
-func limitRequire(L *lua.LState, path string) {
-	if pkg, ok := L.GetGlobal("package").(*lua.LTable); ok {
-		pkg.RawSetString("path", lua.LString(path))
-		pkg.RawSetString("cpath", lua.LString(""))
-	}
-}
-
 // sandboxedOS are the os functions a sandbox takes away: they change files or run programs.
 var sandboxedOS = []string{"execute", "remove", "rename", "tmpname", "setlocale"}
 
-// sandbox takes what reaches files and processes away from the base library: io, dofile,
-// loadfile, and os's execute, remove, rename, tmpname and setlocale; using them raises an error
-// that says so. (The modules that reach files, processes or the network are replaced by their
-// preloaders; see luamods.)
-func sandbox(L *lua.LState) {
+// confineBaseLibrary takes what reaches files and processes away from the base library: io,
+// dofile, loadfile, package.loadlib, and os's execute, remove, rename, tmpname and setlocale;
+// using them raises an error that says so. (The modules that reach files, processes or the
+// network are left out by New.)
+func confineBaseLibrary(L *lua.LState) {
 	unavailable := func(name string) *lua.LFunction {
 		return L.NewFunction(func(L *lua.LState) int {
 			L.RaiseError("%s is not available in msgscript's sandbox", name)
@@ -52,5 +42,14 @@ func sandbox(L *lua.LState) {
 	}
 	if pkg, ok := L.GetGlobal("package").(*lua.LTable); ok {
 		pkg.RawSetString("loadlib", unavailable("package.loadlib"))
+	}
+}
+
+// unavailableModule is the loader the sandbox puts in place of a module it leaves out: require
+// says why.
+func unavailableModule(name string) lua.LGFunction {
+	return func(L *lua.LState) int {
+		L.RaiseError("module %s is not available in msgscript's sandbox", name)
+		return 0
 	}
 }

@@ -1,4 +1,4 @@
-package store
+package dirstore
 
 import (
 	"context"
@@ -8,75 +8,29 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/msgscript/msgscript/internal/testfiles"
+	"github.com/msgscript/msgscript/store"
+	"github.com/msgscript/msgscript/store/storetest"
 )
 
-func writeFile(t *testing.T, path, text string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// watchStore runs Watch in the background and returns a channel of its batches.
-func watchStore(t *testing.T, d Store) <-chan []Event {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	batches := make(chan []Event, 16)
-	done := make(chan error, 1)
-	go func() { done <- d.Watch(ctx, func(b []Event) { batches <- b }) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Watch: %v", err)
-		}
-	})
-	return batches
-}
-
-func nextBatch(t *testing.T, batches <-chan []Event) []Event {
-	t.Helper()
-	select {
-	case b := <-batches:
-		return b
-	case <-time.After(5 * time.Second):
-		t.Fatal("no change reported within 5s")
-		return nil
-	}
-}
-
-// describe renders a batch as "op kind subject/name" lines for compact assertions.
-func describe(batch []Event) string {
-	var lines []string
-	for _, ev := range batch {
-		op := "put"
-		if ev.Op == OpDelete {
-			op = "delete"
-		}
-		lines = append(lines, op+" "+ev.Item.Ref.String())
-	}
-	return strings.Join(lines, "\n")
-}
-
 func TestDirReadsScriptsAndLibraries(t *testing.T) {
-	root := t.TempDir()
-	writeFile(t, filepath.Join(root, "hello.lua"), "--* subject: funcs.hello\n--* name: hello\n")
-	writeFile(t, filepath.Join(root, "nested", "unnamed.lua"), "--* subject: funcs.other\n")
-	writeFile(t, filepath.Join(root, "helper.lua"), "-- no subject: not a script\n")
-	writeFile(t, filepath.Join(root, "notes.txt"), "--* subject: funcs.txt\n")
-	writeFile(t, filepath.Join(root, ".git", "x.lua"), "--* subject: funcs.hidden\n")
-	writeFile(t, filepath.Join(root, "libs", "web.lua"), "function page() end\n")
-	writeFile(t, filepath.Join(root, "dup.lua"), "--* subject: funcs.hello\n--* name: hello\n")
-	writeFile(t, filepath.Join(root, "broken.lua"), "-- a comment\n--* subject: funcs..broken\n")
+	root := testfiles.Dir(t, map[string]string{
+		"hello.lua":          "--* subject: funcs.hello\n--* name: hello\n",
+		"nested/unnamed.lua": "--* subject: funcs.other\n",
+		"helper.lua":         "-- no subject: not a script\n",
+		"notes.txt":          "--* subject: funcs.txt\n",
+		".git/x.lua":         "--* subject: funcs.hidden\n",
+		"libs/web.lua":       "function page() end\n",
+		"dup.lua":            "--* subject: funcs.hello\n--* name: hello\n",
+		"broken.lua":         "-- a comment\n--* subject: funcs..broken\n",
+	})
 
 	core, logs := observer.New(zap.InfoLevel)
-	d := NewDir(root, zap.New(core))
+	d := New(root, zap.New(core))
 	scripts, err := d.Scripts(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -99,26 +53,25 @@ func TestDirReadsScriptsAndLibraries(t *testing.T) {
 	if err != nil || string(lib.Source) != "function page() end\n" {
 		t.Fatalf("library web: %q, %v", lib.Source, err)
 	}
-	if _, err := d.Script(context.Background(), "funcs.nope", "x"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("missing script: got %v, want ErrNotFound", err)
+	if _, err := d.Script(context.Background(), "funcs.nope", "x"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("missing script: got %v, want store.ErrNotFound", err)
 	}
 }
 
 func TestDirMissingFolder(t *testing.T) {
-	d := NewDir(filepath.Join(t.TempDir(), "nope"), nil)
-	err := d.Watch(context.Background(), func([]Event) { t.Error("apply called") })
+	d := New(filepath.Join(t.TempDir(), "nope"), nil)
+	err := d.Watch(context.Background(), func([]store.Event) { t.Error("apply called") })
 	if err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Fatalf("got %v, want an error naming the folder", err)
 	}
 }
 
 func TestDirWatch(t *testing.T) {
-	root := t.TempDir()
-	writeFile(t, filepath.Join(root, "hello.lua"), "--* subject: funcs.hello\n")
-	writeFile(t, filepath.Join(root, "libs", "web.lua"), "x = 1\n")
-	batches := watchStore(t, NewDir(root, nil))
+	root := testfiles.Dir(t, map[string]string{"hello.lua": "--* subject: funcs.hello\n", "libs/web.lua": "x = 1\n"})
+	write := func(name, text string) { testfiles.Write(t, root, map[string]string{name: text}) }
+	batches := storetest.Watch(t, New(root, nil))
 
-	if got, want := describe(nextBatch(t, batches)), "put library web\nput script funcs.hello/hello"; got != want {
+	if got, want := storetest.Describe(storetest.Next(t, batches)), "put library web\nput script funcs.hello/hello"; got != want {
 		t.Fatalf("first batch:\n%s\nwant:\n%s", got, want)
 	}
 
@@ -127,31 +80,31 @@ func TestDirWatch(t *testing.T) {
 		change func()
 		want   string
 	}{
-		{"add", func() { writeFile(t, filepath.Join(root, "bye.lua"), "--* subject: funcs.bye\n") }, "put script funcs.bye/bye"},
-		{"edit", func() { writeFile(t, filepath.Join(root, "bye.lua"), "--* subject: funcs.bye\n-- v2\n") }, "put script funcs.bye/bye"},
-		{"move to another subject", func() { writeFile(t, filepath.Join(root, "bye.lua"), "--* subject: funcs.ciao\n") },
+		{"add", func() { write("bye.lua", "--* subject: funcs.bye\n") }, "put script funcs.bye/bye"},
+		{"edit", func() { write("bye.lua", "--* subject: funcs.bye\n-- v2\n") }, "put script funcs.bye/bye"},
+		{"move to another subject", func() { write("bye.lua", "--* subject: funcs.ciao\n") },
 			"put script funcs.ciao/bye\ndelete script funcs.bye/bye"},
-		{"new sub-folder", func() { writeFile(t, filepath.Join(root, "a", "b", "deep.lua"), "--* subject: funcs.deep\n") }, "put script funcs.deep/deep"},
-		{"library", func() { writeFile(t, filepath.Join(root, "libs", "web.lua"), "x = 2\n") }, "put library web"},
+		{"new sub-folder", func() { write("a/b/deep.lua", "--* subject: funcs.deep\n") }, "put script funcs.deep/deep"},
+		{"library", func() { write("libs/web.lua", "x = 2\n") }, "put library web"},
 		{"delete", func() { os.Remove(filepath.Join(root, "hello.lua")) }, "delete script funcs.hello/hello"},
 		{"rename renames a script named by its file", func() {
 			os.Rename(filepath.Join(root, "bye.lua"), filepath.Join(root, "renamed.lua"))
 		}, "delete script funcs.ciao/bye\nput script funcs.ciao/renamed"},
-		{"named script", func() { writeFile(t, filepath.Join(root, "n1.lua"), "--* subject: funcs.n\n--* name: keep\n") }, "put script funcs.n/keep"},
+		{"named script", func() { write("n1.lua", "--* subject: funcs.n\n--* name: keep\n") }, "put script funcs.n/keep"},
 		{"rename keeps a script named by its header", func() {
 			os.Rename(filepath.Join(root, "n1.lua"), filepath.Join(root, "n2.lua"))
-			writeFile(t, filepath.Join(root, "x.lua"), "--* subject: funcs.x\n")
+			write("x.lua", "--* subject: funcs.x\n")
 		}, "put script funcs.x/x"},
 	}
 	for _, s := range steps {
 		s.change()
-		batch := nextBatch(t, batches)
-		got := strings.Split(describe(batch), "\n")
+		batch := storetest.Next(t, batches)
+		got := strings.Split(storetest.Describe(batch), "\n")
 		want := strings.Split(s.want, "\n")
 		sort.Strings(got)
 		sort.Strings(want)
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
-			t.Fatalf("%s: got\n%s\nwant\n%s", s.name, describe(batch), s.want)
+			t.Fatalf("%s: got\n%s\nwant\n%s", s.name, storetest.Describe(batch), s.want)
 		}
 	}
 }
@@ -159,7 +112,7 @@ func TestDirWatch(t *testing.T) {
 func TestDirPutAndDelete(t *testing.T) {
 	root := t.TempDir()
 	ctx := context.Background()
-	d := NewDir(root, nil)
+	d := New(root, nil)
 
 	// The text says nothing of its subject: the store writes the headers so it reads back.
 	if err := d.PutScript(ctx, "funcs.a", "a", []byte("function OnMessage() return 'a' end\n")); err != nil {
@@ -196,8 +149,8 @@ func TestDirPutAndDelete(t *testing.T) {
 	if err := d.DeleteScript(ctx, "funcs.a", "a"); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.DeleteScript(ctx, "funcs.a", "a"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("second delete: got %v, want ErrNotFound", err)
+	if err := d.DeleteScript(ctx, "funcs.a", "a"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second delete: got %v, want store.ErrNotFound", err)
 	}
 	if err := d.DeleteLibrary(ctx, "web"); err != nil {
 		t.Fatal(err)

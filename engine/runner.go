@@ -8,7 +8,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
 
-	"github.com/msgscript/msgscript/engine/httpmsg"
+	"github.com/msgscript/msgscript/httpmsg"
 )
 
 // result is one script's answer to one message.
@@ -19,13 +19,13 @@ type result struct {
 	err  *CallError
 }
 
-// run calls every script listening on pattern with one message (several at once, each on its own
+// runScripts calls every script listening on pattern with one message (several at once, each on its own
 // goroutine) and returns their results sorted by script name.
-func (r *Registry) run(ctx context.Context, pattern string, m *nats.Msg) []result {
+func (r *Registry) runScripts(ctx context.Context, pattern string, m *nats.Msg) []result {
 	progs := r.Programs(pattern)
 	req := httpmsg.FromMsg(m)
 	if len(progs) == 1 { // the common case, kept free of goroutines and allocations
-		return []result{r.call(ctx, progs[0], m, req)}
+		return []result{r.runScript(ctx, progs[0], m, req)}
 	}
 	results := make([]result, len(progs))
 	var wg sync.WaitGroup
@@ -33,16 +33,16 @@ func (r *Registry) run(ctx context.Context, pattern string, m *nats.Msg) []resul
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = r.call(ctx, p, m, req)
+			results[i] = r.runScript(ctx, p, m, req)
 		}()
 	}
 	wg.Wait()
 	return results
 }
 
-// call runs one script, for an HTTP request when req is set, and logs its failure with the
+// runScript runs one script, for an HTTP request when req is set, and logs its failure with the
 // subject and the script's name.
-func (r *Registry) call(ctx context.Context, p *Program, m *nats.Msg, req *httpmsg.Request) result {
+func (r *Registry) runScript(ctx context.Context, p *Program, m *nats.Msg, req *httpmsg.Request) result {
 	var body string
 	var resp *httpmsg.Response
 	var err error
@@ -68,5 +68,5 @@ func (r *Registry) call(ctx context.Context, p *Program, m *nats.Msg, req *httpm
 // returns the reply the server would send, addressed to m.Reply. msgscriptcli's dev command uses it
 // to run a script without NATS.
 func (r *Registry) Answer(ctx context.Context, pattern string, m *nats.Msg) *nats.Msg {
-	return newReply(m.Reply, m.Subject, r.run(ctx, pattern, m))
+	return newReply(m.Reply, m.Subject, r.runScripts(ctx, pattern, m))
 }

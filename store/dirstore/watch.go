@@ -1,15 +1,15 @@
-package store
+package dirstore
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
 	"go.uber.org/zap"
+
+	"github.com/msgscript/msgscript/store"
 )
 
 // settle is how long the folder must stay quiet before it is read again: editors save in several
@@ -19,7 +19,7 @@ const settle = 50 * time.Millisecond
 // Watch reads the folder, hands over everything, then reads it again after every burst of
 // filesystem events and hands over the difference. Reading the whole folder instead of following
 // single events keeps renames, editors' save dances and new sub-folders simple and exact.
-func (d *Dir) Watch(ctx context.Context, apply func([]Event)) error {
+func (d *Store) Watch(ctx context.Context, apply func([]store.Event)) error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return fmt.Errorf("store dir: %w", err)
@@ -40,7 +40,7 @@ func (d *Dir) Watch(ctx context.Context, apply func([]Event)) error {
 	if !d.watchFolders(w, watched, current.dirs) {
 		timer.Stop() // no folder was added after the reading: nothing can have been missed
 	}
-	apply(diff(snapshot{}, current))
+	apply(store.Snapshot{}.Diff(current.items))
 
 	for {
 		select {
@@ -70,7 +70,7 @@ func (d *Dir) Watch(ctx context.Context, apply func([]Event)) error {
 			if d.watchFolders(w, watched, next.dirs) {
 				timer.Reset(settle) // files may have landed in a new folder before it was watched
 			}
-			if batch := diff(current, next); len(batch) > 0 {
+			if batch := current.items.Diff(next.items); len(batch) > 0 {
 				apply(batch)
 			}
 			current = next
@@ -89,7 +89,7 @@ func relevant(ev fsnotify.Event) bool {
 
 // watchFolders adds a watch on every folder not yet watched (fsnotify is not recursive) and forgets
 // the ones that disappeared. It reports whether a watch was added.
-func (d *Dir) watchFolders(w *fsnotify.Watcher, watched map[string]bool, dirs []string) bool {
+func (d *Store) watchFolders(w *fsnotify.Watcher, watched map[string]bool, dirs []string) bool {
 	added := false
 	seen := map[string]bool{}
 	for _, dir := range dirs {
@@ -111,21 +111,4 @@ func (d *Dir) watchFolders(w *fsnotify.Watcher, watched map[string]bool, dirs []
 		}
 	}
 	return added
-}
-
-// diff lists the events that turn before into after, libraries first.
-func diff(before, after snapshot) []Event {
-	var batch []Event
-	for ref, it := range after.items {
-		if old, ok := before.items[ref]; !ok || !bytes.Equal(old.Source, it.Source) {
-			batch = append(batch, Event{Op: OpPut, Item: it})
-		}
-	}
-	for ref, it := range before.items {
-		if _, ok := after.items[ref]; !ok {
-			batch = append(batch, Event{Op: OpDelete, Item: Item{Ref: ref, Origin: it.Origin}})
-		}
-	}
-	sort.Slice(batch, func(i, j int) bool { return refLess(batch[i].Item.Ref, batch[j].Item.Ref) })
-	return batch
 }

@@ -1,4 +1,4 @@
-package store
+package etcdstore
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+
+	"github.com/msgscript/msgscript/store"
 )
 
 // resumeWait is the pause before reading etcd again after a watch broke.
@@ -20,8 +22,8 @@ const resumeWait = 500 * time.Millisecond
 // prefix is read again and the difference with what was handed over is applied, so no change is
 // lost; then the watch resumes from the new revision. While etcd is unreachable the client keeps
 // the watch open and catches up when etcd returns; the scripts already loaded keep serving.
-func (e *Etcd) Watch(ctx context.Context, apply func([]Event)) error {
-	var known snapshot
+func (e *Store) Watch(ctx context.Context, apply func([]store.Event)) error {
+	var known store.Snapshot
 	first := true
 	for {
 		current, rev, err := e.load(ctx)
@@ -38,14 +40,14 @@ func (e *Etcd) Watch(ctx context.Context, apply func([]Event)) error {
 			}
 			continue
 		}
-		if batch := diff(known, current); first || len(batch) > 0 {
+		if batch := known.Diff(current); first || len(batch) > 0 {
 			apply(batch)
 		}
 		known, first = current, false
 		if e.afterLoad != nil {
 			e.afterLoad()
 		}
-		if err := e.follow(ctx, rev, &known, apply); err != nil {
+		if err := e.follow(ctx, rev, known, apply); err != nil {
 			e.log.Warn("etcd watch broke; reading everything again", zap.Error(err))
 			if !sleep(ctx, resumeWait) {
 				return nil
@@ -57,25 +59,15 @@ func (e *Etcd) Watch(ctx context.Context, apply func([]Event)) error {
 }
 
 // load reads the whole prefix and the revision it was read at.
-func (e *Etcd) load(ctx context.Context) (snapshot, int64, error) {
+func (e *Store) load(ctx context.Context) (store.Snapshot, int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.loadTimeout)
 	defer cancel()
-	resp, err := e.cli.Get(ctx, e.prefix+"/", clientv3.WithPrefix())
-	if err != nil {
-		return snapshot{}, 0, fmt.Errorf("reading %s/ from etcd: %w", e.prefix, err)
-	}
-	snap := snapshot{items: map[Ref]Item{}}
-	for _, kv := range resp.Kvs {
-		if it, ok := e.item(string(kv.Key), kv.Value, kv.ModRevision); ok {
-			snap.items[it.Ref] = it
-		}
-	}
-	return snap, resp.Header.Revision, nil
+	return e.read(ctx, e.prefix+"/")
 }
 
 // follow watches the prefix from rev+1 and applies each change, keeping known current. It returns
 // nil when ctx ends and an error when the watch cannot go on.
-func (e *Etcd) follow(ctx context.Context, rev int64, known *snapshot, apply func([]Event)) error {
+func (e *Store) follow(ctx context.Context, rev int64, known store.Snapshot, apply func([]store.Event)) error {
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
 	for resp := range e.cli.Watch(wctx, e.prefix+"/", clientv3.WithPrefix(), clientv3.WithRev(rev+1)) {
@@ -85,7 +77,7 @@ func (e *Etcd) follow(ctx context.Context, rev int64, known *snapshot, apply fun
 		if err := resp.Err(); err != nil {
 			return err
 		}
-		var batch []Event
+		var batch []store.Event
 		for _, ev := range resp.Events {
 			ref, ok := e.ref(string(ev.Kv.Key))
 			if !ok {
@@ -93,12 +85,12 @@ func (e *Etcd) follow(ctx context.Context, rev int64, known *snapshot, apply fun
 			}
 			switch ev.Type {
 			case clientv3.EventTypePut:
-				it := Item{Ref: ref, Source: ev.Kv.Value, Origin: string(ev.Kv.Key), Revision: ev.Kv.ModRevision}
-				known.items[ref] = it
-				batch = append(batch, Event{Op: OpPut, Item: it})
+				it := store.Item{Ref: ref, Source: ev.Kv.Value, Origin: string(ev.Kv.Key), Revision: ev.Kv.ModRevision}
+				known[ref] = it
+				batch = append(batch, store.Event{Op: store.OpPut, Item: it})
 			case clientv3.EventTypeDelete:
-				delete(known.items, ref)
-				batch = append(batch, Event{Op: OpDelete, Item: Item{Ref: ref, Origin: string(ev.Kv.Key)}})
+				delete(known, ref)
+				batch = append(batch, store.Event{Op: store.OpDelete, Item: store.Item{Ref: ref, Origin: string(ev.Kv.Key)}})
 			}
 		}
 		if len(batch) > 0 {

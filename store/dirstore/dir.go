@@ -1,28 +1,29 @@
-package store
+// Package dirstore keeps msgscript's scripts and libraries as .lua files in a folder, watched with
+// fsnotify: for one machine, and for development.
+package dirstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"go.uber.org/zap"
 
-	"github.com/msgscript/msgscript/engine/script"
+	"github.com/msgscript/msgscript/script"
+	"github.com/msgscript/msgscript/store"
 )
 
-// Dir keeps scripts and libraries as .lua files in a folder, for one machine and for development:
+// Store keeps scripts and libraries as .lua files in a folder:
 //
 //   - every *.lua file outside libs/ whose headers name a subject (`--* subject: ...`) is a script,
 //     named by its `--* name:` header or else by its file name;
 //   - every *.lua file under libs/ is a library named by its file name.
 //
 // Files are read when the store is watched and again on every change fsnotify reports.
-type Dir struct {
+type Store struct {
 	root string
 	log  *zap.Logger
 }
@@ -30,28 +31,25 @@ type Dir struct {
 // libsDir is the sub-folder holding libraries.
 const libsDir = "libs"
 
-// NewDir returns the store for the folder root. It touches nothing until used.
-func NewDir(root string, log *zap.Logger) *Dir {
+// New returns the store for the folder root. It touches nothing until used.
+func New(root string, log *zap.Logger) *Store {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Dir{root: filepath.Clean(root), log: log}
+	return &Store{root: filepath.Clean(root), log: log}
 }
 
-// Root is the folder the store reads.
-func (d *Dir) Root() string { return d.root }
-
-// snapshot is one reading of the folder.
-type snapshot struct {
-	items map[Ref]Item
+// reading is one reading of the folder.
+type reading struct {
+	items store.Snapshot
 	dirs  []string // every folder read, to be watched
 }
 
 // scan reads the whole folder. Folders whose name starts with a dot are skipped (.git, editor
 // state), and so are files that are not .lua. When two files claim the same script or library the
 // first in lexical order wins and the other is reported.
-func (d *Dir) scan() (snapshot, error) {
-	snap := snapshot{items: map[Ref]Item{}}
+func (d *Store) scan() (reading, error) {
+	snap := reading{items: store.Snapshot{}}
 	info, err := os.Stat(d.root)
 	if err != nil {
 		return snap, fmt.Errorf("store dir: %w", err)
@@ -90,19 +88,18 @@ func (d *Dir) scan() (snapshot, error) {
 }
 
 // read turns one file into an item; ok is false when the file is not a script or library.
-func (d *Dir) read(path string) (item Item, ok bool) {
+func (d *Store) read(path string) (item store.Item, ok bool) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		d.log.Warn("cannot read", zap.String("path", path), zap.Error(err))
 		return item, false
 	}
-	item = Item{Source: src, Origin: path}
+	item = store.Item{Source: src, Origin: path}
 	if info, err := os.Stat(path); err == nil {
 		item.Modified = info.ModTime()
 	}
-	base := strings.TrimSuffix(filepath.Base(path), ".lua")
 	if d.isLibrary(path) {
-		item.Ref = Ref{Kind: KindLibrary, Name: base}
+		item.Ref = store.Ref{Kind: store.KindLibrary, Name: script.FileName(path)}
 		return item, true
 	}
 	h, err := script.ParseHeaders(src)
@@ -114,79 +111,54 @@ func (d *Dir) read(path string) (item Item, ok bool) {
 		return item, false
 	}
 	// Other header errors are reported by the engine when it compiles the script.
-	item.Ref = Ref{Kind: KindScript, Subject: h.Subject, Name: h.Name}
-	if item.Name == "" {
-		item.Name = base
-	}
+	item.Ref = store.Ref{Kind: store.KindScript, Subject: h.Subject, Name: h.NameFor(path)}
 	return item, true
 }
 
-func (d *Dir) isLibrary(path string) bool {
+func (d *Store) isLibrary(path string) bool {
 	rel, err := filepath.Rel(d.root, path)
 	return err == nil && strings.HasPrefix(rel, libsDir+string(filepath.Separator))
 }
 
-// sorted returns the items of one kind in Ref order.
-func (s snapshot) sorted(kind Kind) []Item {
-	var out []Item
-	for _, it := range s.items {
-		if it.Kind == kind {
-			out = append(out, it)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return refLess(out[i].Ref, out[j].Ref) })
-	return out
-}
-
-func refLess(a, b Ref) bool {
-	if a.Kind != b.Kind {
-		return a.Kind > b.Kind // libraries first: scripts are compiled against them
-	}
-	if a.Subject != b.Subject {
-		return a.Subject < b.Subject
-	}
-	return a.Name < b.Name
-}
-
-func (d *Dir) get(ref Ref) (Item, error) {
+func (d *Store) get(ref store.Ref) (store.Item, error) {
 	snap, err := d.scan()
 	if err != nil {
-		return Item{}, err
+		return store.Item{}, err
 	}
 	it, ok := snap.items[ref]
 	if !ok {
-		return Item{}, fmt.Errorf("%s: %w", ref, ErrNotFound)
+		return store.Item{}, fmt.Errorf("%s: %w", ref, store.ErrNotFound)
 	}
 	return it, nil
 }
 
-func (d *Dir) Scripts(ctx context.Context) ([]Item, error) {
+func (d *Store) Scripts(ctx context.Context) ([]store.Item, error) {
 	snap, err := d.scan()
-	return snap.sorted(KindScript), err
+	return snap.items.Sorted(store.KindScript), err
 }
 
-func (d *Dir) Libraries(ctx context.Context) ([]Item, error) {
+func (d *Store) Libraries(ctx context.Context) ([]store.Item, error) {
 	snap, err := d.scan()
-	return snap.sorted(KindLibrary), err
+	return snap.items.Sorted(store.KindLibrary), err
 }
 
-func (d *Dir) Script(ctx context.Context, subject, name string) (Item, error) {
-	return d.get(Ref{Kind: KindScript, Subject: subject, Name: name})
+func (d *Store) Script(ctx context.Context, subject, name string) (store.Item, error) {
+	return d.get(store.Ref{Kind: store.KindScript, Subject: subject, Name: name})
 }
 
-func (d *Dir) Library(ctx context.Context, name string) (Item, error) {
-	return d.get(Ref{Kind: KindLibrary, Name: name})
+func (d *Store) Library(ctx context.Context, name string) (store.Item, error) {
+	return d.get(store.Ref{Kind: store.KindLibrary, Name: name})
 }
 
 // PutScript writes the script over the file that holds it, or else to <root>/<name>.lua (or
 // <root>/<subject>/<name>.lua when that name is taken). Its subject and name headers are set so
 // that the file reads back as the same script.
-func (d *Dir) PutScript(ctx context.Context, subject, name string, source []byte) error {
-	if err := validateRef(subject, name); err != nil {
+func (d *Store) PutScript(ctx context.Context, subject, name string, source []byte) error {
+	ref := store.Ref{Kind: store.KindScript, Subject: subject, Name: name}
+	if err := ref.Validate(); err != nil {
 		return err
 	}
 	source = script.SetHeader(script.SetHeader(source, "name", name), "subject", subject)
-	ref := Ref{Kind: KindScript, Subject: subject, Name: name}
 	snap, err := d.scan()
 	if err != nil {
 		return err
@@ -200,8 +172,8 @@ func (d *Dir) PutScript(ctx context.Context, subject, name string, source []byte
 	return writeFileAtomic(path, source)
 }
 
-func (d *Dir) PutLibrary(ctx context.Context, name string, source []byte) error {
-	if err := script.ValidateName(name); err != nil {
+func (d *Store) PutLibrary(ctx context.Context, name string, source []byte) error {
+	if err := (store.Ref{Kind: store.KindLibrary, Name: name}).Validate(); err != nil {
 		return err
 	}
 	path := filepath.Join(d.root, libsDir, name+".lua")
@@ -211,15 +183,15 @@ func (d *Dir) PutLibrary(ctx context.Context, name string, source []byte) error 
 	return writeFileAtomic(path, source)
 }
 
-func (d *Dir) DeleteScript(ctx context.Context, subject, name string) error {
-	return d.remove(Ref{Kind: KindScript, Subject: subject, Name: name})
+func (d *Store) DeleteScript(ctx context.Context, subject, name string) error {
+	return d.remove(store.Ref{Kind: store.KindScript, Subject: subject, Name: name})
 }
 
-func (d *Dir) DeleteLibrary(ctx context.Context, name string) error {
-	return d.remove(Ref{Kind: KindLibrary, Name: name})
+func (d *Store) DeleteLibrary(ctx context.Context, name string) error {
+	return d.remove(store.Ref{Kind: store.KindLibrary, Name: name})
 }
 
-func (d *Dir) remove(ref Ref) error {
+func (d *Store) remove(ref store.Ref) error {
 	it, err := d.get(ref)
 	if err != nil {
 		return err
@@ -227,11 +199,9 @@ func (d *Dir) remove(ref Ref) error {
 	return os.Remove(it.Origin)
 }
 
-func (d *Dir) Close() error { return nil }
+func (d *Store) Close() error { return nil }
 
-func validateRef(subject, name string) error {
-	return errors.Join(script.ValidatePattern(subject), script.ValidateName(name))
-}
+var _ store.Store = (*Store)(nil)
 
 // writeFileAtomic writes through a temporary file and a rename, so that the watcher (ours or
 // another instance's) never reads half a script. The temporary name starts with a dot and does not

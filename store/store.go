@@ -1,12 +1,17 @@
-// Package store holds msgscript's scripts and libraries. The engine reads it once and then follows
-// its changes through Watch; the CLI writes to it. Two implementations exist: a folder of .lua files
-// (Dir) for one machine, and etcd for a cluster.
+// Package store defines where msgscript's scripts and libraries live: the Store interface, the
+// items it holds and the events of its Watch. The engine reads a store once and then follows its
+// changes; the CLI writes to it. Each backend is a package of its own (store/dirstore for a folder
+// of .lua files on one machine, store/etcdstore for a cluster), so that this package, and the
+// engine that uses it, depend on none of them.
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"time"
+
+	"github.com/msgscript/msgscript/script"
 )
 
 // Kind tells a script from a library.
@@ -39,6 +44,24 @@ func (r Ref) String() string {
 		return "library " + r.Name
 	}
 	return "script " + r.Subject + "/" + r.Name
+}
+
+// Validate reports whether r may be stored: a library needs a valid name, a script a valid name
+// and subject pattern.
+func (r Ref) Validate() error {
+	if r.Kind == KindLibrary {
+		return script.ValidateName(r.Name)
+	}
+	return errors.Join(script.ValidatePattern(r.Subject), script.ValidateName(r.Name))
+}
+
+// Compare orders refs as a store hands them over: libraries first (scripts are compiled against
+// them), then by subject and name. It returns -1, 0 or +1, as cmp.Compare does.
+func (r Ref) Compare(o Ref) int {
+	if r.Kind != o.Kind {
+		return cmp.Compare(o.Kind, r.Kind)
+	}
+	return cmp.Or(cmp.Compare(r.Subject, o.Subject), cmp.Compare(r.Name, o.Name))
 }
 
 // Item is one stored script or library.
