@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/dustin/go-humanize"
 	"github.com/nats-io/nats.go"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
@@ -48,11 +49,25 @@ type App struct {
 	Timeout caddy.Duration `json:"timeout,omitempty"`
 	// MaxConcurrent bounds the calls running at once. Default: 1024.
 	MaxConcurrent int `json:"max_concurrent,omitempty"`
+	// MaxConcurrentPerSubject bounds the calls running at once for one subject pattern, so that
+	// no subject (a burst, a loop through NATS) takes every slot. Default: max_concurrent / 4.
+	MaxConcurrentPerSubject int `json:"max_concurrent_per_subject,omitempty"`
+	// MemoryLimit is the most memory, in bytes, the scripts may make the process use: past it the
+	// call that holds the most ends with a "memory limit" error, and no call may hold half of it
+	// or make one value (string.rep, table.concat) of a quarter. Default: three quarters of the
+	// machine's memory, or of the container's (cgroup) limit, and at most three eighths of the
+	// address space limit (ulimit -v).
+	MemoryLimit int64 `json:"memory_limit,omitempty"`
+	// MaxDepth bounds a chain of calls through NATS: a message more hops deep (a script
+	// requesting a subject whose script requests another...) runs no script and is answered
+	// with error 508. Default: 8.
+	MaxDepth int `json:"max_depth,omitempty"`
 	// EtcdEndpoints give the Lua etcd module a client when the scripts are not in etcd (with the
 	// etcd store, the module uses the store's client).
 	EtcdEndpoints []string `json:"etcd_endpoints,omitempty"`
-	// Policy is what scripts may reach: sandbox, http_hosts, lua_path and plugin_dir (see
-	// luaenv.Policy), options of the app itself in JSON.
+	// Policy is what scripts may reach: sandbox, http_hosts, denied_addrs, env, etcd_prefix,
+	// lua_path and plugin_dir (see luaenv.Policy), options of the app itself in JSON. Caddy's
+	// admin address and the etcd endpoints are always among the sandbox's denied_addrs.
 	luaenv.Policy
 
 	storeModule StoreModule
@@ -61,6 +76,7 @@ type App struct {
 	dial        func(log *zap.Logger) (*natsConn, error)
 	conn        *atomic.Pointer[natsConn] // set while started; read by HTTP handlers in the same config
 	engine      *engine.Engine
+	unwatchConn func() // stops the engine following a replaced connection
 	releaseLua  func() // lets go of what the Lua modules hold (an etcd client)
 	logger      *zap.Logger
 }
@@ -129,8 +145,13 @@ func (a *App) Validate() error {
 	if strings.ContainsAny(a.QueueGroup, " \t\r\n") {
 		return fmt.Errorf("msgscript: queue_group %q contains a blank", a.QueueGroup)
 	}
-	if a.Timeout < 0 || a.MaxConcurrent < 0 {
-		return fmt.Errorf("msgscript: timeout and max_concurrent cannot be negative")
+	if a.Timeout < 0 || a.MaxConcurrent < 0 || a.MaxConcurrentPerSubject < 0 || a.MaxDepth < 0 || a.MemoryLimit < 0 {
+		return fmt.Errorf("msgscript: timeout, max_concurrent, max_concurrent_per_subject, max_depth and memory_limit cannot be negative")
+	}
+	if es, ok := a.storeModule.(*EtcdStore); ok {
+		if err := es.separateFrom(a.EffectiveEtcdPrefix()); err != nil {
+			return fmt.Errorf("msgscript: %v", err)
+		}
 	}
 	return nil
 }
@@ -155,16 +176,21 @@ func (a *App) Start() error {
 	}
 	a.releaseLua = releaseLua
 	a.conn.Store(conn)
-	a.engine = engine.New(conn.nc, st, engine.Options{
-		QueueGroup:    a.QueueGroup,
-		Timeout:       time.Duration(a.Timeout),
-		MaxConcurrent: a.MaxConcurrent,
-		Preload:       []engine.Preloader{preload},
-		Logger:        a.logger,
+	a.engine = engine.New(conn.conn(), st, engine.Options{
+		QueueGroup:              a.QueueGroup,
+		Timeout:                 time.Duration(a.Timeout),
+		MaxConcurrent:           a.MaxConcurrent,
+		MaxConcurrentPerSubject: a.MaxConcurrentPerSubject,
+		MaxDepth:                a.MaxDepth,
+		MemoryLimit:             uint64(a.MemoryLimit),
+		Preload:                 []engine.Preloader{preload},
+		Logger:                  a.logger,
 	})
+	a.unwatchConn = conn.watch(conn.conn(), a.engine.SetConn)
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	if err := a.engine.Start(ctx); err != nil {
+		a.unwatchConn()
 		_ = a.engine.Stop(ctx)
 		a.engine = nil
 		a.conn.Store(nil)
@@ -173,7 +199,8 @@ func (a *App) Start() error {
 		return fmt.Errorf("msgscript: %v", err)
 	}
 	a.logger.Info("msgscript started",
-		zap.String("nats", a.natsTarget), zap.Strings("subjects", a.engine.Registry().Subjects()))
+		zap.String("nats", a.natsTarget), zap.Strings("subjects", a.engine.Registry().Subjects()),
+		zap.String("memory_limit", humanize.IBytes(a.engine.Registry().MemoryLimit())))
 	return nil
 }
 
@@ -192,6 +219,7 @@ func (a *App) Stop() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), grace+time.Second)
 	defer cancel()
+	a.unwatchConn()
 	err := a.engine.Stop(ctx)
 	a.engine = nil
 	a.conn.Store(nil)
@@ -206,7 +234,7 @@ func (a *App) NATS() *nats.Conn {
 		return nil
 	}
 	if c := a.conn.Load(); c != nil {
-		return c.nc
+		return c.conn()
 	}
 	return nil
 }

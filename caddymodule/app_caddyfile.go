@@ -8,6 +8,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/dustin/go-humanize"
 )
 
 func init() {
@@ -42,8 +43,14 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //		queue_group    <name>
 //		timeout        <duration>
 //		max_concurrent <n>
+//		max_concurrent_per_subject <n>
+//		max_depth      <n>
+//		memory_limit   <size>
 //		sandbox        [on|off]
 //		http_hosts     <host>...
+//		denied_addrs   <host:port>...
+//		env            <NAME>...
+//		etcd_prefix    <prefix>
 //		etcd_endpoints <endpoint>...
 //		lua_path       <path>
 //		plugin_dir     <dir>
@@ -74,15 +81,23 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			a.Timeout = dur
 		case "max_concurrent":
-			var s string
-			if err := oneArg(d, &s); err != nil {
+			if err := positiveArg(d, opt, &a.MaxConcurrent); err != nil {
 				return err
 			}
-			n, err := strconv.Atoi(s)
-			if err != nil || n <= 0 {
-				return d.Errf("max_concurrent: want a positive number, got %q", s)
+		case "max_concurrent_per_subject":
+			if err := positiveArg(d, opt, &a.MaxConcurrentPerSubject); err != nil {
+				return err
 			}
-			a.MaxConcurrent = n
+		case "max_depth":
+			if err := positiveArg(d, opt, &a.MaxDepth); err != nil {
+				return err
+			}
+		case "memory_limit":
+			size, err := sizeArg(d, opt, "1GiB")
+			if err != nil {
+				return err
+			}
+			a.MemoryLimit = size
 		case "store":
 			if !d.NextArg() {
 				return d.ArgErr()
@@ -113,6 +128,22 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			a.HTTPHosts = append(a.HTTPHosts, args...)
+		case "denied_addrs":
+			args, err := listArgs(d)
+			if err != nil {
+				return err
+			}
+			a.DeniedAddrs = append(a.DeniedAddrs, args...)
+		case "env":
+			args, err := listArgs(d)
+			if err != nil {
+				return err
+			}
+			a.Env = append(a.Env, args...)
+		case "etcd_prefix":
+			if err := oneArg(d, &a.EtcdPrefix); err != nil {
+				return err
+			}
 		case "etcd_endpoints":
 			args, err := listArgs(d)
 			if err != nil {
@@ -128,7 +159,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 		default:
-			return d.Errf("msgscript: unknown option %q (known: nats_url, embedded_nats, store, queue_group, timeout, max_concurrent, sandbox, http_hosts, etcd_endpoints, lua_path, plugin_dir)", opt)
+			return d.Errf("msgscript: unknown option %q (known: nats_url, embedded_nats, store, queue_group, timeout, max_concurrent, max_concurrent_per_subject, max_depth, memory_limit, sandbox, http_hosts, denied_addrs, env, etcd_prefix, etcd_endpoints, lua_path, plugin_dir)", opt)
 		}
 	}
 	return nil
@@ -145,6 +176,33 @@ func durationArg(d *caddyfile.Dispenser, opt, example string) (caddy.Duration, e
 		return 0, d.Errf("%s: want a positive duration such as %s, got %q", opt, example, v)
 	}
 	return caddy.Duration(dur), nil
+}
+
+// sizeArg reads the one size of opt, such as 1GiB or 512MB.
+func sizeArg(d *caddyfile.Dispenser, opt, example string) (int64, error) {
+	var v string
+	if err := oneArg(d, &v); err != nil {
+		return 0, err
+	}
+	size, err := humanize.ParseBytes(v)
+	if err != nil || size == 0 || size > 1<<50 {
+		return 0, d.Errf("%s: want a size such as %s, got %q", opt, example, v)
+	}
+	return int64(size), nil
+}
+
+// positiveArg reads the one positive number of opt into dst.
+func positiveArg(d *caddyfile.Dispenser, opt string, dst *int) error {
+	var v string
+	if err := oneArg(d, &v); err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return d.Errf("%s: want a positive number, got %q", opt, v)
+	}
+	*dst = n
+	return nil
 }
 
 // listArgs reads one or more arguments.

@@ -2,6 +2,8 @@ package caddymodule
 
 import (
 	"fmt"
+	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -33,7 +35,19 @@ func (a *App) luaEnvironment(storeEtcd *clientv3.Client) (func(*lua.LState), fun
 		}
 		etcd, release = cli, func() { _, _ = etcdClients.Delete(key) }
 	}
-	preload, err := luaenv.New(a.Policy, luaenv.Services{NATS: a.NATS, Etcd: etcd})
+	policy := a.Policy
+	// What a sandboxed script must never reach, whatever http_hosts says: Caddy's admin API
+	// (CADDY_ADMIN or its default; an `admin` address set in the Caddyfile belongs in
+	// denied_addrs), and etcd, whose HTTP gateway would bypass etcd_prefix.
+	policy.DeniedAddrs = append(slices.Clone(policy.DeniedAddrs), caddy.DefaultAdminListen)
+	if etcd != nil {
+		for _, ep := range etcd.Endpoints() {
+			if u, err := url.Parse(ep); err == nil && u.Host != "" {
+				policy.DeniedAddrs = append(policy.DeniedAddrs, u.Host)
+			}
+		}
+	}
+	preload, err := luaenv.New(policy, luaenv.Services{NATS: a.NATS, Etcd: etcd})
 	if err != nil {
 		release()
 		return nil, nil, err

@@ -111,6 +111,8 @@ func TestAppRefusesBadConfig(t *testing.T) {
 		{map[string]any{}, "no store configured"},
 		{map[string]any{"nats_url": "nats://x", "embedded_nats": "127.0.0.1:1", "store": map[string]any{"backend": "dir", "path": "."}}, "exclude each other"},
 		{map[string]any{"store": map[string]any{"backend": "dir"}}, "store dir: no path"},
+		{map[string]any{"store": map[string]any{"backend": "etcd"}, "etcd_prefix": "msgscript/scripts/"}, "overlaps the etcd store's keys"},
+		{map[string]any{"store": map[string]any{"backend": "etcd", "prefix": "apps/ms"}, "sandbox": true, "etcd_prefix": "apps/"}, "overlaps the etcd store's keys"},
 		{map[string]any{"store": map[string]any{"backend": "dir", "path": filepath.Join(t.TempDir(), "missing")}, "embedded_nats": testnet.FreeAddr(t)}, "missing"},
 	}
 	for _, c := range cases {

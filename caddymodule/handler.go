@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
 
+	"github.com/msgscript/msgscript/callctx"
 	"github.com/msgscript/msgscript/httpmsg"
 	"github.com/msgscript/msgscript/script"
 )
@@ -41,48 +42,53 @@ type Handler struct {
 	// environment variable.
 	NATSURL string `json:"nats_url,omitempty"`
 
-	app     *App                   // the app of the same config, when it runs here
-	own     *ownConn               // else the handler's own connection
+	conn    *connRef               // the NATS connection: the app's, or the handler's own
 	forward func(name string) bool // the ForwardHeaders filter; nil forwards every header
 	logger  *zap.Logger
 }
 
-// ownConn is a handler's own NATS connection, dialed on the first request so that provisioning
-// does no network I/O. It is shared with every config naming the same URL and kept across
-// reloads; dialing does not wait for NATS (the connection keeps trying in the background).
-type ownConn struct {
+// connRef is the handler's hold on a pooled NATS connection (the msgscript app's, or its own
+// nats_url's), taken on the first request so that provisioning does no network I/O, and let go by
+// Cleanup. Holding its own reference keeps the connection for the requests a config still serves
+// after its msgscript app stopped, as happens during a reload; dialing does not wait for NATS (the
+// connection keeps trying in the background).
+type connRef struct {
 	key  string
+	log  *zap.Logger
 	dial func(*zap.Logger) (*natsConn, error)
 	mu   sync.Mutex
 	conn atomic.Pointer[natsConn]
 	gone bool // released by Cleanup
 }
 
-func (o *ownConn) get(log *zap.Logger) *nats.Conn {
+func (o *connRef) get() *nats.Conn {
 	if c := o.conn.Load(); c != nil {
-		return c.nc
+		return c.conn()
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if c := o.conn.Load(); c != nil {
-		return c.nc
+		return c.conn()
 	}
 	if o.gone {
 		return nil
 	}
-	c, err := acquireConn(o.key, log, o.dial)
+	c, err := acquireConn(o.key, o.log, o.dial)
 	if err != nil {
-		log.Error("connecting to NATS", zap.Error(err))
+		o.log.Error("connecting to NATS", zap.Error(err))
 		return nil
 	}
 	o.conn.Store(c)
-	return c.nc
+	return c.conn()
 }
 
-func (o *ownConn) release() {
+// release lets go of the reference. A request of the old config still being served after a
+// reload keeps using the connection, which the new config holds; once nobody holds it, it is
+// closed and such a request gets 503.
+func (o *connRef) release() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.conn.Swap(nil) != nil {
+	if !o.gone && o.conn.Load() != nil {
 		releaseConn(o.key)
 	}
 	o.gone = true
@@ -125,7 +131,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	url := caddy.NewReplacer().ReplaceKnown(h.NATSURL, "")
 	if url == "" {
 		if app, err := ctx.AppIfConfigured("msgscript"); err == nil {
-			h.app = app.(*App)
+			a := app.(*App)
+			h.conn = &connRef{key: a.connKey, log: a.logger, dial: a.dial}
 			return nil
 		}
 		url = os.Getenv("NATS_URL")
@@ -133,24 +140,16 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if url == "" {
 		return fmt.Errorf("msgscript handler: no NATS server: configure the msgscript app, or nats_url in the handler")
 	}
-	h.own = &ownConn{key: "nats " + url, dial: func(log *zap.Logger) (*natsConn, error) { return dialNATS(url, log) }}
+	h.conn = &connRef{key: "nats " + url, log: h.logger, dial: func(log *zap.Logger) (*natsConn, error) { return dialNATS(url, log) }}
 	return nil
 }
 
-// Cleanup lets go of the handler's own connection.
+// Cleanup lets go of the connection.
 func (h *Handler) Cleanup() error {
-	if h.own != nil {
-		h.own.release()
+	if h.conn != nil {
+		h.conn.release()
 	}
 	return nil
-}
-
-// nats is the connection to use now; nil when there is none yet.
-func (h *Handler) nats() *nats.Conn {
-	if h.app != nil {
-		return h.app.NATS()
-	}
-	return h.own.get(h.logger)
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
@@ -176,7 +175,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 // returns its message, for fail.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (subject string, status int, failure string) {
 	subject, rest, err := httpmsg.SplitPath(r.URL.Path)
-	if err != nil {
+	if errors.Is(err, script.ErrSubjectTooLong) {
+		return subject, http.StatusRequestURITooLong, err.Error()
+	} else if err != nil {
 		return subject, http.StatusBadRequest, err.Error()
 	}
 	if !h.allowed(subject) {
@@ -185,6 +186,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (subject string,
 	if r.ContentLength > h.MaxBody {
 		return subject, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", h.MaxBody)
 	}
+	nc := h.conn.get() // before reading the body, which may take long enough for a reload to happen
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.MaxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -193,13 +195,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (subject string,
 		}
 		return subject, http.StatusBadRequest, "reading the request body: " + err.Error()
 	}
-	nc := h.nats()
 	if nc == nil || !nc.IsConnected() {
 		return subject, http.StatusServiceUnavailable, "NATS is not reachable"
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(h.Timeout))
 	defer cancel()
-	reply, err := nc.RequestMsgWithContext(ctx, httpmsg.NewMsg(subject, rest, r, body, h.forward))
+	msg := httpmsg.NewMsg(subject, rest, r, body, h.forward)
+	callctx.SetTimeout(msg, time.Duration(h.Timeout)) // the scripts end when the handler stops waiting
+	reply, err := nc.RequestMsgWithContext(ctx, msg)
 	switch {
 	case err == nil:
 		if status, msg, failed := httpmsg.Failure(reply); failed {

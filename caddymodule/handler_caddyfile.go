@@ -4,7 +4,6 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"github.com/dustin/go-humanize"
 )
 
 func init() {
@@ -43,15 +42,11 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			h.Timeout = dur
 		case "max_body":
-			var v string
-			if err := oneArg(d, &v); err != nil {
+			size, err := sizeArg(d, opt, "1MiB or 512KB")
+			if err != nil {
 				return err
 			}
-			size, err := humanize.ParseBytes(v)
-			if err != nil || size == 0 || size > 1<<40 {
-				return d.Errf("max_body: want a size such as 1MiB or 512KB, got %q", v)
-			}
-			h.MaxBody = int64(size)
+			h.MaxBody = size
 		case "subjects":
 			args, err := listArgs(d)
 			if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/msgscript/msgscript/internal/testfiles"
 	"github.com/msgscript/msgscript/internal/testhttp"
 	"github.com/msgscript/msgscript/internal/testnet"
+	"github.com/msgscript/msgscript/script"
 
 	// basic_auth and the rest of a standard Caddy, for configs written as users write them.
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
@@ -176,8 +177,8 @@ func TestHandlerStatuses(t *testing.T) {
 	cases := []statusCase{
 		{base + "/funcs.nothing", "", 404, "no script listens on funcs.nothing"},
 		{base + "/funcs.fail", "", 500, "fail.lua:3: something went wrong"},
-		{base + "/funcs.loop", "", 504, "timed out"},                // the script's own deadline
-		{base + "/funcs.slow", "", 504, "no reply from funcs.slow"}, // the handler's timeout
+		{base + "/funcs.loop", "", 504, "timed out"},             // the script's own deadline
+		{base + "/funcs.slow", "", 504, "timed out after 270ms"}, // the handler's timeout (300ms), which the request told the script
 		{"http://" + s.dead + "/funcs.hello", "", 503, "NATS is not reachable"},
 	}
 	check := func(cases []statusCase) {
@@ -204,12 +205,14 @@ func TestHandlerStatuses(t *testing.T) {
 	}
 
 	check([]statusCase{
+		{base + "/funcs.silent", "", 504, "no reply from funcs.silent within 300ms"}, // only the subscriber above hears it
 		{base + "/funcs..x", "", 400, "empty token"},
 		{base + "/funcs.*", "", 400, "wildcard"},
 		{base + "/funcs.>", "", 400, "wildcard"},
 		{base + "/$SYS.REQ.SERVER.PING", "", 400, "reserved"},
 		{base + "/_INBOX.abc", "", 400, "reserved"},
 		{base + "/", "", 400, "no subject"},
+		{base + "/web." + strings.Repeat("a", 4100), "", 414, "subject longer than 1024 bytes"},
 		{limited + "/web.created", "", 403, "not open"},
 		{limited + "/funcs.hello", strings.Repeat("x", 1025), 413, "over 1024 bytes"},
 	})
@@ -245,6 +248,11 @@ func TestHandlerStatuses(t *testing.T) {
 	for _, refused := range []string{"funcs..x", "funcs.*", "funcs.>", "$SYS.REQ.SERVER.PING", "_INBOX.abc", "web.created"} {
 		if published[refused] > 0 {
 			t.Errorf("a refused request was published on %q", refused)
+		}
+	}
+	for subject := range published {
+		if len(subject) > script.MaxSubjectLen {
+			t.Errorf("a subject of %d bytes was published", len(subject))
 		}
 	}
 	if published["funcs.hello"] != 1 || published["web.echo"] != 1 {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -20,16 +22,115 @@ import (
 var conns = caddy.NewUsagePool()
 
 // natsConn is one pooled connection, and the embedded server behind it if there is one.
+//
+// nats.go reconnects by itself after a network failure, but some errors close a connection for
+// good (a protocol line over the server's limit, an authorization change): then natsConn opens a
+// new connection and tells its watchers (the engines, which subscribe again on it), so that
+// msgscript never stays cut off from NATS.
 type natsConn struct {
-	nc  *nats.Conn
-	srv *server.Server
+	log     *zap.Logger
+	srv     *server.Server
+	connect func(opts ...nats.Option) (*nats.Conn, error) // opens a client connection (again)
+
+	current atomic.Pointer[nats.Conn]
+	gone    chan struct{} // closed by Destruct
+
+	mu       sync.Mutex
+	closing  bool
+	watchers map[int]func(*nats.Conn)
+	nextID   int
+}
+
+func newNATSConn(log *zap.Logger, srv *server.Server, connect func(opts ...nats.Option) (*nats.Conn, error)) (*natsConn, error) {
+	c := &natsConn{log: log, srv: srv, connect: connect, gone: make(chan struct{}), watchers: map[int]func(*nats.Conn){}}
+	nc, err := c.dial()
+	if err != nil {
+		return nil, err
+	}
+	c.current.Store(nc)
+	return c, nil
+}
+
+// conn is the connection of the moment.
+func (c *natsConn) conn() *nats.Conn { return c.current.Load() }
+
+// watch calls fn with every connection that replaces the current one, from now on; the caller
+// works on have, and fn is called at once if that is no longer the current one. stop ends it.
+func (c *natsConn) watch(have *nats.Conn, fn func(*nats.Conn)) (stop func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id := c.nextID
+	c.nextID++
+	c.watchers[id] = fn
+	if nc := c.current.Load(); nc != have {
+		fn(nc)
+	}
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		delete(c.watchers, id)
+	}
+}
+
+func (c *natsConn) dial() (*nats.Conn, error) {
+	return c.connect(append(connOptions(c.log), nats.ClosedHandler(c.closed))...)
+}
+
+// closed runs when a connection is closed for good: unless Destruct closed it, a new one is opened.
+func (c *natsConn) closed(nc *nats.Conn) {
+	c.mu.Lock()
+	closing := c.closing
+	c.mu.Unlock()
+	if closing || c.current.Load() != nc {
+		return
+	}
+	c.log.Error("NATS closed the connection for good; opening a new one", zap.Error(nc.LastError()))
+	go c.replace()
+}
+
+// replace opens a new connection, retrying until it can or Destruct runs, makes it the current one
+// and tells the watchers.
+func (c *natsConn) replace() {
+	for wait := 250 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		nc, err := c.dial()
+		if err == nil {
+			c.mu.Lock()
+			if c.closing {
+				c.mu.Unlock()
+				nc.Close()
+				return
+			}
+			c.current.Store(nc)
+			watchers := make([]func(*nats.Conn), 0, len(c.watchers))
+			for _, fn := range c.watchers {
+				watchers = append(watchers, fn)
+			}
+			c.mu.Unlock()
+			for _, fn := range watchers { // outside the lock: they subscribe, which waits for NATS
+				fn(nc)
+			}
+			c.log.Info("NATS connection replaced")
+			return
+		}
+		c.log.Error("opening a new NATS connection", zap.Error(err), zap.Duration("retry_in", wait))
+		select {
+		case <-time.After(wait):
+		case <-c.gone:
+			return
+		}
+	}
 }
 
 // Destruct runs when the last config using the connection lets go of it. The engines using it
 // have drained their subscriptions already; flushing sends their last replies.
 func (c *natsConn) Destruct() error {
-	err := c.nc.FlushTimeout(time.Second)
-	c.nc.Close()
+	c.mu.Lock()
+	c.closing = true
+	c.mu.Unlock()
+	close(c.gone)
+	nc := c.current.Load()
+	err := nc.FlushTimeout(time.Second)
+	nc.Close()
 	if c.srv != nil {
 		c.srv.Shutdown()
 		c.srv.WaitForShutdown()
@@ -81,15 +182,16 @@ func connOptions(log *zap.Logger) []nats.Option {
 // trying in the background (and the subscriptions are made once it answers), so that Caddy can
 // start before NATS does.
 func dialNATS(url string, log *zap.Logger) (*natsConn, error) {
-	opts := append(connOptions(log), nats.RetryOnFailedConnect(true))
-	nc, err := nats.Connect(url, opts...)
+	c, err := newNATSConn(log, nil, func(opts ...nats.Option) (*nats.Conn, error) {
+		return nats.Connect(url, append(opts, nats.RetryOnFailedConnect(true))...)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("connecting to NATS at %s: %v", redactURLs(url), err)
 	}
-	if !nc.IsConnected() {
+	if !c.conn().IsConnected() {
 		log.Warn("NATS not reachable yet; will keep trying", zap.String("url", redactURLs(url)))
 	}
-	return &natsConn{nc: nc}, nil
+	return c, nil
 }
 
 // startEmbeddedNATS runs a NATS server in the process, listening on addr for other clients, and
@@ -113,12 +215,14 @@ func startEmbeddedNATS(addr string, log *zap.Logger) (*natsConn, error) {
 		srv.Shutdown()
 		return nil, fmt.Errorf("embedded NATS server did not start on %s (is the port in use?)", addr)
 	}
-	nc, err := nats.Connect("", append(connOptions(log), nats.InProcessServer(srv))...)
+	c, err := newNATSConn(log, srv, func(opts ...nats.Option) (*nats.Conn, error) {
+		return nats.Connect("", append(opts, nats.InProcessServer(srv))...)
+	})
 	if err != nil {
 		srv.Shutdown()
 		return nil, fmt.Errorf("connecting to the embedded NATS server: %v", err)
 	}
-	return &natsConn{nc: nc, srv: srv}, nil
+	return c, nil
 }
 
 // natsLogger sends the embedded server's log to Caddy's.

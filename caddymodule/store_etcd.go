@@ -128,6 +128,23 @@ func (s *EtcdStore) Validate() error {
 	return nil
 }
 
+// separateFrom refuses a Lua etcd module prefix that overlaps the store's keys: scripts that can
+// write under the store's prefix can rewrite the scripts, the sandboxed ones too.
+func (s *EtcdStore) separateFrom(luaPrefix string) error {
+	prefix := s.Prefix
+	if prefix == "" {
+		prefix = etcdstore.DefaultPrefix
+	}
+	prefix = strings.TrimSuffix(prefix, "/") + "/"
+	if luaPrefix == "" {
+		return nil // the whole keyspace, on purpose: the original's default, outside the sandbox
+	}
+	if strings.HasPrefix(luaPrefix, prefix) || strings.HasPrefix(prefix, luaPrefix) {
+		return fmt.Errorf("etcd_prefix %q overlaps the etcd store's keys (%s): scripts could rewrite the scripts", luaPrefix, prefix)
+	}
+	return nil
+}
+
 // OpenStore takes the shared etcd client (one per set of endpoints and credentials, kept across
 // config reloads) and returns the store on it, and the client for the Lua etcd module. Closing the
 // store lets go of the client.

@@ -2,8 +2,12 @@ package engine
 
 import (
 	"context"
+
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/msgscript/msgscript/callctx"
 )
 
 // deadline is the context of every call made on one Lua state (gopher-lua checks its Done channel
@@ -18,10 +22,23 @@ type deadline struct {
 	// Per call, written by the goroutine running the call before the VM starts.
 	parent     context.Context
 	at         time.Time
+	limit      time.Duration // from arm to at: the call's timeout, or less when its caller waits less
 	stopParent func() bool
 
 	mu  sync.Mutex
 	err error // set when done is closed
+
+	// cleanup is what the call opened and left open, closed when it ends (see resources).
+	cleanup callctx.Cleanup
+
+	// For the memory guard: when the call in progress started (0 between calls), how much memory
+	// it held when it last measured itself (with held, set when the state is made), and when.
+	armedAt    atomic.Int64
+	size       atomic.Int64
+	measuredAt atomic.Int64
+	held       func(budget int64) int64
+
+	afters map[*func()]struct{} // AfterFunc's, under mu
 }
 
 func newDeadline() *deadline {
@@ -31,9 +48,17 @@ func newDeadline() *deadline {
 	return d
 }
 
-// arm starts a call: Done closes after timeout, or when parent ends.
+// arm starts a call: Done closes after timeout, or when parent ends (its deadline, when it has an
+// earlier one, is the call's).
 func (d *deadline) arm(parent context.Context, timeout time.Duration) {
-	d.parent, d.at = parent, time.Now().Add(timeout)
+	now := time.Now()
+	if at, ok := parent.Deadline(); ok && at.Sub(now) < timeout {
+		timeout = max(at.Sub(now), 0)
+	}
+	d.parent, d.at, d.limit = parent, now.Add(timeout), timeout
+	d.armedAt.Store(now.UnixNano())
+	d.measuredAt.Store(0)
+	d.size.Store(-1)
 	d.timer.Reset(timeout)
 	if parent.Done() != nil {
 		d.stopParent = context.AfterFunc(parent, func() { d.fire(parent.Err()) })
@@ -43,6 +68,10 @@ func (d *deadline) arm(parent context.Context, timeout time.Duration) {
 // disarm ends a call and reports whether the deadline fired, or may still fire because its timer
 // or the parent's callback is already on its way: either way the state must not be reused.
 func (d *deadline) disarm() (fired bool) {
+	d.mu.Lock()
+	d.armedAt.Store(0) // under mu: endIfRunning never ends the next call in this one's place
+	clear(d.afters)
+	d.mu.Unlock()
 	fired = !d.timer.Stop()
 	if d.stopParent != nil {
 		if !d.stopParent() {
@@ -53,18 +82,93 @@ func (d *deadline) disarm() (fired bool) {
 	return fired || d.Err() != nil
 }
 
+// endIfRunning ends the call in progress with err; it does nothing between calls.
+func (d *deadline) endIfRunning(err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.err == nil && d.armedAt.Load() != 0 {
+		d.end(err)
+	}
+}
+
+// end closes done with err and runs the AfterFunc's; under mu.
+func (d *deadline) end(err error) {
+	d.err = err
+	close(d.done)
+	for f := range d.afters {
+		go (*f)()
+	}
+	clear(d.afters)
+}
+
+// running reports whether a call is in progress, and for how long.
+func (d *deadline) running() (bool, time.Duration) {
+	at := d.armedAt.Load()
+	if at == 0 {
+		return false, 0
+	}
+	return true, time.Since(time.Unix(0, at))
+}
+
 func (d *deadline) fire(err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.err == nil {
-		d.err = err
-		close(d.done)
+		d.end(err)
 	}
 }
 
 func (d *deadline) Deadline() (time.Time, bool) { return d.at, true }
-func (d *deadline) Done() <-chan struct{}       { return d.done }
-func (d *deadline) Value(key any) any           { return d.parent.Value(key) }
+
+// Done is asked before every Lua instruction, on the goroutine running the call (code that may
+// watch it from another goroutine is given a context derived from it, which AfterFunc serves).
+// While the memory guard's alarm is on, the call measures itself there every remeasure, and ends
+// itself when it alone holds the guard's bound.
+func (d *deadline) Done() <-chan struct{} {
+	if memory.alarm.Load() && d.held != nil && d.armedAt.Load() != 0 {
+		if now := time.Now().UnixNano(); now-d.measuredAt.Load() >= int64(remeasure) {
+			bound := memory.selfBound()
+			size := d.held(bound)
+			d.size.Store(size)
+			d.measuredAt.Store(now)
+			if size >= bound {
+				d.endIfRunning(errMemoryLimit)
+			}
+		}
+	}
+	return d.done
+}
+
+// AfterFunc arranges for f to run, in its own goroutine, when the call ends early (its deadline,
+// its caller gone, the memory guard); stop undoes it. Contexts derived from the call's (a request
+// timeout, a coroutine) use it rather than a goroutine each waiting on Done. What a call leaves
+// registered is dropped when it ends.
+func (d *deadline) AfterFunc(f func()) (stop func() bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.err != nil {
+		go f()
+		return func() bool { return false }
+	}
+	key := &f
+	if d.afters == nil {
+		d.afters = map[*func()]struct{}{}
+	}
+	d.afters[key] = struct{}{}
+	return func() bool {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		_, ok := d.afters[key]
+		delete(d.afters, key)
+		return ok
+	}
+}
+func (d *deadline) Value(key any) any {
+	if key == callctx.CleanupKey {
+		return &d.cleanup
+	}
+	return d.parent.Value(key)
+}
 
 func (d *deadline) Err() error {
 	d.mu.Lock()

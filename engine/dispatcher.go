@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,7 +21,7 @@ import (
 // puller's place starts a spare before running its message (so a slow script never holds up the
 // next message), and pullers beyond two idle ones end.
 type dispatcher struct {
-	nc   *nats.Conn
+	nc   atomic.Pointer[nats.Conn]
 	reg  *Registry
 	opts *Options
 	log  *zap.Logger
@@ -39,6 +41,7 @@ type subscription struct {
 	pattern string
 	sub     *nats.Subscription
 	msgs    chan *nats.Msg
+	slots   chan struct{} // bounds the calls running at once for this pattern
 	idle    atomic.Int32  // pullers waiting on msgs
 	drained chan struct{} // closed once NATS delivers no more: pullers empty msgs and end
 }
@@ -51,11 +54,31 @@ const subscriptionBuffer = 16 * 1024
 // called (by the registry, after each change).
 func newDispatcher(nc *nats.Conn, reg *Registry, opts *Options) *dispatcher {
 	ctx, kill := context.WithCancel(context.Background())
-	return &dispatcher{
-		nc: nc, reg: reg, opts: opts, log: opts.Logger, ctx: ctx, kill: kill,
+	d := &dispatcher{
+		reg: reg, opts: opts, log: opts.Logger, ctx: ctx, kill: kill,
 		slots: make(chan struct{}, opts.MaxConcurrent),
 		subs:  map[string]*subscription{},
 	}
+	d.nc.Store(nc)
+	return d
+}
+
+// setConn moves every subscription to nc. The old connection is closed for good, so its
+// subscriptions deliver nothing more: their pullers finish what they hold and end.
+func (d *dispatcher) setConn(nc *nats.Conn) {
+	d.mu.Lock()
+	if d.stopped || d.nc.Load() == nc {
+		d.mu.Unlock()
+		return
+	}
+	d.nc.Store(nc)
+	old := d.subs
+	d.subs = map[string]*subscription{}
+	d.mu.Unlock()
+	for _, s := range old {
+		go d.drain(context.Background(), s)
+	}
+	d.sync()
 }
 
 // flushTimeout bounds the round trip that confirms new subscriptions with the server.
@@ -77,8 +100,9 @@ func (d *dispatcher) sync() {
 		if d.subs[pattern] != nil {
 			continue
 		}
-		s := &subscription{pattern: pattern, msgs: make(chan *nats.Msg, subscriptionBuffer), drained: make(chan struct{})}
-		sub, err := d.nc.ChanQueueSubscribe(pattern, d.opts.QueueGroup, s.msgs)
+		s := &subscription{pattern: pattern, msgs: make(chan *nats.Msg, subscriptionBuffer),
+			slots: make(chan struct{}, d.opts.MaxConcurrentPerSubject), drained: make(chan struct{})}
+		sub, err := d.nc.Load().ChanQueueSubscribe(pattern, d.opts.QueueGroup, s.msgs)
 		if err != nil {
 			d.log.Error("cannot subscribe", zap.String("subject", pattern), zap.Error(err))
 			continue
@@ -98,7 +122,7 @@ func (d *dispatcher) sync() {
 	if added {
 		// Make sure the server knows the new subscriptions before anyone is told the script is
 		// live. When NATS is down this fails; the client subscribes again on reconnect.
-		if err := d.nc.FlushTimeout(flushTimeout); err != nil {
+		if err := d.nc.Load().FlushTimeout(flushTimeout); err != nil {
 			d.log.Warn("subscriptions not confirmed by the server yet", zap.Error(err))
 		}
 	}
@@ -144,9 +168,9 @@ func (d *dispatcher) pull(s *subscription) {
 			for {
 				select {
 				case m := <-s.msgs:
-					d.slots <- struct{}{}
+					d.take(s)
 					d.handle(s.pattern, m)
-					<-d.slots
+					d.put(s)
 				default:
 					return
 				}
@@ -155,11 +179,11 @@ func (d *dispatcher) pull(s *subscription) {
 	}
 }
 
-// serve handles one message taken from s: it takes a slot (waiting while MaxConcurrent calls run),
-// makes sure another puller waits for the next message, then handles the message itself.
+// serve handles one message taken from s: it takes its slots, makes sure another puller waits for
+// the next message, then handles the message itself.
 func (d *dispatcher) serve(s *subscription, m *nats.Msg) {
-	d.slots <- struct{}{}
-	defer func() { <-d.slots }()
+	d.take(s)
+	defer d.put(s)
 	if s.idle.Add(-1) == 0 {
 		select {
 		case <-s.drained:
@@ -170,16 +194,34 @@ func (d *dispatcher) serve(s *subscription, m *nats.Msg) {
 	d.handle(s.pattern, m)
 }
 
-// handle runs the scripts of the message's subscription and replies if the message asks for it.
-func (d *dispatcher) handle(pattern string, m *nats.Msg) {
-	d.reply(m, d.reg.runScripts(d.ctx, pattern, m))
+// take waits for a slot of s's subject pattern, then for one of all (MaxConcurrentPerSubject and
+// MaxConcurrent calls run at once): a subject that holds its share, a loop through NATS for
+// instance, leaves the other slots to the other subjects. put gives them back.
+func (d *dispatcher) take(s *subscription) {
+	s.slots <- struct{}{}
+	d.slots <- struct{}{}
 }
 
-func (d *dispatcher) reply(m *nats.Msg, results []result) {
+func (d *dispatcher) put(s *subscription) {
+	<-d.slots
+	<-s.slots
+}
+
+// handle runs the scripts of the message's subscription and replies if the message asks for it.
+func (d *dispatcher) handle(pattern string, m *nats.Msg) {
+	reply := d.reg.Answer(d.ctx, pattern, m)
 	if m.Reply == "" {
 		return
 	}
-	if err := d.nc.PublishMsg(newReply(m.Reply, m.Subject, results)); err != nil {
+	nc := d.nc.Load()
+	err := nc.PublishMsg(reply)
+	if errors.Is(err, nats.ErrMaxPayload) {
+		// Said at once, rather than leaving the caller to wait out its timeout.
+		size := len(reply.Data)
+		err = nc.PublishMsg(failureReply(m.Reply, 500, fmt.Sprintf("reply of %d bytes exceeds NATS max_payload %d", size, nc.MaxPayload())))
+		d.log.Error("reply too large for NATS", zap.String("subject", m.Subject), zap.Int("bytes", size), zap.Int64("max_payload", nc.MaxPayload()))
+	}
+	if err != nil {
 		d.log.Warn("cannot send reply", zap.String("subject", m.Subject), zap.Error(err))
 	}
 }

@@ -45,6 +45,10 @@ func New(nc *nats.Conn, st store.Store, opts Options) *Engine {
 // Registry gives access to the compiled scripts.
 func (e *Engine) Registry() *Registry { return e.reg }
 
+// SetConn moves the engine to another NATS connection, when the one it works on was closed for
+// good: it subscribes again there. Messages already received finish and reply on the new one.
+func (e *Engine) SetConn(nc *nats.Conn) { e.disp.setConn(nc) }
+
 // watchRetry is the pause before following the store again after its watch failed.
 const watchRetry = time.Second
 

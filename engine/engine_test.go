@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/msgscript/msgscript/internal/testetcd"
 	"github.com/msgscript/msgscript/internal/testfiles"
@@ -298,5 +299,35 @@ func TestStopFinishesMessagesInFlight(t *testing.T) {
 		if err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// A reply NATS cannot carry is answered at once with an error that says why, rather than left
+// for the caller to wait out its timeout.
+func TestReplyTooLargeForNATS(t *testing.T) {
+	ns := startNATS(t)
+	dir := t.TempDir()
+	testfiles.Write(t, dir, map[string]string{"big.lua": "--* subject: funcs.big\nfunction OnMessage() return string.rep('x', 2 * 1024 * 1024) end"})
+	startEngine(t, ns, dir, Options{})
+	m := request(t, connect(t, ns), "funcs.big", "")
+	if m.Header.Get(micro.ErrorCodeHeader) != "500" || !strings.Contains(m.Header.Get(micro.ErrorHeader), "exceeds NATS max_payload 1048576") {
+		t.Fatalf("got %d bytes, headers %v", len(m.Data), m.Header)
+	}
+}
+
+// An error message of any size reaches the caller and the log bounded.
+func TestHugeErrorMessagesAreBounded(t *testing.T) {
+	ns := startNATS(t)
+	dir := t.TempDir()
+	testfiles.Write(t, dir, map[string]string{"huge.lua": "--* subject: funcs.huge\nfunction OnMessage() error(string.rep('x', 10 * 1024 * 1024)) end"})
+	core, logs := observer.New(zap.ErrorLevel)
+	startEngine(t, ns, dir, Options{Logger: zap.New(core)})
+	m := request(t, connect(t, ns), "funcs.huge", "")
+	if got := m.Header.Get(micro.ErrorHeader); len(got) > 5000 || !strings.Contains(got, "(10485") {
+		t.Errorf("error header of %d bytes: %.100s", len(got), got)
+	}
+	failed := logs.FilterMessage("script failed").All()
+	if len(failed) != 1 || len(failed[0].ContextMap()["error"].(string)) > 5000 {
+		t.Errorf("logged %v", failed)
 	}
 }

@@ -17,6 +17,17 @@ type Options struct {
 	// MaxConcurrent bounds the calls running at once over all subjects; past it, messages wait
 	// in the NATS client's buffer. Default 1024.
 	MaxConcurrent int
+	// MaxConcurrentPerSubject bounds the calls running at once for one subject pattern, so that
+	// a busy or looping subject leaves slots to the others. Default MaxConcurrent/4.
+	MaxConcurrentPerSubject int
+	// MemoryLimit is the most memory the Lua calls may make the process use, in bytes: past it,
+	// the call that pushed it there ends with a "memory limit" error (see memoryGuard), and no
+	// library function makes a single value over a quarter of it. Default: DefaultMemoryLimit.
+	MemoryLimit uint64
+	// MaxDepth bounds a chain of calls through NATS (a script requesting a subject whose script
+	// requests another...): a message more than MaxDepth hops deep runs no script and is answered
+	// with error 508. Default 8.
+	MaxDepth int
 	// PoolSize bounds the idle Lua states kept per script version. Default 4 per CPU, at least 8.
 	PoolSize int
 	// Preload runs on every new Lua state, after the engine's own hardening: it adds the modules
@@ -30,6 +41,7 @@ const (
 	DefaultQueueGroup    = "msgscript"
 	DefaultTimeout       = 30 * time.Second
 	DefaultMaxConcurrent = 1024
+	DefaultMaxDepth      = 8
 )
 
 func (o Options) withDefaults() Options {
@@ -41,6 +53,16 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxConcurrent <= 0 {
 		o.MaxConcurrent = DefaultMaxConcurrent
+	}
+	if o.MaxConcurrentPerSubject <= 0 {
+		o.MaxConcurrentPerSubject = max(1, o.MaxConcurrent/4)
+	}
+	o.MaxConcurrentPerSubject = min(o.MaxConcurrentPerSubject, o.MaxConcurrent)
+	if o.MaxDepth <= 0 {
+		o.MaxDepth = DefaultMaxDepth
+	}
+	if o.MemoryLimit == 0 {
+		o.MemoryLimit = DefaultMemoryLimit()
 	}
 	if o.PoolSize <= 0 {
 		o.PoolSize = max(8, 4*runtime.GOMAXPROCS(0))

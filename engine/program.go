@@ -111,7 +111,7 @@ func (p *Program) call(ctx context.Context, entry func(L *lua.LState, env *lua.L
 	reusable := true
 	defer func() {
 		if r := recover(); r != nil {
-			err = &CallError{Msg: fmt.Sprintf("panic in Go code called by the script: %v", r)}
+			err = &CallError{Msg: truncate(fmt.Sprintf("panic in Go code called by the script: %v", r))}
 			reusable = false
 		}
 		if st.deadline.disarm() {
@@ -119,8 +119,12 @@ func (p *Program) call(ctx context.Context, entry func(L *lua.LState, env *lua.L
 		}
 		L.RemoveContext()
 		st.env, L.Env = nil, L.G.Global
+		// What the call opened and left open is closed, whether the state is kept or not.
+		st.res.end()
+		st.deadline.cleanup.Run()
 		if reusable {
 			L.SetTop(0)
+			st.shield.restore()
 			p.pool.put(st)
 		} else {
 			st.close()
@@ -134,17 +138,22 @@ func (p *Program) call(ctx context.Context, entry func(L *lua.LState, env *lua.L
 	if err == nil {
 		err = entry(L, env)
 	}
+	if err == nil && st.deadline.Err() != nil {
+		// The deadline passed in Go code (a command, a request) that then returned: the caller
+		// has stopped waiting, and the answer would tell it nothing true.
+		err = errors.New("the call ended past its deadline")
+	}
 	if err == nil {
 		return nil
 	}
 	var callErr *CallError
-	reusable, callErr = p.callError(st.deadline.Err(), err)
+	reusable, callErr = p.callError(st.deadline.Err(), st.deadline.limit, err)
 	return callErr
 }
 
 // callError turns what a call returned into a CallError and says whether the state survived;
-// ended is why the call's context ended, if it did.
-func (p *Program) callError(ended error, err error) (reusable bool, _ *CallError) {
+// ended is why the call's context ended, if it did, after limit.
+func (p *Program) callError(ended error, limit time.Duration, err error) (reusable bool, _ *CallError) {
 	var ce *CallError
 	if errors.As(err, &ce) {
 		return true, ce
@@ -158,10 +167,12 @@ func (p *Program) callError(ended error, err error) (reusable bool, _ *CallError
 			msg = "panic in Go code called by the script: " + msg
 		}
 	}
-	msg = p.lines.rewrite(msg)
+	msg = p.lines.rewrite(truncate(msg))
 	switch {
+	case errors.Is(ended, errMemoryLimit):
+		return false, &CallError{Msg: memoryLimitError(memory.limit.Load()) + ": " + msg}
 	case errors.Is(ended, context.DeadlineExceeded):
-		return false, &CallError{Msg: fmt.Sprintf("timed out after %s: %s", p.timeout, msg), Timeout: true}
+		return false, &CallError{Msg: fmt.Sprintf("timed out after %s: %s", limit.Round(time.Millisecond), msg), Timeout: true}
 	case ended != nil:
 		return false, &CallError{Msg: "cancelled: " + msg}
 	}

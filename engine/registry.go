@@ -45,6 +45,7 @@ func NewRegistry(opts Options) *Registry {
 
 // newRegistry returns an empty registry that calls onChange after every change.
 func newRegistry(opts *Options, onChange func()) *Registry {
+	memory.use(opts.MemoryLimit, opts.Logger)
 	r := &Registry{opts: opts, log: opts.Logger, onChange: onChange, scripts: map[scriptKey]*scriptEntry{}, libs: map[string]store.Item{}}
 	r.bySubject.Store(&map[string][]*Program{})
 	return r
@@ -55,6 +56,10 @@ func newRegistry(opts *Options, onChange func()) *Registry {
 func (r *Registry) Programs(subject string) []*Program {
 	return (*r.bySubject.Load())[subject]
 }
+
+// MemoryLimit is the memory limit the calls run under, in bytes (Options.MemoryLimit or its
+// default).
+func (r *Registry) MemoryLimit() uint64 { return r.opts.MemoryLimit }
 
 // Subjects returns every subject pattern that has at least one script.
 func (r *Registry) Subjects() []string {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -8,7 +9,8 @@ import (
 	"github.com/nats-io/nats.go/micro"
 )
 
-// maxErrorLen bounds one error description in a header.
+// maxErrorLen bounds one error message, in a reply's header and in the log: a script can raise an
+// error of any size, and a 10 MB message would be a 10 MB log line per call.
 const maxErrorLen = 4096
 
 // newReply builds the answer to a message in normal mode: a JSON object from script name to the
@@ -49,9 +51,7 @@ func newReply(inbox, subject string, results []result) *nats.Msg {
 	switch {
 	case len(results) == 0:
 		// The script was removed between the message's arrival and now.
-		msg.Header = nats.Header{}
-		msg.Header.Set(micro.ErrorCodeHeader, "404")
-		msg.Header.Set(micro.ErrorHeader, "no script listens on "+subject)
+		return failureReply(inbox, 404, "no script listens on "+subject)
 	case len(failed) > 0:
 		msg.Header = nats.Header{}
 		code := 504
@@ -66,16 +66,28 @@ func newReply(inbox, subject string, results []result) *nats.Msg {
 	return msg
 }
 
-// headerSafe keeps an error message on one header line of bounded length.
+// failureReply is a reply that says only that the call failed, with the NATS micro error headers.
+func failureReply(inbox string, code int, msg string) *nats.Msg {
+	m := &nats.Msg{Subject: inbox, Data: []byte("{}"), Header: nats.Header{}}
+	m.Header.Set(micro.ErrorCodeHeader, strconv.Itoa(code))
+	m.Header.Set(micro.ErrorHeader, headerSafe(msg))
+	return m
+}
+
+// headerSafe keeps an error message (bounded by truncate when it was made) on one header line.
 func headerSafe(s string) string {
-	s = strings.Map(func(r rune) rune {
+	return strings.Map(func(r rune) rune {
 		if r == '\r' || r == '\n' {
 			return ' '
 		}
 		return r
 	}, s)
-	if len(s) > maxErrorLen {
-		s = s[:maxErrorLen] + "..."
+}
+
+// truncate bounds an error message to maxErrorLen bytes, saying how long it was.
+func truncate(s string) string {
+	if len(s) <= maxErrorLen {
+		return s
 	}
-	return s
+	return fmt.Sprintf("%s... (%d bytes in all)", strings.ToValidUTF8(s[:maxErrorLen], ""), len(s))
 }

@@ -3,11 +3,13 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
 
+	"github.com/msgscript/msgscript/callctx"
 	"github.com/msgscript/msgscript/httpmsg"
 )
 
@@ -67,6 +69,23 @@ func (r *Registry) runScript(ctx context.Context, p *Program, m *nats.Msg, req *
 // Answer runs the scripts listening on pattern for one message exactly as the server does and
 // returns the reply the server would send, addressed to m.Reply. msgscriptcli's dev command uses it
 // to run a script without NATS.
+//
+// The message's headers bound the calls: a sender that waits less than a script's timeout ends
+// the call when it stops waiting, and a message more hops deep than MaxDepth runs nothing.
 func (r *Registry) Answer(ctx context.Context, pattern string, m *nats.Msg) *nats.Msg {
+	timeout, depth := callctx.Read(m)
+	if depth > r.opts.MaxDepth {
+		r.log.Warn("message too deep in a chain of calls; no script runs",
+			zap.String("subject", m.Subject), zap.Int("depth", depth), zap.Int("max_depth", r.opts.MaxDepth))
+		return failureReply(m.Reply, 508, fmt.Sprintf("call depth %d exceeds max_depth %d: a loop through NATS?", depth, r.opts.MaxDepth))
+	}
+	if depth > 0 {
+		ctx = callctx.WithDepth(ctx, depth)
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	return newReply(m.Reply, m.Subject, r.runScripts(ctx, pattern, m))
 }

@@ -19,6 +19,10 @@ type luaState struct {
 	env *lua.LTable
 	// deadline is the context of every call on this state.
 	deadline *deadline
+	// shield keeps the libraries as they were for every call.
+	shield *shield
+	// res closes what a call opened with the io library.
+	res *resources
 }
 
 // newLuaState builds a state with the standard libraries, hardened (see harden), then runs the
@@ -31,13 +35,18 @@ func newLuaState(opts *Options) *luaState {
 		RegistryMaxSize: 1024 * 256,
 	})
 	st := &luaState{L: L, deadline: newDeadline()}
+	st.deadline.held = st.held
+	memory.add(st.deadline)
 	st.envMeta = L.NewTable()
 	st.envMeta.RawSetString("__index", L.G.Global)
 	st.envMeta.RawSetString("__metatable", lua.LString("locked"))
 	harden(st)
+	boundValues(L)
 	for _, p := range opts.Preload {
 		p(L)
 	}
+	st.res = newResources(L)
+	st.shield = newShield(L)
 	return st
 }
 
@@ -50,4 +59,7 @@ func (st *luaState) newEnv() *lua.LTable {
 	return env
 }
 
-func (st *luaState) close() { st.L.Close() }
+func (st *luaState) close() {
+	memory.remove(st.deadline)
+	st.L.Close()
+}

@@ -5,6 +5,9 @@
 package luaenv
 
 import (
+	"context"
+	"net/netip"
+
 	"github.com/nats-io/nats.go"
 	lua "github.com/yuin/gopher-lua"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -21,19 +24,38 @@ type Services struct {
 	NATS func() *nats.Conn
 	// Etcd is the client of the etcd module; it stays the caller's.
 	Etcd *clientv3.Client
+	// Resolve, when set, replaces the system's resolver for the sandbox's http module: it
+	// returns the addresses of a host name. It is there for tests, which map names such as
+	// allowed.test to loopback addresses to play a DNS answer; the app and the CLI leave it nil.
+	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
 }
 
 // New returns what prepares each new Lua state under policy p (the engine's Options.Preload): the
 // base library confined when p.Sandbox is set, package.path set to p.LuaPath, and every module
 // and plugin made available to require, those that reach outside the process replaced in the
-// sandbox by a loader that says they are not available. The .so plugins of p.PluginDir are loaded
-// here, once; New fails if one does not load.
+// sandbox by a loader that says they are not available (or by what is left of them, for those
+// with a SandboxLoader). The modules' services are built here, once: the etcd module's prefix,
+// and in the sandbox the http module's own client, which checks every redirect and every address
+// it connects to. The .so plugins of p.PluginDir are loaded here, once; New fails if one does not
+// load, or if p.DeniedAddrs holds something that is not an address.
 func New(p Policy, s Services) (func(*lua.LState), error) {
+	env := &luamods.Env{NATS: s.NATS, Etcd: s.Etcd, EtcdPrefix: p.EffectiveEtcdPrefix()}
+	envNames := map[string]bool{}
+	if p.Sandbox {
+		dialer, err := newSandboxDialer(p, s.Resolve)
+		if err != nil {
+			return nil, err
+		}
+		env.AllowURL, env.DialContext = parseHTTPHosts(p.HTTPHosts).allowURL, dialer.DialContext
+		env.AllowSubject = sandboxSubject
+		for _, name := range p.Env {
+			envNames[name] = true
+		}
+	}
 	so, err := plugins.LoadDir(p.PluginDir)
 	if err != nil {
 		return nil, err
 	}
-	env := &luamods.Env{NATS: s.NATS, Etcd: s.Etcd, AllowURL: p.allowURL()}
 	modules := append(luamods.Modules(env), plugins.Registered()...)
 	return func(L *lua.LState) {
 		if p.LuaPath != "" {
@@ -42,14 +64,17 @@ func New(p Policy, s Services) (func(*lua.LState), error) {
 			}
 		}
 		if p.Sandbox {
-			confineBaseLibrary(L)
+			confineBaseLibrary(L, envNames, p.LuaPath)
 		}
 		for _, m := range modules {
-			if p.Sandbox && m.Sandboxed {
+			switch {
+			case p.Sandbox && m.Sandboxed:
 				L.PreloadModule(m.Name, unavailableModule(m.Name))
-				continue
+			case p.Sandbox && m.SandboxLoader != nil:
+				L.PreloadModule(m.Name, m.SandboxLoader)
+			default:
+				L.PreloadModule(m.Name, m.Loader)
 			}
-			L.PreloadModule(m.Name, m.Loader)
 		}
 		for _, preload := range so {
 			preload(L)

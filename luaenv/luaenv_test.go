@@ -29,7 +29,13 @@ func init() {
 // what it returned or its error.
 func call(t *testing.T, p luaenv.Policy, body string) (string, error) {
 	t.Helper()
-	preload, err := luaenv.New(p, luaenv.Services{})
+	return callWith(t, p, luaenv.Services{}, body)
+}
+
+// callWith is call on services s.
+func callWith(t *testing.T, p luaenv.Policy, s luaenv.Services, body string) (string, error) {
+	t.Helper()
+	preload, err := luaenv.New(p, s)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 
 	luacmd "github.com/vadv/gopher-lua-libs/cmd"
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/msgscript/msgscript/internal/procgroup"
 )
 
 // cmdLoader is gopher-lua-libs' cmd module, with an exec that also ends with the call's deadline
@@ -27,7 +29,8 @@ func cmdExec(L *lua.LState) int {
 	ctx, cancel := context.WithTimeout(callContext(L), timeout)
 	defer cancel()
 	c := exec.CommandContext(ctx, "sh", "-c", command)
-	killGroupOnCancel(c)
+	procgroup.Set(c) // ended as a whole: the shell's children would otherwise live on
+	c.Cancel = func() error { return procgroup.Kill(c) }
 	c.WaitDelay = 100 * time.Millisecond // then stop waiting for output a child still holds
 	var stdout, stderr bytes.Buffer
 	c.Stdout, c.Stderr = &stdout, &stderr

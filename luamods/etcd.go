@@ -6,6 +6,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/namespace"
 )
 
 // etcdTimeout bounds one etcd operation; the call's deadline still applies.
@@ -13,12 +14,23 @@ const etcdTimeout = 5 * time.Second
 
 var errNoEtcd = errors.New("etcd: no etcd client (configure the etcd store, or etcd_endpoints in the msgscript app)")
 
-// etcdLoader is the original msgscript's etcd module, on the app's one client:
+// etcdLoader is the original msgscript's etcd module, on the app's one client, under
+// env.EtcdPrefix when set (keys are then relative to it):
 //
 //	kvs, err = etcd.get(key[, prefix])   -- a list of {getKey(), getValue()}
 //	err = etcd.put(key, value)
 //	err = etcd.delete(key)
 func etcdLoader(env *Env) lua.LGFunction {
+	// kv is what every call goes through: the client's KV, wrapped once in the namespace. The
+	// namespace prefixes every key and range, and strips the prefix off the keys it returns, so
+	// etcd.get("", true) lists the prefix and nothing beyond it.
+	var kv clientv3.KV
+	if env.Etcd != nil {
+		kv = env.Etcd.KV
+		if env.EtcdPrefix != "" {
+			kv = namespace.NewKV(kv, env.EtcdPrefix)
+		}
+	}
 	return func(L *lua.LState) int {
 		mod := L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
 			"get": func(L *lua.LState) int {
@@ -27,37 +39,37 @@ func etcdLoader(env *Env) lua.LGFunction {
 				if L.OptBool(2, false) {
 					opts = append(opts, clientv3.WithPrefix())
 				}
-				if env.Etcd == nil {
+				if kv == nil {
 					return fail(L, errNoEtcd)
 				}
 				ctx, cancel := contextWithTimeout(L, etcdTimeout)
 				defer cancel()
-				resp, err := env.Etcd.Get(ctx, key, opts...)
+				resp, err := kv.Get(ctx, key, opts...)
 				if err != nil {
 					return fail(L, errors.New("etcd: "+err.Error()))
 				}
 				list := L.CreateTable(len(resp.Kvs), 0)
-				for _, kv := range resp.Kvs {
-					list.Append(keyValue(L, string(kv.Key), string(kv.Value)))
+				for _, item := range resp.Kvs {
+					list.Append(keyValue(L, string(item.Key), string(item.Value)))
 				}
 				L.Push(list)
 				return 1
 			},
 			"put": func(L *lua.LState) int {
 				key, value := L.CheckString(1), L.CheckString(2)
-				return etcdErr(L, env, func(c *clientv3.Client) error {
+				return etcdErr(L, kv, func(kv clientv3.KV) error {
 					ctx, cancel := contextWithTimeout(L, etcdTimeout)
 					defer cancel()
-					_, err := c.Put(ctx, key, value)
+					_, err := kv.Put(ctx, key, value)
 					return err
 				})
 			},
 			"delete": func(L *lua.LState) int {
 				key := L.CheckString(1)
-				return etcdErr(L, env, func(c *clientv3.Client) error {
+				return etcdErr(L, kv, func(kv clientv3.KV) error {
 					ctx, cancel := contextWithTimeout(L, etcdTimeout)
 					defer cancel()
-					_, err := c.Delete(ctx, key)
+					_, err := kv.Delete(ctx, key)
 					return err
 				})
 			},
@@ -79,12 +91,12 @@ func keyValue(L *lua.LState, key, value string) *lua.LTable {
 }
 
 // etcdErr runs op and returns its error the original's way: nil, or the message.
-func etcdErr(L *lua.LState, env *Env, op func(*clientv3.Client) error) int {
-	if env.Etcd == nil {
+func etcdErr(L *lua.LState, kv clientv3.KV, op func(clientv3.KV) error) int {
+	if kv == nil {
 		L.Push(lua.LString(errNoEtcd.Error()))
 		return 1
 	}
-	if err := op(env.Etcd); err != nil {
+	if err := op(kv); err != nil {
 		L.Push(lua.LString("etcd: " + err.Error()))
 		return 1
 	}

@@ -22,18 +22,19 @@ const defaultHTTPTimeout = 30 * time.Second
 //
 // opts: query (string or table), headers, body (string), form (string or table), cookies (table),
 // timeout (seconds, or a string such as "500ms"), auth ({user=, pass=}).
-// resp: status_code, body, body_size, headers, cookies, url.
+// resp: status_code, body, body_size, headers, cookies, url (the last one, after redirects).
 func httpLoader(env *Env) lua.LGFunction {
+	client := newHTTPClient(env) // once per Env, so that its connections are reused
 	return func(L *lua.LState) int {
 		funcs := map[string]lua.LGFunction{
 			"request": func(L *lua.LState) int {
-				return doHTTP(L, env, strings.ToUpper(L.CheckString(1)), L.CheckString(2), L.OptTable(3, nil))
+				return doHTTP(L, env, client, strings.ToUpper(L.CheckString(1)), L.CheckString(2), L.OptTable(3, nil))
 			},
 		}
 		for _, m := range []string{"get", "post", "put", "patch", "delete", "head"} {
 			method := strings.ToUpper(m)
 			funcs[m] = func(L *lua.LState) int {
-				return doHTTP(L, env, method, L.CheckString(1), L.OptTable(2, nil))
+				return doHTTP(L, env, client, method, L.CheckString(1), L.OptTable(2, nil))
 			}
 		}
 		L.Push(L.SetFuncs(L.NewTable(), funcs))
@@ -41,7 +42,43 @@ func httpLoader(env *Env) lua.LGFunction {
 	}
 }
 
-func doHTTP(L *lua.LState, env *Env, method, rawURL string, opts *lua.LTable) int {
+// maxRedirects is how many redirects a request follows, as net/http's default policy.
+const maxRedirects = 10
+
+// newHTTPClient returns the client of env's http module: the shared one when env confines
+// nothing, else one of its own whose every redirect passes env.AllowURL and whose every
+// connection is made by env.DialContext. (net/http's client follows redirects by itself, so
+// checking the first URL alone would let an allowed host send a script anywhere.)
+func newHTTPClient(env *Env) *http.Client {
+	if env.AllowURL == nil && env.DialContext == nil {
+		return httpClient
+	}
+	t := &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		MaxIdleConnsPerHost: 16,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	if env.DialContext != nil {
+		t.Proxy = nil // a proxy would be the only address the dial saw
+		t.DialContext = env.DialContext
+		t.ForceAttemptHTTP2 = true // as the shared transport, which has no DialContext, does
+	}
+	c := &http.Client{Transport: t}
+	if env.AllowURL != nil {
+		c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+			if len(via) >= maxRedirects {
+				return fmt.Errorf("stopped after %d redirects", maxRedirects)
+			}
+			if err := env.AllowURL(req.URL); err != nil {
+				return fmt.Errorf("redirect refused: %w", err) // the client's error names the URL
+			}
+			return nil
+		}
+	}
+	return c
+}
+
+func doHTTP(L *lua.LState, env *Env, client *http.Client, method, rawURL string, opts *lua.LTable) int {
 	req, timeout, err := buildRequest(L, method, rawURL, opts)
 	if err != nil {
 		return fail(L, err)
@@ -53,7 +90,7 @@ func doHTTP(L *lua.LState, env *Env, method, rawURL string, opts *lua.LTable) in
 	}
 	ctx, cancel := contextWithTimeout(L, timeout)
 	defer cancel()
-	resp, err := httpClient.Do(req.WithContext(ctx))
+	resp, err := client.Do(req.WithContext(ctx))
 	if err != nil {
 		return fail(L, fmt.Errorf("http: %v", err))
 	}

@@ -1,8 +1,10 @@
 package luamods
 
 import (
+	"fmt"
 	"time"
 
+	"github.com/cbroglie/mustache"
 	"github.com/vadv/gopher-lua-libs/base64"
 	"github.com/vadv/gopher-lua-libs/crypto"
 	"github.com/vadv/gopher-lua-libs/filepath"
@@ -18,17 +20,22 @@ import (
 	"github.com/vadv/gopher-lua-libs/template"
 	luatime "github.com/vadv/gopher-lua-libs/time"
 	"github.com/vadv/gopher-lua-libs/yaml"
+	"github.com/yuin/gluamapper"
 	lua "github.com/yuin/gopher-lua"
 )
 
 // libs are the gopher-lua-libs modules, imported one package each (its `http` package would pull
-// in every other).
+// in every other). Those left to a sandbox were read for what they reach: json, strings, inspect,
+// yaml, crypto and base64 only compute (their encoders and decoders work on Lua values, and the
+// sandbox has no file to hand them); time reads the clock and the system's time zone database;
+// runtime tells the OS and architecture; filepath and template also reach files, so a sandbox
+// gets them without that part.
 var libs = []Module{
 	{Name: "json", Loader: json.Loader},
 	{Name: "strings", Loader: strings.Loader},
 	{Name: "inspect", Loader: inspect.Loader},
-	{Name: "filepath", Loader: filepath.Loader},
-	{Name: "template", Loader: template.Loader},
+	{Name: "filepath", Loader: filepath.Loader, SandboxLoader: filepathSandboxLoader},
+	{Name: "template", Loader: template.Loader, SandboxLoader: templateSandboxLoader},
 	{Name: "yaml", Loader: yaml.Loader},
 	{Name: "crypto", Loader: crypto.Loader},
 	{Name: "base64", Loader: base64.Loader},
@@ -40,7 +47,7 @@ var libs = []Module{
 	{Name: "loglevel", Loader: log.LoadLogLevel, Sandboxed: true},
 	{Name: "storage", Loader: storage.Loader, Sandboxed: true},
 	{Name: "tac", Loader: tac.Loader, Sandboxed: true},
-	{Name: "tcp", Loader: tcp.Loader, Sandboxed: true},
+	{Name: "tcp", Loader: closedAtCallEnd(tcp.Loader, "open"), Sandboxed: true},
 }
 
 // timeLoader is gopher-lua-libs' time, with a sleep that ends with the call's deadline instead of
@@ -61,4 +68,77 @@ func sleep(L *lua.LState) int {
 	case <-callContext(L).Done():
 	}
 	return 0
+}
+
+// filepathSandboxLoader is filepath in a sandbox: the functions that only work on the path's text
+// stay; glob lists files, eval_symlinks reads links, and abs reads the server's working
+// directory, so they raise an error.
+func filepathSandboxLoader(L *lua.LState) int {
+	filepath.Loader(L)
+	mod := L.Get(-1).(*lua.LTable)
+	for _, name := range []string{"glob", "eval_symlinks", "abs"} {
+		mod.RawSetString(name, L.NewFunction(notInSandbox("filepath."+name)))
+	}
+	return 1
+}
+
+// templateSandboxLoader is template in a sandbox, with its API (choose, then render) and its one
+// engine, mustache, minus what reads files: render_file raises an error, and a partial
+// ({{> name}}, which mustache's default provider reads from the file "name", /etc/passwd as
+// well) fails the rendering.
+//
+//	engine, err = template.choose("mustache")
+//	text, err = engine:render(template, values)
+func templateSandboxLoader(L *lua.LState) int {
+	methods := L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+		"render":      renderSandboxed,
+		"render_file": notInSandbox("template's render_file"),
+	})
+	meta := L.NewTable()
+	meta.RawSetString("__index", methods)
+	L.Push(L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+		"choose": func(L *lua.LState) int {
+			if name := L.CheckString(1); name != "mustache" {
+				return fail(L, fmt.Errorf("unknown template engine: %s", name))
+			}
+			ud := L.NewUserData()
+			ud.Value = sandboxedMustache{}
+			ud.Metatable = meta
+			L.Push(ud)
+			return 1
+		},
+	}))
+	return 1
+}
+
+// sandboxedMustache marks the engine userdata of the sandbox's template module.
+type sandboxedMustache struct{}
+
+// templateValues turns a Lua table into the values of a template as gopher-lua-libs' template
+// does, so that a template renders the same in and out of a sandbox.
+var templateValues = gluamapper.NewMapper(gluamapper.Option{NameFunc: func(name string) string { return name }})
+
+// renderSandboxed is engine:render(template, values) with no partials.
+func renderSandboxed(L *lua.LState) int {
+	if _, ok := L.CheckUserData(1).Value.(sandboxedMustache); !ok {
+		L.ArgError(1, "template expected")
+	}
+	body, table := L.CheckString(2), L.CheckTable(3)
+	var values map[string]any
+	if err := templateValues.Map(table, &values); err != nil {
+		return fail(L, err)
+	}
+	out, err := mustache.RenderPartials(body, noPartials{}, values)
+	if err != nil {
+		return fail(L, err)
+	}
+	L.Push(lua.LString(out))
+	return 1
+}
+
+// noPartials is the sandbox's mustache partial provider: there are none.
+type noPartials struct{}
+
+func (noPartials) Get(name string) (string, error) {
+	return "", fmt.Errorf("template partials ({{> %s}}) are not available in msgscript's sandbox", name)
 }

@@ -118,3 +118,29 @@ func TestCmdExec(t *testing.T) {
 		t.Fatalf("cmd.exec ran %s past a 300ms deadline (%s)", d, strs(out))
 	}
 }
+
+// What a sandbox loads of filepath and template: the functions that compute stay, those that
+// read files raise an error that says so (luaenv's tests play the attacks).
+func TestSandboxLoaders(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	var names []string
+	for _, m := range Modules(nil) {
+		if m.SandboxLoader != nil {
+			L.PreloadModule(m.Name, m.SandboxLoader)
+			names = append(names, m.Name)
+		}
+	}
+	if got := strings.Join(names, ","); got != "filepath,template" {
+		t.Fatalf("modules with a SandboxLoader: %s", got)
+	}
+	if err := L.DoString(`assert(require("filepath").join("a", "b") == "a/b")
+		assert(require("template").choose("mustache"):render("{{x}}", {x = 1}) == "1")`); err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range []string{`require("filepath").glob("/*")`, `require("filepath").abs(".")`, `require("filepath").eval_symlinks("/")`, `require("template").choose("mustache"):render_file("/etc/hostname", {})`} {
+		if err := L.DoString(code); err == nil || !strings.Contains(err.Error(), "is not available in msgscript's sandbox") {
+			t.Errorf("%s: %v", code, err)
+		}
+	}
+}

@@ -1,14 +1,18 @@
 package luamods
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -63,6 +67,18 @@ func TestEtcd(t *testing.T) {
 		local gone = etcd.get("app/a")
 		return #one, one[1]:getValue(), table.concat(keys, ","), #gone`, "1|1|app/a=1,app/b=2|0")
 	expect(t, &Env{}, `local kvs, err = require("etcd").get("x") return kvs, err ~= nil, require("etcd").put("x", "y") ~= nil`, "nil|true|true")
+
+	// Under EtcdPrefix the keys are relative to it, and nothing outside it is reached.
+	inside := &Env{Etcd: cli, EtcdPrefix: "team/"}
+	expect(t, inside, `local etcd = require("etcd")
+		assert(etcd.put("a", "3") == nil)
+		assert(etcd.delete("app/b") == nil)
+		local keys = {}
+		for _, kv in ipairs(etcd.get("", true)) do keys[#keys + 1] = kv:getKey() .. "=" .. kv:getValue() end
+		return table.concat(keys, ",")`, "a=3")
+	expect(t, env, `local keys = {}
+		for _, kv in ipairs(require("etcd").get("", true)) do keys[#keys + 1] = kv:getKey() end
+		return table.concat(keys, ",")`, "app/b,team/a")
 }
 
 func TestHTTP(t *testing.T) {
@@ -123,6 +139,56 @@ func TestHTTP(t *testing.T) {
 	// AllowURL refuses what it is told to (the sandbox's http_hosts, see luaenv).
 	refuse := &Env{AllowURL: func(u *url.URL) error { return fmt.Errorf("not %s", u.Host) }}
 	expect(t, refuse, fmt.Sprintf(`local r, err = require("http").get(%q) return r, err`, srv.URL+"/ok"), "nil|not "+strings.TrimPrefix(srv.URL, "http://"))
+}
+
+// AllowURL checks every redirect too, and DialContext makes every connection: together they are
+// what confines the sandbox's http module (see luaenv).
+func TestHTTPConfinedClient(t *testing.T) {
+	var reached atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached.Add(1) }))
+	defer other.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/away" {
+			http.Redirect(w, r, other.URL+"/admin", http.StatusTemporaryRedirect)
+			return
+		}
+		if r.URL.Path == "/here" {
+			http.Redirect(w, r, "/final", http.StatusFound)
+			return
+		}
+		_, _ = w.Write([]byte(r.URL.Path))
+	}))
+	defer srv.Close()
+	var dialled []string
+	var mu sync.Mutex
+	env := &Env{
+		AllowURL: func(u *url.URL) error {
+			if u.Host != strings.TrimPrefix(srv.URL, "http://") {
+				return fmt.Errorf("not %s", u.Host)
+			}
+			return nil
+		},
+		DialContext: func(ctx context.Context, network, address string) (net.Conn, error) {
+			mu.Lock()
+			dialled = append(dialled, address)
+			mu.Unlock()
+			return (&net.Dialer{}).DialContext(ctx, network, address)
+		},
+	}
+	expect(t, env, fmt.Sprintf(`local r, err = require("http").delete(%q) return r, err`, srv.URL+"/away"),
+		fmt.Sprintf(`nil|http: Delete "%s/admin": redirect refused: not %s`, other.URL, strings.TrimPrefix(other.URL, "http://")))
+	if n := reached.Load(); n != 0 {
+		t.Errorf("a refused redirect was followed %d times", n)
+	}
+	expect(t, env, fmt.Sprintf(`local r = require("http").get(%q) return r.body, r.url`, srv.URL+"/here"), "/final|"+srv.URL+"/final")
+	mu.Lock()
+	defer mu.Unlock()
+	if len(dialled) == 0 || dialled[0] != strings.TrimPrefix(srv.URL, "http://") {
+		t.Errorf("DialContext made %v", dialled)
+	}
+	if newHTTPClient(&Env{}) != httpClient || newHTTPClient(env) == httpClient {
+		t.Error("an Env that confines nothing shares the client; one that does has its own")
+	}
 }
 
 func TestLFS(t *testing.T) {

@@ -19,7 +19,7 @@ func ValidatePattern(subject string) error {
 	switch {
 	case tokens[0] == "*" || tokens[0] == ">":
 		return fmt.Errorf("subject %q starts with a wildcard; the first token must be literal", subject)
-	case strings.HasPrefix(subject, "$"), tokens[0] == "_INBOX":
+	case Reserved(subject):
 		return fmt.Errorf("subject %q is reserved for NATS itself ($... and _INBOX...)", subject)
 	}
 	for i, t := range tokens {
@@ -30,10 +30,23 @@ func ValidatePattern(subject string) error {
 	return nil
 }
 
-// tokenize splits a subject on dots and refuses empty tokens and blanks.
+// MaxSubjectLen bounds the subjects msgscript subscribes to, publishes to or lets HTTP requests
+// reach. NATS refuses a protocol line over its max_control_line (4096 bytes by default, subject,
+// reply subject and sizes together) by closing the connection: a bound well below it keeps one
+// long subject from cutting msgscript off NATS.
+const MaxSubjectLen = 1024
+
+// ErrSubjectTooLong is the error (wrapped) of a subject over MaxSubjectLen.
+var ErrSubjectTooLong = fmt.Errorf("subject longer than %d bytes", MaxSubjectLen)
+
+// tokenize splits a subject on dots and refuses empty tokens, blanks and subjects over
+// MaxSubjectLen.
 func tokenize(subject string) ([]string, error) {
 	if subject == "" {
 		return nil, errors.New("subject is empty")
+	}
+	if len(subject) > MaxSubjectLen {
+		return nil, fmt.Errorf("%w (%d bytes)", ErrSubjectTooLong, len(subject))
 	}
 	if strings.IndexFunc(subject, unicode.IsSpace) >= 0 {
 		return nil, fmt.Errorf("subject %q contains a blank", subject)
@@ -65,14 +78,24 @@ func ValidateName(name string) error {
 }
 
 // ValidateSubject reports whether a message may be sent to subject from outside, as the HTTP
-// handler does: no wildcards, no empty tokens, nothing reserved for NATS itself.
+// handler does: what ValidatePublish checks, and nothing reserved for NATS itself.
 func ValidateSubject(subject string) error {
+	if err := ValidatePublish(subject); err != nil {
+		return err
+	}
+	if Reserved(subject) {
+		return fmt.Errorf("subject %q is reserved for NATS itself ($... and _INBOX...)", subject)
+	}
+	return nil
+}
+
+// ValidatePublish reports whether a message may be published to subject: not empty, no empty
+// token, no blank, no wildcard, at most MaxSubjectLen bytes. (nats.go sends what it is given; the
+// server would drop the connection over a malformed or too long subject.)
+func ValidatePublish(subject string) error {
 	tokens, err := tokenize(subject)
 	if err != nil {
 		return err
-	}
-	if strings.HasPrefix(subject, "$") || tokens[0] == "_INBOX" {
-		return fmt.Errorf("subject %q is reserved for NATS itself ($... and _INBOX...)", subject)
 	}
 	for _, t := range tokens {
 		if t == "*" || t == ">" {
@@ -80,6 +103,12 @@ func ValidateSubject(subject string) error {
 		}
 	}
 	return nil
+}
+
+// Reserved tells the subjects that belong to NATS itself: $SYS, $JS, $KV... (everything starting
+// with $) and the reply inboxes (_INBOX).
+func Reserved(subject string) bool {
+	return strings.HasPrefix(subject, "$") || subject == "_INBOX" || strings.HasPrefix(subject, "_INBOX.")
 }
 
 // Match reports whether subject falls under pattern, with NATS's wildcards: `*` matches one token,

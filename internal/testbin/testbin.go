@@ -22,12 +22,25 @@ var (
 // github.com/msgscript/msgscript/cmd/msgscript) and returns the binary's path.
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
+	return build(t, pkg, raceEnabled)
+}
+
+// BuildWithoutRace is Build without -race, for a child that runs under an address space limit:
+// the race detector's shadow memory cannot live with one.
+func BuildWithoutRace(t testing.TB, pkg string) string {
+	t.Helper()
+	return build(t, pkg, false)
+}
+
+func build(t testing.TB, pkg string, race bool) string {
+	t.Helper()
 	mu.Lock()
 	defer mu.Unlock()
-	if bin, ok := built[pkg]; ok {
+	key := fmt.Sprintf("%s race=%v", pkg, race)
+	if bin, ok := built[key]; ok {
 		return bin
 	}
-	if err, ok := failed[pkg]; ok {
+	if err, ok := failed[key]; ok {
 		t.Fatal(err)
 	}
 	dir, err := os.MkdirTemp("", "msgscript-e2e-")
@@ -36,13 +49,13 @@ func Build(t testing.TB, pkg string) string {
 	}
 	bin := filepath.Join(dir, path.Base(pkg))
 	args := []string{"build", "-o", bin}
-	if raceEnabled {
+	if race {
 		args = append(args, "-race")
 	}
 	if out, err := exec.Command("go", append(args, pkg)...).CombinedOutput(); err != nil {
-		failed[pkg] = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
-		t.Fatal(failed[pkg])
+		failed[key] = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+		t.Fatal(failed[key])
 	}
-	built[pkg] = bin
+	built[key] = bin
 	return bin
 }

@@ -139,8 +139,10 @@ func attach(L *lua.LState, c *conn, driver, dsn string) int {
 	if err != nil {
 		return fail(L, fmt.Errorf("%s: %v", c.module, err))
 	}
-	ctx, cancel := context.WithTimeout(callContext(L), 10*time.Second)
+	ctx, cancel := callContext(L)
 	defer cancel()
+	ctx, cancelPing := context.WithTimeout(ctx, 10*time.Second)
+	defer cancelPing()
 	if err := db.PingContext(ctx); err != nil {
 		return fail(L, fmt.Errorf("%s: %v", c.module, err))
 	}
@@ -172,11 +174,14 @@ func pool(driver, dsn string) (*sql.DB, error) {
 	return db, nil
 }
 
-func callContext(L *lua.LState) context.Context {
+// callContext is a context that ends with the call. It is derived from the call's own, because
+// database/sql and the drivers watch it from goroutines of their own, and the call's is only
+// watched from the goroutine running it.
+func callContext(L *lua.LState) (context.Context, context.CancelFunc) {
 	if ctx := L.Context(); ctx != nil {
-		return ctx
+		return context.WithCancel(ctx)
 	}
-	return context.Background()
+	return context.WithCancel(context.Background())
 }
 
 func connected(L *lua.LState) *conn {
@@ -212,7 +217,9 @@ func args(L *lua.LState) []any {
 // query returns the rows as a list of tables column -> value.
 func query(L *lua.LState) int {
 	c := connected(L)
-	rows, err := c.db.QueryContext(callContext(L), L.CheckString(2), args(L)...)
+	ctx, cancel := callContext(L)
+	defer cancel()
+	rows, err := c.db.QueryContext(ctx, L.CheckString(2), args(L)...)
 	if err != nil {
 		return fail(L, fmt.Errorf("%s: %v", c.module, err))
 	}
@@ -272,7 +279,9 @@ func toLua(v any) lua.LValue {
 // exec runs a statement and returns {rows_affected, last_insert_id}.
 func exec(L *lua.LState) int {
 	c := connected(L)
-	res, err := c.db.ExecContext(callContext(L), L.CheckString(2), args(L)...)
+	ctx, cancel := callContext(L)
+	defer cancel()
+	res, err := c.db.ExecContext(ctx, L.CheckString(2), args(L)...)
 	if err != nil {
 		return fail(L, fmt.Errorf("%s: %v", c.module, err))
 	}

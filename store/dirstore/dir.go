@@ -5,10 +5,8 @@ package dirstore
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"go.uber.org/zap"
 
@@ -22,7 +20,8 @@ import (
 //     named by its `--* name:` header or else by its file name;
 //   - every *.lua file under libs/ is a library named by its file name.
 //
-// Files are read when the store is watched and again on every change fsnotify reports.
+// Files are read when the store is watched and again once a change fsnotify reports has settled
+// (see settle.go).
 type Store struct {
 	root string
 	log  *zap.Logger
@@ -39,85 +38,35 @@ func New(root string, log *zap.Logger) *Store {
 	return &Store{root: filepath.Clean(root), log: log}
 }
 
-// reading is one reading of the folder.
-type reading struct {
-	items store.Snapshot
-	dirs  []string // every folder read, to be watched
+// scan reads the whole folder: one item per script and library (see snapshotOf for two files
+// that define the same one).
+func (d *Store) scan() (store.Snapshot, error) {
+	if err := d.checkRoot(); err != nil {
+		return nil, err
+	}
+	files := map[string]store.Item{}
+	d.walk(d.root, nil, func(path string) {
+		if item, ok := d.load(path); ok {
+			files[path] = item
+		}
+	})
+	snap, dups := snapshotOf(files)
+	for _, dup := range dups {
+		d.reportDuplicate(dup)
+	}
+	return snap, nil
 }
 
-// scan reads the whole folder. Folders whose name starts with a dot are skipped (.git, editor
-// state), and so are files that are not .lua. When two files claim the same script or library the
-// first in lexical order wins and the other is reported.
-func (d *Store) scan() (reading, error) {
-	snap := reading{items: store.Snapshot{}}
+// checkRoot says what is wrong when the store's folder cannot be read at all.
+func (d *Store) checkRoot() error {
 	info, err := os.Stat(d.root)
 	if err != nil {
-		return snap, fmt.Errorf("store dir: %w", err)
+		return fmt.Errorf("store dir: %w", err)
 	}
 	if !info.IsDir() {
-		return snap, fmt.Errorf("store dir: %s is not a folder", d.root)
+		return fmt.Errorf("store dir: %s is not a folder", d.root)
 	}
-	err = filepath.WalkDir(d.root, func(path string, e fs.DirEntry, err error) error {
-		if err != nil {
-			d.log.Warn("cannot read", zap.String("path", path), zap.Error(err))
-			return nil
-		}
-		if e.IsDir() {
-			if path != d.root && strings.HasPrefix(e.Name(), ".") {
-				return filepath.SkipDir
-			}
-			snap.dirs = append(snap.dirs, path)
-			return nil
-		}
-		if !strings.HasSuffix(e.Name(), ".lua") || strings.HasPrefix(e.Name(), ".") {
-			return nil
-		}
-		item, ok := d.read(path)
-		if !ok {
-			return nil
-		}
-		if prev, dup := snap.items[item.Ref]; dup {
-			d.log.Error("two files define the same "+item.Kind.String()+"; keeping the first",
-				zap.String("kept", prev.Origin), zap.String("ignored", path), zap.Stringer("ref", item.Ref))
-			return nil
-		}
-		snap.items[item.Ref] = item
-		return nil
-	})
-	return snap, err
-}
-
-// read turns one file into an item; ok is false when the file is not a script or library.
-func (d *Store) read(path string) (item store.Item, ok bool) {
-	src, err := os.ReadFile(path)
-	if err != nil {
-		d.log.Warn("cannot read", zap.String("path", path), zap.Error(err))
-		return item, false
-	}
-	item = store.Item{Source: src, Origin: path}
-	if info, err := os.Stat(path); err == nil {
-		item.Modified = info.ModTime()
-	}
-	if d.isLibrary(path) {
-		item.Ref = store.Ref{Kind: store.KindLibrary, Name: script.FileName(path)}
-		return item, true
-	}
-	h, err := script.ParseHeaders(src)
-	if h.Subject == "" {
-		if err != nil {
-			// Most likely the subject header itself is wrong: say so rather than ignore the file.
-			d.log.Error("not loaded: bad header", zap.String("file", path), zap.Error(err))
-		}
-		return item, false
-	}
-	// Other header errors are reported by the engine when it compiles the script.
-	item.Ref = store.Ref{Kind: store.KindScript, Subject: h.Subject, Name: h.NameFor(path)}
-	return item, true
-}
-
-func (d *Store) isLibrary(path string) bool {
-	rel, err := filepath.Rel(d.root, path)
-	return err == nil && strings.HasPrefix(rel, libsDir+string(filepath.Separator))
+	return nil
 }
 
 func (d *Store) get(ref store.Ref) (store.Item, error) {
@@ -125,7 +74,7 @@ func (d *Store) get(ref store.Ref) (store.Item, error) {
 	if err != nil {
 		return store.Item{}, err
 	}
-	it, ok := snap.items[ref]
+	it, ok := snap[ref]
 	if !ok {
 		return store.Item{}, fmt.Errorf("%s: %w", ref, store.ErrNotFound)
 	}
@@ -134,12 +83,12 @@ func (d *Store) get(ref store.Ref) (store.Item, error) {
 
 func (d *Store) Scripts(ctx context.Context) ([]store.Item, error) {
 	snap, err := d.scan()
-	return snap.items.Sorted(store.KindScript), err
+	return snap.Sorted(store.KindScript), err
 }
 
 func (d *Store) Libraries(ctx context.Context) ([]store.Item, error) {
 	snap, err := d.scan()
-	return snap.items.Sorted(store.KindLibrary), err
+	return snap.Sorted(store.KindLibrary), err
 }
 
 func (d *Store) Script(ctx context.Context, subject, name string) (store.Item, error) {
@@ -164,7 +113,7 @@ func (d *Store) PutScript(ctx context.Context, subject, name string, source []by
 		return err
 	}
 	path := filepath.Join(d.root, name+".lua")
-	if it, ok := snap.items[ref]; ok {
+	if it, ok := snap[ref]; ok {
 		path = it.Origin
 	} else if _, err := os.Stat(path); err == nil {
 		path = filepath.Join(d.root, subject, name+".lua")

@@ -12,13 +12,10 @@ import (
 	"github.com/msgscript/msgscript/store"
 )
 
-// settle is how long the folder must stay quiet before it is read again: editors save in several
-// steps (write a temporary file, rename, chmod), and one reading should see the end result.
-const settle = 50 * time.Millisecond
-
-// Watch reads the folder, hands over everything, then reads it again after every burst of
-// filesystem events and hands over the difference. Reading the whole folder instead of following
-// single events keeps renames, editors' save dances and new sub-folders simple and exact.
+// Watch reads the folder, hands over everything, then follows fsnotify's events: each changed
+// path is read again once it has settled (see settle.go and resolve.go), and the difference with
+// what was handed over is applied, one batch per burst of changes. A file caught while it is
+// written keeps serving its previous version.
 func (d *Store) Watch(ctx context.Context, apply func([]store.Event)) error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
@@ -26,33 +23,33 @@ func (d *Store) Watch(ctx context.Context, apply func([]store.Event)) error {
 	}
 	defer w.Close()
 
-	watched := map[string]bool{}
+	if err := d.checkRoot(); err != nil {
+		return err
+	}
 	// Watch before reading, so that a change made while reading is not missed.
 	if err := w.Add(d.root); err != nil {
 		return fmt.Errorf("store dir: watch %s: %w", d.root, err)
 	}
-	watched[d.root] = true
-	current, err := d.scan()
-	if err != nil {
-		return err
-	}
-	timer := time.NewTimer(settle)
-	if !d.watchFolders(w, watched, current.dirs) {
-		timer.Stop() // no folder was added after the reading: nothing can have been missed
-	}
-	apply(store.Snapshot{}.Diff(current.items))
+	f := d.newFollower(w)
+	apply(f.start())
 
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
 	for {
+		if at, ok := f.pending.next(f.lastChange); ok {
+			timer.Reset(time.Until(at))
+		} else {
+			timer.Stop()
+		}
 		select {
 		case <-ctx.Done():
-			timer.Stop()
 			return nil
 		case ev, ok := <-w.Events:
 			if !ok {
 				return nil
 			}
 			if relevant(ev) {
-				timer.Reset(settle)
+				f.touch(ev.Name, time.Now())
 			}
 		case err, ok := <-w.Errors:
 			if !ok {
@@ -60,20 +57,11 @@ func (d *Store) Watch(ctx context.Context, apply func([]store.Event)) error {
 			}
 			// Usually a queue overflow: events were lost, so read everything again.
 			d.log.Warn("watching the folder", zap.String("dir", d.root), zap.Error(err))
-			timer.Reset(settle)
+			f.addTree(d.root, time.Now())
 		case <-timer.C:
-			next, err := d.scan()
-			if err != nil {
-				d.log.Error("reading the folder; keeping what was loaded", zap.Error(err))
-				continue
-			}
-			if d.watchFolders(w, watched, next.dirs) {
-				timer.Reset(settle) // files may have landed in a new folder before it was watched
-			}
-			if batch := current.items.Diff(next.items); len(batch) > 0 {
+			if batch := f.round(time.Now()); len(batch) > 0 {
 				apply(batch)
 			}
-			current = next
 		}
 	}
 }
@@ -85,30 +73,4 @@ func relevant(ev fsnotify.Event) bool {
 		return false
 	}
 	return !strings.HasSuffix(ev.Name, ".tmp")
-}
-
-// watchFolders adds a watch on every folder not yet watched (fsnotify is not recursive) and forgets
-// the ones that disappeared. It reports whether a watch was added.
-func (d *Store) watchFolders(w *fsnotify.Watcher, watched map[string]bool, dirs []string) bool {
-	added := false
-	seen := map[string]bool{}
-	for _, dir := range dirs {
-		seen[dir] = true
-		if watched[dir] {
-			continue
-		}
-		if err := w.Add(dir); err != nil {
-			d.log.Warn("cannot watch folder", zap.String("dir", dir), zap.Error(err))
-			continue
-		}
-		watched[dir] = true
-		added = true
-	}
-	for dir := range watched {
-		if !seen[dir] {
-			_ = w.Remove(dir) // already gone with the folder, most of the time
-			delete(watched, dir)
-		}
-	}
-	return added
 }

@@ -3,10 +3,16 @@ package etcdstore
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/msgscript/msgscript/internal/testetcd"
 	"github.com/msgscript/msgscript/store"
@@ -134,21 +140,57 @@ func TestEtcdWatchFollowsChanges(t *testing.T) {
 	}
 }
 
-// An etcd outage: the watch waits, and a change made after etcd is back arrives.
+// An etcd outage: the watch waits, the outage is logged once when etcd goes (Warn) and once when
+// it is back (Info), naming the endpoint, and a change made after etcd is back arrives.
 func TestEtcdWatchSurvivesRestart(t *testing.T) {
 	srv := testetcd.Start(t)
 	cli := srv.Client()
-	e := New(cli, "", zaptest.NewLogger(t))
+	core, logs := observer.New(zap.InfoLevel)
+	e := New(cli, "", zap.New(zapcore.NewTee(core, zaptest.NewLogger(t).Core())))
 	batches := storetest.Watch(t, e)
 	storetest.Next(t, batches)
 
-	srv.Stop()
+	srv.Stop() // takes a few seconds: etcd waits for the open watch streams
+	waitLog(t, logs, unreachable)
 	srv.Restart()
 	if err := e.PutScript(context.Background(), "funcs.after", "x", []byte("back")); err != nil {
 		t.Fatal(err)
 	}
 	if b := storetest.Next(t, batches); storetest.Describe(b) != "put script funcs.after/x" {
 		t.Fatalf("after the restart: %s", storetest.Describe(b))
+	}
+	waitLog(t, logs, reachable)
+
+	// Once each, however many times the client tried to reconnect meanwhile.
+	var got []string
+	for _, entry := range logs.All() {
+		if entry.Message == unreachable || entry.Message == reachable {
+			got = append(got, entry.Level.String()+" "+entry.Message+" "+fmt.Sprint(entry.ContextMap()["endpoints"]))
+		}
+	}
+	want := []string{
+		"warn " + unreachable + " [" + srv.Endpoint() + "]",
+		"info " + reachable + " [" + srv.Endpoint() + "]",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("logged:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+const (
+	unreachable = "etcd unreachable; the scripts loaded keep serving"
+	reachable   = "etcd reachable again; the watch resumes"
+)
+
+// waitLog waits up to 5s for a log entry with that message.
+func waitLog(t *testing.T, logs *observer.ObservedLogs, message string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for logs.FilterMessage(message).Len() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no log %q within 5s; logged %v", message, logs.All())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -21,8 +22,13 @@ const resumeWait = 500 * time.Millisecond
 // When the watch breaks (the revision it needs was compacted, the member lost its leader, ...), the
 // prefix is read again and the difference with what was handed over is applied, so no change is
 // lost; then the watch resumes from the new revision. While etcd is unreachable the client keeps
-// the watch open and catches up when etcd returns; the scripts already loaded keep serving.
+// the watch open and catches up when etcd returns; the scripts already loaded keep serving, and
+// the outage and its end are logged (see reportReachability).
 func (e *Store) Watch(ctx context.Context, apply func([]store.Event)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var reporting sync.WaitGroup
+	defer reporting.Wait() // Watch leaves nothing running behind it
+	defer cancel()
 	var known store.Snapshot
 	first := true
 	for {
@@ -42,6 +48,9 @@ func (e *Store) Watch(ctx context.Context, apply func([]store.Event)) error {
 		}
 		if batch := known.Diff(current); first || len(batch) > 0 {
 			apply(batch)
+		}
+		if first {
+			reporting.Go(func() { e.reportReachability(ctx) })
 		}
 		known, first = current, false
 		if e.afterLoad != nil {

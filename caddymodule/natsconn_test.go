@@ -1,0 +1,110 @@
+package caddymodule
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+
+	"github.com/msgscript/msgscript/internal/testfiles"
+	"github.com/msgscript/msgscript/internal/testhttp"
+	"github.com/msgscript/msgscript/internal/testnats"
+	"github.com/msgscript/msgscript/internal/testnet"
+)
+
+// NATS closes a connection for good over some errors (here a protocol line over its limit, the
+// way one long subject did it). msgscript opens a new connection by itself and everything comes
+// back on it: subscriptions, the HTTP handler and the scripts' nats module.
+func TestConnectionClosedForGoodIsReplaced(t *testing.T) {
+	for _, embedded := range []bool{false, true} {
+		t.Run(fmt.Sprintf("embedded=%v", embedded), func(t *testing.T) {
+			natsOption, natsURL := "", ""
+			if embedded {
+				addr := testnet.FreeAddr(t)
+				natsOption, natsURL = "embedded_nats "+addr, "nats://"+addr
+			} else {
+				natsURL = testnats.Start(t).ClientURL()
+				natsOption = "nats_url " + natsURL
+			}
+			dir := testfiles.Dir(t, map[string]string{
+				"hello.lua": helloScript,
+				"chain.lua": "--* subject: funcs.chain\nfunction OnMessage(s, p) return assert(require('nats').request('funcs.hello', p)) end\n",
+			})
+			site := testnet.FreeAddr(t)
+			caddyfile := fmt.Sprintf("{\n\tadmin off\n\tmsgscript {\n\t\t%s\n\t\tstore dir %s\n\t}\n}\nhttp://%s {\n\tmsgscript\n}\n", natsOption, dir, site)
+			cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := caddy.Load(cfg, true); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = caddy.Stop() })
+			nc := connectTo(t, natsURL)
+			askHello(t, nc)
+			if r := testhttp.Do(t, "POST", "http://"+site+"/funcs.hello", strings.NewReader("John")); r.Status != 200 {
+				t.Fatalf("HTTP before: %d %s", r.Status, r.Body)
+			}
+
+			app, err := caddy.ActiveContext().AppIfConfigured("msgscript")
+			if err != nil {
+				t.Fatal(err)
+			}
+			old := app.(*App).NATS()
+			_ = old.Publish("x."+strings.Repeat("a", 5000), nil)
+			deadline := time.Now().Add(5 * time.Second)
+			for !old.IsClosed() {
+				if time.Now().After(deadline) {
+					t.Fatal("the server did not close the connection: the test reproduces nothing")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+
+			askUntil(t, nc, "funcs.hello", "John", helloReply)
+			askUntil(t, nc, "funcs.chain", "John", `{"chain":"{\"hello\":\"Processed subject: funcs.hello with payload: John\"}"}`)
+			if r := testhttp.Do(t, "POST", "http://"+site+"/funcs.hello", strings.NewReader("John")); r.Status != 200 || r.Body != helloReply {
+				t.Fatalf("HTTP after: %d %s", r.Status, r.Body)
+			}
+		})
+	}
+}
+
+// A request still being served by the old config after a reload (here: its body still arriving)
+// reaches NATS on the connection the new config holds; it does not get 503 because the old
+// config's msgscript app stopped.
+func TestReloadKeepsNATSForRequestsInFlight(t *testing.T) {
+	addr, site := testnet.FreeAddr(t), testnet.FreeAddr(t)
+	dir := scriptsDir(t)
+	load := func(timeout string) {
+		t.Helper()
+		caddyfile := fmt.Sprintf("{\n\tadmin off\n\tmsgscript {\n\t\tembedded_nats %s\n\t\tstore dir %s\n\t\ttimeout %s\n\t}\n}\nhttp://%s {\n\tmsgscript\n}\n", addr, dir, timeout, site)
+		cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := caddy.Load(cfg, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	load("10s")
+	t.Cleanup(func() { _ = caddy.Stop() })
+
+	body, send := io.Pipe()
+	answer := make(chan testhttp.Response, 1)
+	go func() { answer <- testhttp.Do(t, "POST", "http://"+site+"/funcs.hello", body) }()
+	if _, err := send.Write([]byte("Jo")); err != nil { // the old config's handler is reading it
+		t.Fatal(err)
+	}
+	load("11s") // a different config: Caddy really reloads, and stops the old one
+	if _, err := send.Write([]byte("hn")); err != nil {
+		t.Fatal(err)
+	}
+	send.Close()
+	if r := <-answer; r.Status != 200 || r.Body != helloReply {
+		t.Fatalf("the request that straddled the reload: %d %q", r.Status, r.Body)
+	}
+}

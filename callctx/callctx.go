@@ -1,0 +1,104 @@
+// Package callctx carries what a script's call knows about itself, within the process through the
+// call's context and across NATS in message headers: how long its caller still waits, and how
+// many script calls led to it. The engine reads the headers of every message it runs scripts for;
+// the Lua modules pass them on with the messages a script sends, so that a deadline travels with
+// the work and a loop through NATS ends after a bounded number of hops.
+package callctx
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// The headers (the HTTP handler drops them from client requests: every Msgscript- header is
+// msgscript's own).
+const (
+	// HeaderTimeout is how long the sender still waits for the reply, as a Go duration ("4.5s"):
+	// relative, so that clocks that disagree between machines do not matter.
+	HeaderTimeout = "Msgscript-Timeout"
+	// HeaderDepth is how many script calls led to the message: 1 for a message a script sent
+	// while answering a client, 2 for one sent by the script that answered that, and so on.
+	HeaderDepth = "Msgscript-Depth"
+)
+
+type depthKey struct{}
+
+// WithDepth returns ctx for a call at depth (0: a client's message).
+func WithDepth(ctx context.Context, depth int) context.Context {
+	return context.WithValue(ctx, depthKey{}, depth)
+}
+
+// Depth is the depth of the call ctx belongs to.
+func Depth(ctx context.Context) int {
+	d, _ := ctx.Value(depthKey{}).(int)
+	return d
+}
+
+// Read returns what the headers of m say: the time its sender still waits (0 when it does not
+// say, or says nonsense) and its depth.
+func Read(m *nats.Msg) (timeout time.Duration, depth int) {
+	if m.Header == nil {
+		return 0, 0
+	}
+	if v := m.Header.Get(HeaderTimeout); v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			timeout = d
+		}
+	}
+	if v := m.Header.Get(HeaderDepth); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			depth = n
+		}
+	}
+	return timeout, depth
+}
+
+// Pass sets the depth of m, a message sent during the call of ctx: one more hop than the call.
+func Pass(ctx context.Context, m *nats.Msg) {
+	if m.Header == nil {
+		m.Header = nats.Header{}
+	}
+	m.Header.Set(HeaderDepth, strconv.Itoa(Depth(ctx)+1))
+}
+
+// SetTimeout says in m's headers that its sender waits wait for the reply. The header asks for a
+// little less (a tenth, at most 100 ms), so that the scripts reached end, and their timeout error
+// comes back, before the sender stops waiting.
+func SetTimeout(m *nats.Msg, wait time.Duration) {
+	if m.Header == nil {
+		m.Header = nats.Header{}
+	}
+	m.Header.Set(HeaderTimeout, (wait - min(wait/10, 100*time.Millisecond)).String())
+}
+
+// Cleanup is what must be done when a call ends: closing what the call opened and may have left
+// open (a socket, a file, a process). The engine keeps one per Lua state, reused call after call,
+// and runs it when each call ends, however it ends.
+type Cleanup struct{ fns []func() }
+
+type cleanupKey struct{}
+
+// CleanupKey is the context key under which a call's *Cleanup is found.
+var CleanupKey any = cleanupKey{}
+
+// OnEnd has fn run when the call of ctx ends. It reports false, and fn will not run, outside a
+// call (a module used from Go, in tests).
+func OnEnd(ctx context.Context, fn func()) bool {
+	c, ok := ctx.Value(CleanupKey).(*Cleanup)
+	if ok {
+		c.fns = append(c.fns, fn)
+	}
+	return ok
+}
+
+// Run runs what was registered, most recent first, and forgets it.
+func (c *Cleanup) Run() {
+	for i := len(c.fns) - 1; i >= 0; i-- {
+		c.fns[i]()
+		c.fns[i] = nil
+	}
+	c.fns = c.fns[:0]
+}

@@ -1,0 +1,91 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// boundValues makes the library functions that build one value at once refuse, before
+// allocating, one over the memory guard's bound (a quarter of the memory limit): string.rep and
+// table.concat by the size they would make, string.format by its widths and precisions, at most
+// two digits as in Lua ("%2000000000d" would otherwise ask Go for 2 GB). A value too large for
+// the memory is otherwise a fatal error of the Go runtime, which no recover saves.
+func boundValues(L *lua.LState) {
+	wrap := func(lib, name string, check func(L *lua.LState)) {
+		t, ok := L.GetGlobal(lib).(*lua.LTable)
+		if !ok {
+			return
+		}
+		fn, ok := t.RawGetString(name).(*lua.LFunction)
+		if !ok || !fn.IsG {
+			return
+		}
+		base := fn.GFunction
+		t.RawSetString(name, L.NewFunction(func(L *lua.LState) int {
+			check(L)
+			return base(L)
+		}))
+	}
+	wrap("string", "rep", func(L *lua.LState) {
+		s, n := L.CheckString(1), L.CheckInt64(2)
+		if n > 0 && int64(len(s)) > 0 && (n > int64(memory.maxValue()) || int64(len(s))*n > int64(memory.maxValue())) {
+			L.RaiseError("string.rep: a string of %d x %d bytes is over %s", n, len(s), valueBound())
+		}
+	})
+	wrap("table", "concat", func(L *lua.LState) {
+		t := L.CheckTable(1)
+		sep := L.OptString(2, "")
+		i, j := L.OptInt(3, 1), L.OptInt(4, t.Len())
+		size := 0
+		for k := i; k <= j; k++ {
+			switch v := t.RawGetInt(k).(type) {
+			case lua.LString:
+				size += len(v)
+			case lua.LNumber:
+				size += 24
+			}
+			size += len(sep)
+			if size > memory.maxValue() {
+				L.RaiseError("table.concat: the string would be over %s", valueBound())
+			}
+		}
+	})
+	wrap("string", "format", func(L *lua.LState) {
+		if err := checkFormat(L.CheckString(1)); err != nil {
+			L.RaiseError("%v", err)
+		}
+	})
+}
+
+func valueBound() string {
+	return fmt.Sprintf("%d bytes, the largest value a call may make (a quarter of memory_limit)", memory.maxValue())
+}
+
+// checkFormat refuses a width or a precision of more than two digits, as Lua does.
+func checkFormat(format string) error {
+	for {
+		i := strings.IndexByte(format, '%')
+		if i < 0 || i == len(format)-1 {
+			return nil
+		}
+		format = format[i+1:]
+		if format[0] == '%' {
+			format = format[1:]
+			continue
+		}
+		format = strings.TrimLeft(format, "-+ #0")
+		width := len(format) - len(strings.TrimLeft(format, "0123456789"))
+		format = format[width:]
+		precision := 0
+		if strings.HasPrefix(format, ".") {
+			format = format[1:]
+			precision = len(format) - len(strings.TrimLeft(format, "0123456789"))
+			format = format[precision:]
+		}
+		if width > 2 || precision > 2 {
+			return fmt.Errorf("invalid format (width or precision too long)")
+		}
+	}
+}

@@ -1,0 +1,126 @@
+// Command membomb runs Lua memory bombs on the engine, under an address space limit, while a
+// hello script keeps being called, and prints what each call answered as JSON. It exits 0 when
+// the process survived. The engine's memory tests run it as a child process, so that a bomb that
+// got through cannot take the test run down.
+//
+//	membomb -limit 268435456 -as 3221225472 table concat
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/msgscript/msgscript/engine"
+	"github.com/msgscript/msgscript/store"
+)
+
+// bombs are the scripts, by name; each listens on bomb.<name>.
+var bombs = map[string]string{
+	"rep":        `return string.rep("x", 2^31)`,
+	"format":     `return string.format("%2000000000d", 1)`,
+	"concat":     `local s = "x" while true do s = s .. s end`,
+	"table":      `local t = {} while true do t[#t + 1] = {1, 2, 3} end`,
+	"coroutines": `local t = {} for i = 1, 200000 do t[i] = coroutine.create(function() end) end while true do t[#t + 1] = coroutine.create(function() end) end`,
+	"global":     `big = {} for i = 1, 1e9 do big[i] = "item " .. i end`,
+}
+
+type report struct {
+	Bombs       map[string]string `json:"bombs"` // name -> what the call answered (its error)
+	HelloOK     int64             `json:"hello_ok"`
+	HelloFailed int64             `json:"hello_failed"`
+	RSSAfter    uint64            `json:"rss_after"` // bytes, after the bombs ended
+}
+
+func main() {
+	limit := flag.Uint64("limit", 256<<20, "the engine's memory limit, in bytes")
+	as := flag.Uint64("as", 3<<30, "the address space limit, in bytes (0: none)")
+	flag.Parse()
+	if *as > 0 {
+		if err := syscall.Setrlimit(syscall.RLIMIT_AS, &syscall.Rlimit{Cur: *as, Max: *as}); err != nil {
+			fmt.Fprintln(os.Stderr, "setrlimit:", err)
+			os.Exit(2)
+		}
+	}
+	batch := []store.Event{script("hello", "funcs.hello", `return "hello " .. p`)}
+	for _, name := range flag.Args() {
+		kind, _, _ := strings.Cut(name, "#") // table#2: a second bomb of the kind
+		batch = append(batch, script(name, "bomb."+name, bombs[kind]))
+	}
+	reg := engine.NewRegistry(engine.Options{MemoryLimit: *limit, Timeout: 60 * time.Second})
+	reg.Replace(batch)
+
+	r := report{Bombs: map[string]string{}}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, name := range flag.Args() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m := reg.Answer(context.Background(), "bomb."+name, &nats.Msg{Subject: "bomb." + name})
+			mu.Lock()
+			r.Bombs[name] = strings.Join(m.Header.Values(micro.ErrorHeader), "; ") + string(m.Data)
+			mu.Unlock()
+		}()
+	}
+	done := make(chan struct{})
+	var hellos sync.WaitGroup
+	var ok, failed atomic.Int64
+	hellos.Add(1)
+	go func() {
+		defer hellos.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+			m := reg.Answer(context.Background(), "funcs.hello", &nats.Msg{Subject: "funcs.hello", Data: []byte(strconv.Itoa(i))})
+			if string(m.Data) == fmt.Sprintf(`{"hello":"hello %d"}`, i) {
+				ok.Add(1)
+			} else {
+				failed.Add(1)
+			}
+		}
+	}()
+	wg.Wait()
+	close(done)
+	hellos.Wait()
+	r.HelloOK, r.HelloFailed = ok.Load(), failed.Load()
+	reg.Close()
+	runtime.GC()
+	debug.FreeOSMemory()
+	r.RSSAfter = rss()
+	_ = json.NewEncoder(os.Stdout).Encode(r)
+}
+
+func script(name, subject, body string) store.Event {
+	return store.Event{Op: store.OpPut, Item: store.Item{
+		Ref:    store.Ref{Kind: store.KindScript, Subject: subject, Name: name},
+		Source: []byte("function OnMessage(s, p)\n" + body + "\nend\n"), Origin: name + ".lua"}}
+}
+
+// rss is the process's resident memory, from /proc/self/status.
+func rss() uint64 {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}

@@ -1,0 +1,100 @@
+package engine
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/msgscript/msgscript/callctx"
+	"github.com/msgscript/msgscript/internal/testfiles"
+	"github.com/msgscript/msgscript/luaenv"
+)
+
+// withModules gives the engine's scripts msgscript's modules, nats on its own connection to ns.
+func withModules(t *testing.T, ns *server.Server, opts Options) Options {
+	t.Helper()
+	nc := connect(t, ns)
+	preload, err := luaenv.New(luaenv.Policy{}, luaenv.Services{NATS: func() *nats.Conn { return nc }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Preload = append(opts.Preload, preload)
+	return opts
+}
+
+// A script calling its own subject through NATS, requested many times at once, holds only its
+// subject's share of the slots: another subject keeps answering.
+func TestOneSubjectCannotStarveTheOthers(t *testing.T) {
+	ns := startNATS(t)
+	dir := testfiles.Dir(t, map[string]string{
+		"loop.lua": "--* subject: funcs.loop\n--* timeout: 1s\nlocal nats = require('nats')\n" +
+			"function OnMessage(s, p) count() if looping() then return assert(nats.request('funcs.loop', p, 10)) end end",
+		"hello.lua": hello,
+	})
+	var loops atomic.Int64
+	var looping atomic.Bool
+	looping.Store(true)
+	switchOff := func(L *lua.LState) {
+		L.SetGlobal("looping", L.NewFunction(func(L *lua.LState) int { L.Push(lua.LBool(looping.Load())); return 1 }))
+	}
+	startEngine(t, ns, dir, withModules(t, ns, Options{MaxConcurrent: 8, Preload: []Preloader{counter(&loops), switchOff}}))
+	nc := connect(t, ns)
+	for range 16 {
+		go func() { _, _ = nc.Request("funcs.loop", nil, 5*time.Second) }()
+	}
+	eventually(t, "the loop holds its slots", func() bool { return loops.Load() >= 2 })
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := nc.Request("funcs.hello", []byte("x"), 500*time.Millisecond); err != nil {
+				failed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	looping.Store(false) // what is still queued ends quickly when the engine stops
+	if failed.Load() > 0 {
+		t.Fatalf("%d of 50 requests to funcs.hello failed while funcs.loop looped", failed.Load())
+	}
+}
+
+// A loop through NATS ends after MaxDepth hops, with an error that says so, long before any
+// timeout.
+func TestLoopThroughNATSEndsAtMaxDepth(t *testing.T) {
+	ns := startNATS(t)
+	dir := testfiles.Dir(t, map[string]string{
+		"loop.lua": "--* subject: funcs.loop\nlocal nats = require('nats')\nfunction OnMessage(s, p) return assert(nats.request('funcs.loop', p, 20)) end",
+	})
+	startEngine(t, ns, dir, withModules(t, ns, Options{MaxDepth: 3}))
+	m := request(t, connect(t, ns), "funcs.loop", "")
+	if m.Header.Get(micro.ErrorCodeHeader) != "500" || !strings.Contains(m.Header.Get(micro.ErrorHeader), "call depth 4 exceeds max_depth 3") {
+		t.Fatalf("got %s %v", m.Data, m.Header)
+	}
+}
+
+// A message that says its sender waits less than the script's timeout ends the call when the
+// sender stops waiting: the call does not go on burning CPU for nobody.
+func TestCallEndsWithItsCallersDeadline(t *testing.T) {
+	ns := startNATS(t)
+	dir := testfiles.Dir(t, map[string]string{"spin.lua": "--* subject: funcs.spin\n--* timeout: 30s\nfunction OnMessage() while true do end end"})
+	startEngine(t, ns, dir, Options{})
+	m := &nats.Msg{Subject: "funcs.spin", Header: nats.Header{}}
+	m.Header.Set(callctx.HeaderTimeout, "200ms")
+	reply, err := connect(t, ns).RequestMsg(m, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reply.Header.Get(micro.ErrorCodeHeader) != "504" || !strings.Contains(reply.Header.Get(micro.ErrorHeader), "timed out after 200ms") {
+		t.Fatalf("got %v", reply.Header)
+	}
+}

@@ -1,0 +1,208 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"go.uber.org/zap"
+)
+
+// memoryGuard keeps the process under its memory limit. gopher-lua has no allocation limit, and
+// an allocation Go cannot satisfy is a fatal error, not a panic: nothing recovers the process.
+// So:
+//
+//   - the library functions that make one large value at once (string.rep, table.concat,
+//     string.format) refuse, before allocating, a value over a quarter of the limit (boundValues);
+//   - a sampler reads the heap every few milliseconds. Past a quarter of the limit it sounds the
+//     alarm: every running call then measures what it holds (luaState.held) at its next Lua
+//     instruction, and again every remeasure, and one that holds half the limit ends itself. It
+//     has to be the call itself: copying a string of hundreds of megabytes cannot be interrupted,
+//     and stops the other goroutines, the sampler's included, when the garbage collector needs
+//     them all; the call's next instruction comes before the sampler's next reading. A string
+//     that doubles is stopped before its next doubling. (While the alarm is on, every Lua
+//     instruction reads the clock: a few percent on CPU-bound scripts.)
+//   - past the limit, the guard ends the running call that holds the most (when it holds an
+//     eighth of the limit at least), else, after memoryWait, the longest running of those that
+//     could not measure themselves (a call inside one long instruction), unless a garbage
+//     collection shows the heap was only garbage.
+//
+// A call ended so fails with a "memory limit" error and its state is thrown away; the guard
+// collects the garbage and, once back under the limit, gives the memory back to the system. The
+// heap can go past the limit by what calls allocate before they are stopped, a few instructions'
+// worth. The guard is one for the whole process, as memory is: every engine's states are watched,
+// under the limit of the engine started last.
+type memoryGuard struct {
+	limit atomic.Uint64
+	alarm atomic.Bool // the heap is over a quarter of the limit: running calls measure themselves
+	log   atomic.Pointer[zap.Logger]
+	start sync.Once
+
+	mu     sync.Mutex
+	states map[*deadline]struct{} // every live Lua state's deadline
+}
+
+var memory = &memoryGuard{states: map[*deadline]struct{}{}}
+
+// errMemoryLimit ends the call the guard chose.
+var errMemoryLimit = errors.New("memory limit")
+
+// memoryCheck is how often the heap is read.
+const memoryCheck = 5 * time.Millisecond
+
+// use sets the limit and starts the sampler, once.
+func (g *memoryGuard) use(limit uint64, log *zap.Logger) {
+	g.limit.Store(limit)
+	g.log.Store(log)
+	g.start.Do(func() { go g.watch() })
+}
+
+// maxValue is the largest single value a library function may make.
+func (g *memoryGuard) maxValue() int {
+	if l := g.limit.Load(); l > 0 {
+		return int(min(l/4, uint64(1<<31)))
+	}
+	return 1 << 31
+}
+
+func (g *memoryGuard) add(d *deadline) {
+	g.mu.Lock()
+	g.states[d] = struct{}{}
+	g.mu.Unlock()
+}
+
+func (g *memoryGuard) remove(d *deadline) {
+	g.mu.Lock()
+	delete(g.states, d)
+	g.mu.Unlock()
+}
+
+var heapSample = []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+
+// heap is the memory of the heap's objects, live or not yet collected.
+func heap() uint64 {
+	metrics.Read(heapSample)
+	return heapSample[0].Value.Uint64()
+}
+
+func (g *memoryGuard) watch() {
+	over := false
+	for {
+		time.Sleep(memoryCheck)
+		limit := g.limit.Load()
+		used := heap()
+		g.alarm.Store(limit > 0 && used > limit/4)
+		if limit > 0 && used > limit {
+			over = true
+			g.endOne(used, limit)
+			continue
+		}
+		if over && used <= limit {
+			// Back under the limit: give the system what the ended calls held.
+			over = false
+			debug.FreeOSMemory()
+		}
+	}
+}
+
+// remeasure is how often a running call measures itself while the alarm is on.
+const remeasure = 10 * time.Millisecond
+
+// memoryWait is how long the guard waits for the running calls to measure themselves: one inside
+// a long instruction (a large string being copied, its pages faulted in) takes a while.
+const memoryWait = time.Second
+
+// endOne ends the running call that holds the most memory.
+func (g *memoryGuard) endOne(used, limit uint64) {
+	g.alarm.Store(true)
+	defer g.alarm.Store(false)
+	since := time.Now()
+	for waited := time.Duration(0); waited < memoryWait; waited += time.Millisecond {
+		time.Sleep(time.Millisecond)
+		selfEnded, biggest, oldest, fresh := g.scan(since)
+		switch {
+		case selfEnded != nil:
+			g.ended(selfEnded, used, limit)
+			return
+		case biggest != nil && biggest.size.Load() >= g.selfBound()/4:
+			g.ended(biggest, used, limit)
+			return
+		case fresh && waited >= 2*remeasure:
+			// Every running call measured itself and none holds much: if the heap is only
+			// garbage, there is nothing to end.
+			runtime.GC()
+			if used = heap(); used <= limit {
+				return
+			}
+			if biggest != nil {
+				g.ended(biggest, used, limit)
+			}
+			return
+		case waited+time.Millisecond >= memoryWait && oldest != nil:
+			g.ended(oldest, used, limit)
+			return
+		}
+	}
+}
+
+// scan looks at the running calls: one that ended itself, the one that holds the most of those
+// that measured themselves after since, the longest running of those that did not, and whether
+// all did.
+func (g *memoryGuard) scan(since time.Time) (selfEnded, biggest, oldest *deadline, fresh bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var most int64 = -1
+	var longest time.Duration
+	fresh = true
+	for d := range g.states {
+		running, runningFor := d.running()
+		if !running {
+			continue
+		}
+		if errors.Is(d.Err(), errMemoryLimit) {
+			selfEnded = d
+		}
+		if d.measuredAt.Load() < since.UnixNano() {
+			fresh = false
+			if runningFor > longest {
+				oldest, longest = d, runningFor
+			}
+		} else if size := d.size.Load(); size > most {
+			biggest, most = d, size
+		}
+	}
+	return selfEnded, biggest, oldest, fresh
+}
+
+// ended ends the call (if it did not end itself), logs it, waits for it to let go of its state
+// and collects the garbage.
+func (g *memoryGuard) ended(victim *deadline, used, limit uint64) {
+	if log := g.log.Load(); log != nil {
+		log.Error("memory limit: ending the call that holds the most",
+			zap.String("heap", humanize.IBytes(used)), zap.String("memory_limit", humanize.IBytes(limit)),
+			zap.String("call_holds", humanize.IBytes(uint64(max(victim.size.Load(), 0)))))
+	}
+	victim.endIfRunning(errMemoryLimit)
+	for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		if running, _ := victim.running(); !running {
+			break
+		}
+	}
+	runtime.GC() // what it held, out of the next reading
+}
+
+// selfBound is what a call may hold before it ends itself while the heap is over the limit.
+func (g *memoryGuard) selfBound() int64 {
+	return int64(g.limit.Load() / 2)
+}
+
+// memoryLimitError is the message of a call the guard ended.
+func memoryLimitError(limit uint64) string {
+	return fmt.Sprintf("memory limit: the server's memory went over its memory_limit (%s) while this call ran, and this call was ended", humanize.IBytes(limit))
+}

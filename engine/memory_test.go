@@ -1,0 +1,68 @@
+package engine
+
+import (
+	"encoding/json"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/msgscript/msgscript/internal/testbin"
+)
+
+// The memory bombs of a hostile script, each run in a child process under a 4 GiB address space
+// limit (a bomb that got through would end the child, not the test run), with a memory limit of
+// 256 MiB: each call ends with a clear error, the hello script called meanwhile keeps answering,
+// and the memory is given back.
+func TestMemoryBombs(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads the child's memory in /proc")
+	}
+	bin := testbin.BuildWithoutRace(t, "github.com/msgscript/msgscript/engine/internal/membomb")
+	cases := []struct {
+		bombs []string
+		want  map[string]string // bomb -> what its error says
+	}{
+		{[]string{"rep", "format"}, map[string]string{"rep": "string.rep: a string of 2147483648 x 1 bytes is over", "format": "invalid format (width or precision too long)"}},
+		{[]string{"concat"}, nil},
+		{[]string{"table"}, nil},
+		{[]string{"coroutines"}, nil},
+		{[]string{"global"}, nil},
+		{[]string{"table", "table#2", "concat"}, nil}, // three at once
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.bombs, "+"), func(t *testing.T) {
+			cmd := exec.Command(bin, append([]string{"-limit", "268435456", "-as", "4294967296"}, c.bombs...)...)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("the child died: %v\n%.2000s", err, stderr.String())
+			}
+			var r struct {
+				Bombs       map[string]string `json:"bombs"`
+				HelloOK     int64             `json:"hello_ok"`
+				HelloFailed int64             `json:"hello_failed"`
+				RSSAfter    uint64            `json:"rss_after"`
+			}
+			if err := json.Unmarshal(out, &r); err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			for _, bomb := range c.bombs {
+				want := "memory limit: the server's memory went over its memory_limit (256 MiB) while this call ran, and this call was ended"
+				if w, ok := c.want[bomb]; ok {
+					want = w
+				}
+				if !strings.Contains(r.Bombs[bomb], want) {
+					t.Errorf("%s answered %q, want %q", bomb, r.Bombs[bomb], want)
+				}
+			}
+			if r.HelloFailed > 0 {
+				t.Errorf("hello failed %d times (answered %d) while the bombs went off", r.HelloFailed, r.HelloOK)
+			}
+			if r.RSSAfter > 128<<20 {
+				t.Errorf("the child holds %d MiB after the bombs: the memory was not given back", r.RSSAfter>>20)
+			}
+		})
+	}
+}

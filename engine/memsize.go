@@ -1,0 +1,98 @@
+package engine
+
+import (
+	lua "github.com/yuin/gopher-lua"
+)
+
+// held estimates the memory the call in progress on st holds: what its environment, the locals
+// and functions of its stack and what a call wrote into the shared libraries reach. It counts up
+// to budget and stops there, so that it costs little on a large call: a call that holds the budget
+// is large enough to tell. It must run on the goroutine running the call (see deadline.Done).
+func (st *luaState) held(budget int64) int64 {
+	s := &sizer{budget: budget}
+	if st.env != nil {
+		s.add(st.env, 0)
+	}
+	if st.shield != nil {
+		for _, p := range st.shield.list {
+			s.add(p, 0)
+		}
+	}
+	L := st.L
+	for level := 0; s.used < s.budget; level++ {
+		dbg, ok := L.GetStack(level)
+		if !ok {
+			break
+		}
+		for i := 1; ; i++ {
+			name, v := L.GetLocal(dbg, i)
+			if name == "" {
+				break
+			}
+			s.add(v, 0)
+		}
+		if fn, err := L.GetInfo("f", dbg, lua.LNil); err == nil {
+			s.add(fn, 0)
+		}
+	}
+	return min(s.used, s.budget)
+}
+
+// sizer adds up an estimate of what Lua values hold: a slot for every table entry, the bytes of
+// strings, a coroutine's stack. Large arrays are sampled, shared values may be counted twice: it
+// tells a large call from a small one, no more.
+type sizer struct {
+	budget, used int64
+}
+
+const maxSizeDepth = 8
+
+func (s *sizer) add(v lua.LValue, depth int) {
+	if s.used >= s.budget || depth > maxSizeDepth {
+		return
+	}
+	switch v := v.(type) {
+	case lua.LString:
+		s.used += int64(len(v)) + 16
+	case *lua.LTable:
+		s.table(v, depth)
+	case *lua.LFunction:
+		s.used += 64
+		for _, uv := range v.Upvalues {
+			s.add(uv.Value(), depth+1)
+		}
+	case *lua.LState:
+		s.used += 16 << 10 // a coroutine: its own stack and call frames
+	default:
+		s.used += 16
+	}
+}
+
+func (s *sizer) table(t *lua.LTable, depth int) {
+	s.used += 64
+	n := t.Len()
+	var key lua.LValue = lua.LNil
+	if n > 0 {
+		// The array part: a slot for each element, and what a sample of them holds.
+		s.used += int64(n) * 16
+		sample := min(n, 64)
+		before := s.used
+		for i := 1; i <= sample && s.used < s.budget; i++ {
+			s.add(t.RawGetInt(i), depth+1)
+		}
+		if sample < n {
+			s.used = before + (s.used-before)*int64(n)/int64(sample)
+		}
+		key = lua.LNumber(n) // Next goes on with the hash part
+	}
+	for s.used < s.budget {
+		k, v := t.Next(key)
+		if k == lua.LNil {
+			return
+		}
+		s.used += 40
+		s.add(k, depth+1)
+		s.add(v, depth+1)
+		key = k
+	}
+}

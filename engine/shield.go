@@ -1,0 +1,162 @@
+package engine
+
+import (
+	lua "github.com/yuin/gopher-lua"
+)
+
+// shield keeps what a Lua state shares between calls (the base libraries, the string metatable,
+// package.loaded and preload, the modules scripts require) as it was when the state was made, so
+// that a call cannot change what the next call on the same state finds.
+//
+// Scripts see each of those tables through a proxy: an empty table whose metatable reads through
+// to the real one and takes every write itself, so `string.trim = ...` or
+// `require("json").encode = ...` works for the rest of the call and lands in the proxy. After the
+// call the proxies that were written to are emptied, which costs a check per proxy when none was.
+// (A proxy answers nothing to pairs or rawget: read the library's functions by name.)
+type shield struct {
+	L           *lua.LState
+	proxies     map[*lua.LTable]*lua.LTable // real table -> its proxy (a proxy maps to itself)
+	list        []*lua.LTable               // every proxy, to empty after a call
+	stringMeta  *lua.LTable                 // the metatable of strings, whose __index is...
+	stringIndex *lua.LTable                 // ...the proxy of string
+	loaded      *lua.LTable                 // the proxy of package.loaded
+	newindex    *lua.LFunction              // the __newindex of every proxy
+}
+
+// sharedLibraries are the globals that hold the base libraries.
+var sharedLibraries = []string{"string", "table", "math", "os", "io", "coroutine", "debug", "package", "channel"}
+
+// newShield puts the proxies in place; it runs last when a state is made, after the preloaders.
+func newShield(L *lua.LState) *shield {
+	sh := &shield{L: L, proxies: map[*lua.LTable]*lua.LTable{}}
+	sh.newindex = L.NewFunction(func(L *lua.LState) int {
+		L.CheckTable(1).RawSet(L.Get(2), L.Get(3))
+		return 0
+	})
+	globals := L.G.Global
+	loaded, _ := L.GetField(L.Get(lua.RegistryIndex), "_LOADED").(*lua.LTable)
+	for _, name := range sharedLibraries {
+		lib, ok := globals.RawGetString(name).(*lua.LTable)
+		if !ok {
+			continue
+		}
+		p := sh.proxy(lib)
+		globals.RawSetString(name, p)
+		if loaded != nil && loaded.RawGetString(name) == lib {
+			loaded.RawSetString(name, p)
+		}
+	}
+	if pkg, ok := globals.RawGetString("package").(*lua.LTable); ok {
+		pkg = sh.real(pkg)
+		// package.loaded reads modules through their proxies too.
+		if t, ok := pkg.RawGetString("loaded").(*lua.LTable); ok {
+			sh.loaded = sh.proxyWith(t, sh.proxyMeta(L.NewFunction(sh.indexLoaded(t))))
+			pkg.RawSetString("loaded", sh.loaded)
+		}
+		for _, name := range []string{"preload", "loaders"} {
+			if t, ok := pkg.RawGetString(name).(*lua.LTable); ok {
+				pkg.RawSetString(name, sh.proxy(t))
+			}
+		}
+	}
+	// gopher-lua's string metatable is the string library itself: strings get one of their own
+	// instead, that reads through the proxy.
+	if str, ok := globals.RawGetString("string").(*lua.LTable); ok {
+		sh.stringMeta, sh.stringIndex = L.CreateTable(0, 1), str
+		sh.stringMeta.RawSetString("__index", str)
+		L.SetMetatable(lua.LString(""), sh.stringMeta)
+	}
+	if require, ok := globals.RawGetString("require").(*lua.LFunction); ok && require.IsG {
+		base := require.GFunction
+		globals.RawSetString("require", L.NewFunction(func(L *lua.LState) int {
+			// What the call put in package.loaded itself comes first, as in Lua.
+			if sh.loaded != nil {
+				if v := sh.loaded.RawGetString(L.CheckString(1)); v != lua.LNil {
+					L.Push(v)
+					return 1
+				}
+			}
+			n := base(L)
+			if mod, ok := L.Get(-1).(*lua.LTable); ok {
+				L.Replace(-1, sh.proxy(mod))
+			}
+			return n
+		}))
+	}
+	return sh
+}
+
+// proxyMeta is the metatable of a proxy: reads go to index, writes land in the proxy, and the
+// metatable is out of reach.
+func (sh *shield) proxyMeta(index lua.LValue) *lua.LTable {
+	mt := sh.L.CreateTable(0, 3)
+	mt.RawSetString("__index", index)
+	mt.RawSetString("__newindex", sh.newindex)
+	mt.RawSetString("__metatable", lua.LString("locked"))
+	return mt
+}
+
+// proxy returns the proxy of t, made on first use.
+func (sh *shield) proxy(t *lua.LTable) *lua.LTable {
+	if p, ok := sh.proxies[t]; ok {
+		return p
+	}
+	return sh.proxyWith(t, sh.proxyMeta(t))
+}
+
+func (sh *shield) proxyWith(t, mt *lua.LTable) *lua.LTable {
+	p := sh.L.CreateTable(0, 0) // empty until a call writes to it
+	p.Metatable = mt
+	sh.proxies[t], sh.proxies[p] = p, p
+	sh.list = append(sh.list, p)
+	return p
+}
+
+// real returns the table a proxy stands for (t itself when it is none).
+func (sh *shield) real(p *lua.LTable) *lua.LTable {
+	if mt, ok := p.Metatable.(*lua.LTable); ok && sh.proxies[p] == p {
+		if t, ok := mt.RawGetString("__index").(*lua.LTable); ok {
+			return t
+		}
+	}
+	return p
+}
+
+// indexLoaded reads package.loaded: a module's table through its proxy.
+func (sh *shield) indexLoaded(loaded *lua.LTable) lua.LGFunction {
+	return func(L *lua.LState) int {
+		v := loaded.RawGet(L.Get(2))
+		if t, ok := v.(*lua.LTable); ok {
+			v = sh.proxy(t)
+		}
+		L.Push(v)
+		return 1
+	}
+}
+
+// restore empties the proxies a call wrote to and puts the string metatable back.
+func (sh *shield) restore() {
+	for _, p := range sh.list {
+		if k, _ := p.Next(lua.LNil); k != lua.LNil {
+			clearTable(p)
+		}
+	}
+	if mt := sh.stringMeta; mt != nil {
+		k, v := mt.Next(lua.LNil)
+		if k != lua.LString("__index") || v != sh.stringIndex {
+			clearTable(mt)
+			mt.RawSetString("__index", sh.stringIndex)
+		} else if next, _ := mt.Next(k); next != lua.LNil {
+			clearTable(mt)
+			mt.RawSetString("__index", sh.stringIndex)
+		}
+	}
+}
+
+func clearTable(t *lua.LTable) {
+	var keys []lua.LValue
+	t.ForEach(func(k, _ lua.LValue) { keys = append(keys, k) })
+	for _, k := range keys {
+		t.RawSet(k, lua.LNil)
+	}
+}

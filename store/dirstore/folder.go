@@ -1,0 +1,76 @@
+package dirstore
+
+import (
+	"io/fs"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/msgscript/msgscript/store"
+)
+
+// walk visits the folder dir as the store reads it, in path order: onDir (when not nil) gets each
+// folder before its entries are listed, so that a watch added there misses nothing; onFile gets
+// each .lua file. Folders and files whose name starts with a dot are skipped (.git, editor state,
+// our temporary files), and so are files that are not .lua.
+func (d *Store) walk(dir string, onDir, onFile func(path string)) {
+	_ = filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+		if err != nil {
+			d.log.Warn("cannot read", zap.String("path", path), zap.Error(err))
+			return nil
+		}
+		if e.IsDir() {
+			if path != d.root && hidden(e.Name()) {
+				return filepath.SkipDir
+			}
+			if onDir != nil {
+				onDir(path)
+			}
+			return nil
+		}
+		if isSource(e.Name()) {
+			onFile(path)
+		}
+		return nil
+	})
+}
+
+func hidden(name string) bool { return strings.HasPrefix(name, ".") }
+
+// isSource reports whether a file of that name is read: a .lua file that is not hidden.
+func isSource(name string) bool { return strings.HasSuffix(name, ".lua") && !hidden(name) }
+
+// under reports whether path lies inside the folder dir.
+func under(path, dir string) bool { return strings.HasPrefix(path, dir+string(filepath.Separator)) }
+
+// duplicate is a file defining a script or library that a file earlier in path order defines too.
+type duplicate struct{ kept, ignored store.Item }
+
+// snapshotOf turns what each file holds (by path) into what the store holds: when two files define
+// the same script or library, the first in path order wins and the other is listed in dups.
+func snapshotOf(files map[string]store.Item) (snap store.Snapshot, dups []duplicate) {
+	snap = store.Snapshot{}
+	for _, path := range slices.SortedFunc(maps.Keys(files), walkOrder) {
+		it := files[path]
+		if kept, dup := snap[it.Ref]; dup {
+			dups = append(dups, duplicate{kept: kept, ignored: it})
+			continue
+		}
+		snap[it.Ref] = it
+	}
+	return snap, dups
+}
+
+// walkOrder orders paths as walking the folder meets them, name by name: a/b.lua before a.lua.
+func walkOrder(a, b string) int {
+	sep := string(filepath.Separator)
+	return slices.Compare(strings.Split(a, sep), strings.Split(b, sep))
+}
+
+func (d *Store) reportDuplicate(dup duplicate) {
+	d.log.Error("two files define the same "+dup.kept.Kind.String()+"; keeping the first",
+		zap.String("kept", dup.kept.Origin), zap.String("ignored", dup.ignored.Origin), zap.Stringer("ref", dup.kept.Ref))
+}
