@@ -10,6 +10,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
+
+	"github.com/msgscript/msgscript/script"
 )
 
 // dispatcher keeps one queue subscription per subject pattern that has scripts, runs the scripts
@@ -211,6 +213,12 @@ func (d *dispatcher) put(s *subscription) {
 func (d *dispatcher) handle(pattern string, m *nats.Msg) {
 	reply := d.reg.Answer(d.ctx, pattern, m)
 	if m.Reply == "" {
+		return
+	}
+	if len(m.Reply) > script.MaxSubjectLen {
+		// NATS would close the connection over the reply's protocol line: a client can send a
+		// request whose own line just fits, with a reply subject that does not leave room.
+		d.log.Warn("reply subject too long; no reply sent", zap.String("subject", m.Subject), zap.Int("reply_subject_bytes", len(m.Reply)))
 		return
 	}
 	nc := d.nc.Load()

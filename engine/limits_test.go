@@ -98,3 +98,27 @@ func TestCallEndsWithItsCallersDeadline(t *testing.T) {
 		t.Fatalf("got %v", reply.Header)
 	}
 }
+
+// A request whose reply subject leaves no room in NATS's protocol line for the reply gets none:
+// sending it would make the server close msgscript's connection.
+func TestReplySubjectTooLong(t *testing.T) {
+	ns := startNATS(t)
+	dir := testfiles.Dir(t, map[string]string{
+		"big.lua":   "--* subject: z\nfunction OnMessage() return string.rep('x', 100000) end",
+		"hello.lua": hello,
+	})
+	startEngine(t, ns, dir, Options{})
+	nc := connect(t, ns)
+	// The request's arguments "z <reply> 1" are exactly 4096 bytes, NATS's max_control_line: the
+	// server takes it. The reply's, "<reply> 100000", would not fit.
+	reply := "rp." + strings.Repeat("r", 4096-len("z  1")-3)
+	if err := nc.PublishRequest("z", reply, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		request(t, nc, "funcs.hello", "still here")
+	}
+}

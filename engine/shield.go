@@ -6,21 +6,23 @@ import (
 
 // shield keeps what a Lua state shares between calls (the base libraries, the string metatable,
 // package.loaded and preload, the modules scripts require) as it was when the state was made, so
-// that a call cannot change what the next call on the same state finds.
+// that a call cannot change what the next call on the same state finds. (Changes to the string
+// metatable itself, getmetatable("").__add = ..., land in a proxy and have no effect at all.)
 //
 // Scripts see each of those tables through a proxy: an empty table whose metatable reads through
 // to the real one and takes every write itself, so `string.trim = ...` or
 // `require("json").encode = ...` works for the rest of the call and lands in the proxy. After the
-// call the proxies that were written to are emptied, which costs a check per proxy when none was.
+// call the proxies that were written to are emptied. Writes are noticed as they happen (the
+// proxies' __newindex, and rawset, table.insert, table.remove and table.sort given a proxy), so a
+// call that wrote to none costs nothing more than a look at the string metatable.
 // (A proxy answers nothing to pairs or rawget: read the library's functions by name.)
 type shield struct {
 	L           *lua.LState
 	proxies     map[*lua.LTable]*lua.LTable // real table -> its proxy (a proxy maps to itself)
 	list        []*lua.LTable               // every proxy, to empty after a call
-	stringMeta  *lua.LTable                 // the metatable of strings, whose __index is...
-	stringIndex *lua.LTable                 // ...the proxy of string
 	loaded      *lua.LTable                 // the proxy of package.loaded
 	newindex    *lua.LFunction              // the __newindex of every proxy
+	dirty       bool                        // a proxy was written to since the last restore
 }
 
 // sharedLibraries are the globals that hold the base libraries.
@@ -30,10 +32,18 @@ var sharedLibraries = []string{"string", "table", "math", "os", "io", "coroutine
 func newShield(L *lua.LState) *shield {
 	sh := &shield{L: L, proxies: map[*lua.LTable]*lua.LTable{}}
 	sh.newindex = L.NewFunction(func(L *lua.LState) int {
+		sh.dirty = true
 		L.CheckTable(1).RawSet(L.Get(2), L.Get(3))
 		return 0
 	})
 	globals := L.G.Global
+	// The functions that write into a table without __newindex.
+	sh.noticeWrites(globals, "rawset")
+	if table, ok := globals.RawGetString("table").(*lua.LTable); ok {
+		for _, name := range []string{"insert", "remove", "sort"} {
+			sh.noticeWrites(table, name)
+		}
+	}
 	loaded, _ := L.GetField(L.Get(lua.RegistryIndex), "_LOADED").(*lua.LTable)
 	for _, name := range sharedLibraries {
 		lib, ok := globals.RawGetString(name).(*lua.LTable)
@@ -60,11 +70,12 @@ func newShield(L *lua.LState) *shield {
 		}
 	}
 	// gopher-lua's string metatable is the string library itself: strings get one of their own
-	// instead, that reads through the proxy.
+	// instead, that reads through the proxy, and getmetatable("") answers a proxy of it.
 	if str, ok := globals.RawGetString("string").(*lua.LTable); ok {
-		sh.stringMeta, sh.stringIndex = L.CreateTable(0, 1), str
-		sh.stringMeta.RawSetString("__index", str)
-		L.SetMetatable(lua.LString(""), sh.stringMeta)
+		mt := L.CreateTable(0, 2)
+		mt.RawSetString("__index", str)
+		mt.RawSetString("__metatable", sh.proxy(mt))
+		L.SetMetatable(lua.LString(""), mt)
 	}
 	if require, ok := globals.RawGetString("require").(*lua.LFunction); ok && require.IsG {
 		base := require.GFunction
@@ -84,6 +95,21 @@ func newShield(L *lua.LState) *shield {
 		}))
 	}
 	return sh
+}
+
+// noticeWrites has lib.name mark the shield dirty when the table it writes into is a proxy.
+func (sh *shield) noticeWrites(lib *lua.LTable, name string) {
+	fn, ok := lib.RawGetString(name).(*lua.LFunction)
+	if !ok || !fn.IsG {
+		return
+	}
+	base := fn.GFunction
+	lib.RawSetString(name, sh.L.NewFunction(func(L *lua.LState) int {
+		if t, ok := L.Get(1).(*lua.LTable); ok && t.Metatable != lua.LNil && sh.proxies[t] == t {
+			sh.dirty = true
+		}
+		return base(L)
+	}))
 }
 
 // proxyMeta is the metatable of a proxy: reads go to index, writes land in the proxy, and the
@@ -134,21 +160,14 @@ func (sh *shield) indexLoaded(loaded *lua.LTable) lua.LGFunction {
 	}
 }
 
-// restore empties the proxies a call wrote to and puts the string metatable back.
+// restore empties the proxies a call wrote to.
 func (sh *shield) restore() {
-	for _, p := range sh.list {
-		if k, _ := p.Next(lua.LNil); k != lua.LNil {
-			clearTable(p)
-		}
-	}
-	if mt := sh.stringMeta; mt != nil {
-		k, v := mt.Next(lua.LNil)
-		if k != lua.LString("__index") || v != sh.stringIndex {
-			clearTable(mt)
-			mt.RawSetString("__index", sh.stringIndex)
-		} else if next, _ := mt.Next(k); next != lua.LNil {
-			clearTable(mt)
-			mt.RawSetString("__index", sh.stringIndex)
+	if sh.dirty {
+		sh.dirty = false
+		for _, p := range sh.list {
+			if k, _ := p.Next(lua.LNil); k != lua.LNil {
+				clearTable(p)
+			}
 		}
 	}
 }
