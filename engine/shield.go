@@ -17,12 +17,12 @@ import (
 // call that wrote to none costs nothing more than a look at the string metatable.
 // (A proxy answers nothing to pairs or rawget: read the library's functions by name.)
 type shield struct {
-	L           *lua.LState
-	proxies     map[*lua.LTable]*lua.LTable // real table -> its proxy (a proxy maps to itself)
-	list        []*lua.LTable               // every proxy, to empty after a call
-	loaded      *lua.LTable                 // the proxy of package.loaded
-	newindex    *lua.LFunction              // the __newindex of every proxy
-	dirty       bool                        // a proxy was written to since the last restore
+	L        *lua.LState
+	proxies  map[*lua.LTable]*lua.LTable // real table -> its proxy (a proxy maps to itself)
+	list     []*lua.LTable               // every proxy, to empty after a call
+	loaded   *lua.LTable                 // the proxy of package.loaded
+	newindex *lua.LFunction              // the __newindex of every proxy
+	dirty    bool                        // a proxy was written to since the last restore
 }
 
 // sharedLibraries are the globals that hold the base libraries.
