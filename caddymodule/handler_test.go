@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/msgscript/msgscript/callctx"
 	"github.com/msgscript/msgscript/internal/testfiles"
 	"github.com/msgscript/msgscript/internal/testhttp"
 	"github.com/msgscript/msgscript/internal/testnet"
@@ -177,8 +178,10 @@ func TestHandlerStatuses(t *testing.T) {
 	cases := []statusCase{
 		{base + "/funcs.nothing", "", 404, "no script listens on funcs.nothing"},
 		{base + "/funcs.fail", "", 500, "fail.lua:3: something went wrong"},
-		{base + "/funcs.loop", "", 504, "timed out"},             // the script's own deadline
-		{base + "/funcs.slow", "", 504, "timed out after 270ms"}, // the handler's timeout (300ms), which the request told the script
+		{base + "/funcs.loop", "", 504, "timed out"}, // the script's own deadline
+		// The handler's timeout (300ms), which the request tells the script (see funcs.silent
+		// below): its own timeout error, or the handler's when that comes first.
+		{base + "/funcs.slow", "", 504, "slow"},
 		{"http://" + s.dead + "/funcs.hello", "", 503, "NATS is not reachable"},
 	}
 	check := func(cases []statusCase) {
@@ -196,7 +199,13 @@ func TestHandlerStatuses(t *testing.T) {
 	// From here on, whatever reaches NATS: refused requests must never be published. (The
 	// subscription answers nothing, so it must not be there for the cases above.)
 	seen := make(chan string, 1024)
-	sub, err := nc.Subscribe(">", func(m *nats.Msg) { seen <- m.Subject })
+	silentTimeout := make(chan string, 1)
+	sub, err := nc.Subscribe(">", func(m *nats.Msg) {
+		seen <- m.Subject
+		if m.Subject == "funcs.silent" {
+			silentTimeout <- m.Header.Get(callctx.HeaderTimeout)
+		}
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,6 +244,11 @@ func TestHandlerStatuses(t *testing.T) {
 
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
+	}
+	// The request told the scripts how long the handler waits, a little less, so that their own
+	// timeout error comes back before it gives up.
+	if got := <-silentTimeout; got != "270ms" {
+		t.Errorf("%s: %q, want 270ms", callctx.HeaderTimeout, got)
 	}
 	time.Sleep(100 * time.Millisecond) // let the last messages arrive
 	if err := sub.Unsubscribe(); err != nil {
