@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/msgscript/msgscript/engine"
+	"github.com/msgscript/msgscript/internal/version"
 	"github.com/msgscript/msgscript/luaenv"
 	"github.com/msgscript/msgscript/store"
 )
@@ -58,6 +60,9 @@ type App struct {
 	// machine's memory, or of the container's (cgroup) limit, and at most three eighths of the
 	// address space limit (ulimit -v).
 	MemoryLimit int64 `json:"memory_limit,omitempty"`
+	// ServiceName is the service msgscript answers NATS's service discovery under (`nats micro
+	// ls`). Default: msgscript.
+	ServiceName string `json:"service_name,omitempty"`
 	// MaxDepth bounds a chain of calls through NATS: a message more hops deep (a script
 	// requesting a subject whose script requests another...) runs no script and is answered
 	// with error 508. Default: 8.
@@ -76,8 +81,9 @@ type App struct {
 	dial        func(log *zap.Logger) (*natsConn, error)
 	conn        *atomic.Pointer[natsConn] // set while started; read by HTTP handlers in the same config
 	engine      *engine.Engine
-	unwatchConn func() // stops the engine following a replaced connection
-	releaseLua  func() // lets go of what the Lua modules hold (an etcd client)
+	running     *atomic.Pointer[engine.Engine] // the engine while it serves, for metrics and the admin API
+	unwatchConn func()                         // stops the engine following a replaced connection
+	releaseLua  func()                         // lets go of what the Lua modules hold (an etcd client)
 	logger      *zap.Logger
 }
 
@@ -88,6 +94,9 @@ type StoreModule interface {
 	// the Lua etcd module then shares; others return nil.
 	OpenStore(log *zap.Logger) (store.Store, *clientv3.Client, error)
 }
+
+// serviceName is what NATS's service discovery accepts as a name.
+var serviceName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 // DefaultEmbeddedNATS is where the embedded NATS server listens when nothing else is configured.
 const DefaultEmbeddedNATS = "127.0.0.1:4222"
@@ -103,6 +112,12 @@ func (App) CaddyModule() caddy.ModuleInfo {
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
 	a.conn = new(atomic.Pointer[natsConn])
+	a.running = new(atomic.Pointer[engine.Engine])
+	if reg := ctx.GetMetricsRegistry(); reg != nil {
+		if err := reg.Register(&metrics{app: a}); err != nil {
+			return fmt.Errorf("msgscript: registering metrics: %v", err)
+		}
+	}
 	if a.StoreRaw != nil {
 		mod, err := ctx.LoadModule(a, "StoreRaw")
 		if err != nil {
@@ -141,6 +156,9 @@ func (a *App) Validate() error {
 	}
 	if a.NATSURL != "" && a.EmbeddedNATS != "" {
 		return fmt.Errorf("msgscript: nats_url and embedded_nats exclude each other")
+	}
+	if a.ServiceName != "" && !serviceName.MatchString(a.ServiceName) {
+		return fmt.Errorf("msgscript: service_name %q: use letters, digits, - and _ only (it is a token of NATS subjects)", a.ServiceName)
 	}
 	if strings.ContainsAny(a.QueueGroup, " \t\r\n") {
 		return fmt.Errorf("msgscript: queue_group %q contains a blank", a.QueueGroup)
@@ -183,6 +201,8 @@ func (a *App) Start() error {
 		MaxConcurrentPerSubject: a.MaxConcurrentPerSubject,
 		MaxDepth:                a.MaxDepth,
 		MemoryLimit:             uint64(a.MemoryLimit),
+		ServiceName:             a.ServiceName,
+		ServiceVersion:          version.Get().Semver(),
 		Preload:                 []engine.Preloader{preload},
 		Logger:                  a.logger,
 	})
@@ -198,6 +218,8 @@ func (a *App) Start() error {
 		releaseConn(a.connKey)
 		return fmt.Errorf("msgscript: %v", err)
 	}
+	a.running.Store(a.engine)
+	serving.Store(a)
 	a.logger.Info("msgscript started",
 		zap.String("nats", a.natsTarget), zap.Strings("subjects", a.engine.Registry().Subjects()),
 		zap.String("memory_limit", humanize.IBytes(a.engine.Registry().MemoryLimit())))
@@ -219,6 +241,8 @@ func (a *App) Stop() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), grace+time.Second)
 	defer cancel()
+	a.running.Store(nil)
+	serving.CompareAndSwap(a, nil)
 	a.unwatchConn()
 	err := a.engine.Stop(ctx)
 	a.engine = nil

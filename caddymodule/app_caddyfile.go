@@ -41,6 +41,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //		embedded_nats  <host:port>
 //		store          <backend> <args...>
 //		queue_group    <name>
+//		service_name   <name>
 //		timeout        <duration>
 //		max_concurrent <n>
 //		max_concurrent_per_subject <n>
@@ -72,6 +73,10 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		case "queue_group":
 			if err := oneArg(d, &a.QueueGroup); err != nil {
+				return err
+			}
+		case "service_name":
+			if err := oneArg(d, &a.ServiceName); err != nil {
 				return err
 			}
 		case "timeout":
@@ -159,7 +164,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 		default:
-			return d.Errf("msgscript: unknown option %q (known: nats_url, embedded_nats, store, queue_group, timeout, max_concurrent, max_concurrent_per_subject, max_depth, memory_limit, sandbox, http_hosts, denied_addrs, env, etcd_prefix, etcd_endpoints, lua_path, plugin_dir)", opt)
+			return d.Errf("msgscript: unknown option %q (known: nats_url, embedded_nats, store, queue_group, service_name, timeout, max_concurrent, max_concurrent_per_subject, max_depth, memory_limit, sandbox, http_hosts, denied_addrs, env, etcd_prefix, etcd_endpoints, lua_path, plugin_dir)", opt)
 		}
 	}
 	return nil

@@ -34,6 +34,8 @@ type natsConn struct {
 
 	current atomic.Pointer[nats.Conn]
 	gone    chan struct{} // closed by Destruct
+	// reconnects counts the connection coming back, after a reconnection or a replacement.
+	reconnects atomic.Uint64
 
 	mu       sync.Mutex
 	closing  bool
@@ -73,7 +75,7 @@ func (c *natsConn) watch(have *nats.Conn, fn func(*nats.Conn)) (stop func()) {
 }
 
 func (c *natsConn) dial() (*nats.Conn, error) {
-	return c.connect(append(connOptions(c.log), nats.ClosedHandler(c.closed))...)
+	return c.connect(append(connOptions(c.log, &c.reconnects), nats.ClosedHandler(c.closed))...)
 }
 
 // closed runs when a connection is closed for good: unless Destruct closed it, a new one is opened.
@@ -109,6 +111,7 @@ func (c *natsConn) replace() {
 			for _, fn := range watchers { // outside the lock: they subscribe, which waits for NATS
 				fn(nc)
 			}
+			c.reconnects.Add(1)
 			c.log.Info("NATS connection replaced")
 			return
 		}
@@ -154,8 +157,8 @@ func releaseConn(key string) {
 }
 
 // connOptions are the client options of every connection: reconnect forever (the subscriptions
-// come back by themselves) and say so in Caddy's log.
-func connOptions(log *zap.Logger) []nats.Option {
+// come back by themselves), say so in Caddy's log, and count it in reconnects.
+func connOptions(log *zap.Logger, reconnects *atomic.Uint64) []nats.Option {
 	return []nats.Option{
 		nats.Name("msgscript"),
 		nats.MaxReconnects(-1),
@@ -166,6 +169,7 @@ func connOptions(log *zap.Logger) []nats.Option {
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
+			reconnects.Add(1)
 			log.Info("NATS reconnected", zap.String("server", nc.ConnectedUrlRedacted()))
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {

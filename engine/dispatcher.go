@@ -196,6 +196,16 @@ func (d *dispatcher) serve(s *subscription, m *nats.Msg) {
 	d.handle(s.pattern, m)
 }
 
+// load is how many calls run now and how many messages wait for one.
+func (d *dispatcher) load() (inFlight, waiting int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, s := range d.subs {
+		waiting += len(s.msgs)
+	}
+	return len(d.slots), waiting
+}
+
 // take waits for a slot of s's subject pattern, then for one of all (MaxConcurrentPerSubject and
 // MaxConcurrent calls run at once): a subject that holds its share, a loop through NATS for
 // instance, leaves the other slots to the other subjects. put gives them back.

@@ -23,6 +23,7 @@ type Engine struct {
 	store store.Store
 	reg   *Registry
 	disp  *dispatcher
+	disc  *discovery
 	log   *zap.Logger
 
 	stopWatch context.CancelFunc
@@ -39,6 +40,7 @@ func New(nc *nats.Conn, st store.Store, opts Options) *Engine {
 	e := &Engine{store: st, log: o.Logger}
 	e.reg = newRegistry(&o, func() { e.disp.sync() })
 	e.disp = newDispatcher(nc, e.reg, &o)
+	e.disc = newDiscovery(e.reg, &o)
 	return e
 }
 
@@ -47,7 +49,10 @@ func (e *Engine) Registry() *Registry { return e.reg }
 
 // SetConn moves the engine to another NATS connection, when the one it works on was closed for
 // good: it subscribes again there. Messages already received finish and reply on the new one.
-func (e *Engine) SetConn(nc *nats.Conn) { e.disp.setConn(nc) }
+func (e *Engine) SetConn(nc *nats.Conn) {
+	e.disp.setConn(nc)
+	e.disc.subscribe(nc)
+}
 
 // watchRetry is the pause before following the store again after its watch failed.
 const watchRetry = time.Second
@@ -98,6 +103,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	select {
 	case err := <-loaded:
 		if err == nil {
+			e.disc.subscribe(e.disp.nc.Load())
 			return nil
 		}
 		stop()
@@ -114,6 +120,7 @@ func (e *Engine) Start(ctx context.Context) error {
 // ctx ends) and releases every Lua state. The NATS connection is left open: it belongs to the
 // caller.
 func (e *Engine) Stop(ctx context.Context) error {
+	e.disc.stop()
 	if e.stopWatch != nil {
 		e.stopWatch()
 		<-e.watchDone

@@ -35,6 +35,11 @@ type Options struct {
 	// scripts get Lua's base libraries, and require reads no files.
 	Preload []Preloader
 	Logger  *zap.Logger
+	// ServiceName is the name the engine answers NATS's service discovery under (nats micro
+	// ls). Default "msgscript".
+	ServiceName string
+	// ServiceVersion is the version it gives there (a semantic version). Default "0.0.0".
+	ServiceVersion string
 }
 
 const (
@@ -69,6 +74,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
+	}
+	if o.ServiceName == "" {
+		o.ServiceName = DefaultServiceName
+	}
+	if o.ServiceVersion == "" {
+		o.ServiceVersion = "0.0.0"
 	}
 	return o
 }

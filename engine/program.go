@@ -2,11 +2,15 @@ package engine
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/msgscript/msgscript/store"
 )
 
 // Program is one version of one script, compiled and ready to run, with its own pool of Lua
@@ -15,23 +19,35 @@ type Program struct {
 	Subject string
 	Name    string
 	Origin  string
+	// Version tells this version from the others: the first 12 hex digits of the SHA-256 of its
+	// stored text (libraries not included).
+	Version string
+	// Revision is the store's own version of the text (etcd's revision), when it has one.
+	Revision int64
 	*Code
 
 	timeout time.Duration
 	pool    *statePool
+	stats   *counters // the script's, shared by its versions
 }
 
 // newProgram gives code its deadline (its `timeout` header, else the default) and a state pool.
-func newProgram(subject, name, origin string, code *Code, opts *Options) *Program {
+func newProgram(subject, name string, it store.Item, code *Code, opts *Options, stats *counters) *Program {
 	timeout := opts.Timeout
 	if code.Headers.Timeout > 0 {
 		timeout = code.Headers.Timeout
 	}
 	return &Program{
-		Subject: subject, Name: name, Origin: origin, Code: code,
-		timeout: timeout,
-		pool:    newStatePool(opts.PoolSize, func() *luaState { return newLuaState(opts) }),
+		Subject: subject, Name: name, Origin: it.Origin, Version: versionOf(it.Source), Revision: it.Revision,
+		Code: code, timeout: timeout, stats: stats,
+		pool: newStatePool(opts.PoolSize, func() *luaState { return newLuaState(opts) }),
 	}
+}
+
+// versionOf names a version of a script by its text.
+func versionOf(text []byte) string {
+	sum := sha256.Sum256(text)
+	return hex.EncodeToString(sum[:6])
 }
 
 // Close releases the idle states; calls in progress finish on theirs.

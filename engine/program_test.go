@@ -10,6 +10,8 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/msgscript/msgscript/store"
 )
 
 func newTestProgram(t testing.TB, script string, lib map[string]string, opts Options) *Program {
@@ -19,7 +21,7 @@ func newTestProgram(t testing.TB, script string, lib map[string]string, opts Opt
 		t.Fatal(err)
 	}
 	o := opts.withDefaults()
-	p := newProgram("funcs.test", "test", "s.lua", code, &o)
+	p := newProgram("funcs.test", "test", store.Item{Origin: "s.lua", Source: []byte(script)}, code, &o, &counters{})
 	t.Cleanup(p.Close)
 	return p
 }

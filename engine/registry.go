@@ -24,16 +24,29 @@ type Registry struct {
 	scripts map[scriptKey]*scriptEntry
 	libs    map[string]store.Item
 
-	bySubject atomic.Pointer[map[string][]*Program]
+	// Counts of what happened since the registry was made, for metrics.
+	loads, compileFailures, storeEvents atomic.Uint64
+
+	bySubject atomic.Pointer[map[string]*subjectEntry]
+	subjects  map[string]*counters // each pattern's, kept across changes; under mu
+}
+
+// subjectEntry is what a message on a subject pattern finds: its scripts, sorted by name, and the
+// pattern's counters.
+type subjectEntry struct {
+	progs []*Program
+	stats *counters
 }
 
 type scriptKey struct{ subject, name string }
 
-// scriptEntry is one script: its latest stored text and the last version that compiled.
+// scriptEntry is one script: its latest stored text, the last version that compiled, and the
+// counters of its calls, which its versions share.
 type scriptEntry struct {
-	item store.Item
-	prog *Program // serving; nil when no version has compiled yet
-	err  error    // why item is not the version serving; nil when it is
+	item  store.Item
+	prog  *Program // serving; nil when no version has compiled yet
+	err   error    // why item is not the version serving; nil when it is
+	stats *counters
 }
 
 // NewRegistry returns an empty registry whose programs use opts, on its own: its scripts run
@@ -46,15 +59,19 @@ func NewRegistry(opts Options) *Registry {
 // newRegistry returns an empty registry that calls onChange after every change.
 func newRegistry(opts *Options, onChange func()) *Registry {
 	memory.use(opts.MemoryLimit, opts.Logger)
-	r := &Registry{opts: opts, log: opts.Logger, onChange: onChange, scripts: map[scriptKey]*scriptEntry{}, libs: map[string]store.Item{}}
-	r.bySubject.Store(&map[string][]*Program{})
+	r := &Registry{opts: opts, log: opts.Logger, onChange: onChange, scripts: map[scriptKey]*scriptEntry{},
+		libs: map[string]store.Item{}, subjects: map[string]*counters{}}
+	r.bySubject.Store(&map[string]*subjectEntry{})
 	return r
 }
 
 // Programs returns the scripts listening on a subject pattern, sorted by name. The slice is
 // shared: do not modify it.
 func (r *Registry) Programs(subject string) []*Program {
-	return (*r.bySubject.Load())[subject]
+	if e := (*r.bySubject.Load())[subject]; e != nil {
+		return e.progs
+	}
+	return nil
 }
 
 // MemoryLimit is the memory limit the calls run under, in bytes (Options.MemoryLimit or its
@@ -133,6 +150,7 @@ func (r *Registry) changed(retired []*Program) {
 
 // apply takes a batch under the lock and returns the versions it retired.
 func (r *Registry) apply(batch []store.Event) (retired []*Program) {
+	r.storeEvents.Add(uint64(len(batch)))
 	changedLibs := map[string]bool{}
 	dirty := map[scriptKey]bool{}
 	for _, ev := range batch {
@@ -160,7 +178,7 @@ func (r *Registry) apply(batch []store.Event) (retired []*Program) {
 			}
 			e := r.scripts[key]
 			if e == nil {
-				e = &scriptEntry{}
+				e = &scriptEntry{stats: &counters{}}
 				r.scripts[key] = e
 			}
 			e.item = it
@@ -191,6 +209,7 @@ func (r *Registry) compile(key scriptKey, e *scriptEntry) (replaced *Program) {
 	fields := []zap.Field{zap.String("subject", key.subject), zap.String("name", key.name), zap.String("origin", e.item.Origin)}
 	code, err := r.build(key, e.item)
 	if err != nil {
+		r.compileFailures.Add(1)
 		e.err = err
 		if e.prog != nil {
 			r.log.Error("script not updated, the previous version keeps serving", append(fields, zap.Error(err))...)
@@ -199,7 +218,8 @@ func (r *Registry) compile(key scriptKey, e *scriptEntry) (replaced *Program) {
 		}
 		return nil
 	}
-	replaced, e.prog, e.err = e.prog, newProgram(key.subject, key.name, e.item.Origin, code, r.opts), nil
+	r.loads.Add(1)
+	replaced, e.prog, e.err = e.prog, newProgram(key.subject, key.name, e.item, code, r.opts, e.stats), nil
 	if len(code.Libraries) > 0 {
 		fields = append(fields, zap.Strings("libraries", code.Libraries))
 	}
@@ -228,14 +248,30 @@ func (r *Registry) library(name string) (Source, bool) {
 
 // publish rebuilds the subject map that messages are looked up in.
 func (r *Registry) publish() {
-	m := map[string][]*Program{}
+	m := map[string]*subjectEntry{}
 	for key, e := range r.scripts {
-		if e.prog != nil {
-			m[key.subject] = append(m[key.subject], e.prog)
+		if e.prog == nil {
+			continue
 		}
+		se := m[key.subject]
+		if se == nil {
+			stats := r.subjects[key.subject]
+			if stats == nil {
+				stats = &counters{}
+				r.subjects[key.subject] = stats
+			}
+			se = &subjectEntry{stats: stats}
+			m[key.subject] = se
+		}
+		se.progs = append(se.progs, e.prog)
 	}
-	for _, progs := range m {
-		sort.Slice(progs, func(i, j int) bool { return progs[i].Name < progs[j].Name })
+	for _, se := range m {
+		sort.Slice(se.progs, func(i, j int) bool { return se.progs[i].Name < se.progs[j].Name })
+	}
+	for pattern := range r.subjects {
+		if m[pattern] == nil {
+			delete(r.subjects, pattern) // no script listens any more
+		}
 	}
 	r.bySubject.Store(&m)
 }
@@ -250,5 +286,5 @@ func (r *Registry) Close() {
 		}
 	}
 	r.scripts = map[scriptKey]*scriptEntry{}
-	r.bySubject.Store(&map[string][]*Program{})
+	r.bySubject.Store(&map[string]*subjectEntry{})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
@@ -23,8 +24,7 @@ type result struct {
 
 // runScripts calls every script listening on pattern with one message (several at once, each on its own
 // goroutine) and returns their results sorted by script name.
-func (r *Registry) runScripts(ctx context.Context, pattern string, m *nats.Msg) []result {
-	progs := r.Programs(pattern)
+func (r *Registry) runScripts(ctx context.Context, progs []*Program, m *nats.Msg) []result {
 	req := httpmsg.FromMsg(m)
 	if len(progs) == 1 { // the common case, kept free of goroutines and allocations
 		return []result{r.runScript(ctx, progs[0], m, req)}
@@ -48,18 +48,22 @@ func (r *Registry) runScript(ctx context.Context, p *Program, m *nats.Msg, req *
 	var body string
 	var resp *httpmsg.Response
 	var err error
+	start := time.Now()
 	if req != nil {
 		body, resp, err = p.ServeHTTP(ctx, m.Subject, req)
 	} else {
 		body, err = p.OnMessage(ctx, m.Subject, m.Data)
 	}
+	end := time.Now()
 	if err == nil {
+		p.stats.record(OK, end.Sub(start), end, "")
 		return result{name: p.Name, body: body, http: resp}
 	}
 	var ce *CallError
 	if !errors.As(err, &ce) {
 		ce = &CallError{Msg: err.Error()}
 	}
+	p.stats.record(outcomeOf(ce), end.Sub(start), end, ce.Msg)
 	r.log.Error("script failed",
 		zap.String("subject", m.Subject), zap.String("script_subject", p.Subject), zap.String("name", p.Name),
 		zap.String("origin", p.Origin), zap.Bool("timeout", ce.Timeout), zap.String("error", ce.Msg))
@@ -73,11 +77,22 @@ func (r *Registry) runScript(ctx context.Context, p *Program, m *nats.Msg, req *
 // The message's headers bound the calls: a sender that waits less than a script's timeout ends
 // the call when it stops waiting, and a message more hops deep than MaxDepth runs nothing.
 func (r *Registry) Answer(ctx context.Context, pattern string, m *nats.Msg) *nats.Msg {
+	start := time.Now()
+	se := (*r.bySubject.Load())[pattern]
+	if se == nil {
+		return newReply(m.Reply, m.Subject, nil) // the script was removed meanwhile
+	}
 	timeout, depth := callctx.Read(m)
 	if depth > r.opts.MaxDepth {
 		r.log.Warn("message too deep in a chain of calls; no script runs",
 			zap.String("subject", m.Subject), zap.Int("depth", depth), zap.Int("max_depth", r.opts.MaxDepth))
-		return failureReply(m.Reply, 508, fmt.Sprintf("call depth %d exceeds max_depth %d: a loop through NATS?", depth, r.opts.MaxDepth))
+		msg := fmt.Sprintf("call depth %d exceeds max_depth %d: a loop through NATS?", depth, r.opts.MaxDepth)
+		end := time.Now()
+		for _, p := range se.progs {
+			p.stats.record(Refused, 0, end, msg)
+		}
+		se.stats.record(Refused, end.Sub(start), end, msg)
+		return failureReply(m.Reply, 508, msg)
 	}
 	if depth > 0 {
 		ctx = callctx.WithDepth(ctx, depth)
@@ -87,5 +102,14 @@ func (r *Registry) Answer(ctx context.Context, pattern string, m *nats.Msg) *nat
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	return newReply(m.Reply, m.Subject, r.runScripts(ctx, pattern, m))
+	results := r.runScripts(ctx, se.progs, m)
+	end := time.Now()
+	outcome, msg := OK, ""
+	for _, res := range results {
+		if res.err != nil && outcome != Failed {
+			outcome, msg = outcomeOf(res.err), res.name+": "+res.err.Msg
+		}
+	}
+	se.stats.record(outcome, end.Sub(start), end, msg)
+	return newReply(m.Reply, m.Subject, results)
 }

@@ -1,8 +1,13 @@
 // Command msgscript is Caddy with msgscript built in: `msgscript run --config Caddyfile` and every
-// other caddy subcommand (adapt, validate, list-modules, hash-password, ...).
+// other caddy subcommand (adapt, validate, list-modules, hash-password, ...). `msgscript version`
+// prints msgscript's own version before Caddy's.
 package main
 
 import (
+	"fmt"
+	"os"
+
+	"github.com/caddyserver/caddy/v2"
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 
 	// Caddy's standard modules, as in the official caddy binary.
@@ -10,8 +15,14 @@ import (
 
 	// msgscript's modules.
 	_ "github.com/msgscript/msgscript"
+	"github.com/msgscript/msgscript/internal/version"
 )
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "version" {
+		_, full := caddy.Version()
+		fmt.Printf("msgscript %s\ncaddy %s\n", version.Get(), full)
+		return
+	}
 	caddycmd.Main()
 }

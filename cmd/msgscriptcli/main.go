@@ -18,6 +18,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/msgscript/msgscript/internal/version"
 )
 
 func main() {
@@ -66,8 +68,21 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newAddCmd(g), newRmCmd(g), newListCmd(g), newShowCmd(g),
 		newLibCmd(g),
 		newDevCmd(g), newDevHTTPCmd(g),
+		newStatusCmd(g), newVersionCmd(stdout),
 	)
 	return root
+}
+
+func newVersionCmd(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print msgscript's version",
+		Args:  args(cobra.NoArgs),
+		RunE: func(*cobra.Command, []string) error {
+			_, err := fmt.Fprintln(stdout, "msgscriptcli", version.Get())
+			return err
+		},
+	}
 }
 
 // args checks the number of positional arguments, reporting a usage error.
