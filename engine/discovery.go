@@ -172,4 +172,3 @@ func (e *Engine) ServiceName() string { return e.disc.identity.Name }
 
 // QueueGroup is the queue group of the engine's subscriptions.
 func (e *Engine) QueueGroup() string { return e.disc.queueGroup }
-

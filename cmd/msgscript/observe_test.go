@@ -17,7 +17,7 @@ import (
 func TestStatusAndVersions(t *testing.T) {
 	admin, addr := testnet.FreeAddr(t), testnet.FreeAddr(t)
 	dir := testfiles.Dir(t, map[string]string{
-		"Caddyfile": fmt.Sprintf("{\n\tadmin %s\n\tmsgscript {\n\t\tembedded_nats %s\n\t\tstore dir ./scripts\n\t}\n}\n", admin, addr),
+		"Caddyfile":        fmt.Sprintf("{\n\tadmin %s\n\tmsgscript {\n\t\tembedded_nats %s\n\t\tstore dir ./scripts\n\t}\n}\n", admin, addr),
 		"scripts/echo.lua": "--* subject: funcs.echo\nfunction OnMessage(s, p) return p end\n",
 		"scripts/fail.lua": "--* subject: funcs.fail\nfunction OnMessage(s, p)\n  error('no luck')\nend\n",
 	})

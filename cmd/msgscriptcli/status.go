@@ -99,4 +99,3 @@ func oneLine(s string) string {
 	}
 	return s
 }
-
