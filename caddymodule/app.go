@@ -18,6 +18,8 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/nats-io/nats.go"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/msgscript/msgscript/engine"
@@ -63,6 +65,11 @@ type App struct {
 	// ServiceName is the service msgscript answers NATS's service discovery under (`nats micro
 	// ls`). Default: msgscript.
 	ServiceName string `json:"service_name,omitempty"`
+	// Tracing makes an OpenTelemetry span of every script call, below the span of the HTTP
+	// request (Caddy's tracing directive) or of the message (a traceparent header) that caused
+	// it, and passes the trace on in the scripts' NATS messages and HTTP requests. The exporter
+	// is configured by the OTEL_* environment, as for Caddy's tracing directive.
+	Tracing bool `json:"tracing,omitempty"`
 	// MaxDepth bounds a chain of calls through NATS: a message more hops deep (a script
 	// requesting a subject whose script requests another...) runs no script and is answered
 	// with error 508. Default: 8.
@@ -84,6 +91,7 @@ type App struct {
 	running     *atomic.Pointer[engine.Engine] // the engine while it serves, for metrics and the admin API
 	unwatchConn func()                         // stops the engine following a replaced connection
 	releaseLua  func()                         // lets go of what the Lua modules hold (an etcd client)
+	tracing     *sdktrace.TracerProvider       // set while started with Tracing
 	logger      *zap.Logger
 }
 
@@ -192,6 +200,20 @@ func (a *App) Start() error {
 		releaseConn(a.connKey)
 		return fmt.Errorf("msgscript: %v", err)
 	}
+	var tracer trace.Tracer
+	if a.Tracing {
+		name := a.ServiceName
+		if name == "" {
+			name = engine.DefaultServiceName
+		}
+		if a.tracing, err = newTracerProvider(context.Background(), name); err != nil {
+			releaseLua()
+			_ = st.Close()
+			releaseConn(a.connKey)
+			return fmt.Errorf("msgscript: %v", err)
+		}
+		tracer = a.tracing.Tracer(tracerName)
+	}
 	a.releaseLua = releaseLua
 	a.conn.Store(conn)
 	a.engine = engine.New(conn.conn(), st, engine.Options{
@@ -205,6 +227,7 @@ func (a *App) Start() error {
 		ServiceVersion:          version.Get().Semver(),
 		Preload:                 []engine.Preloader{preload},
 		Logger:                  a.logger,
+		Tracer:                  tracer,
 	})
 	a.unwatchConn = conn.watch(conn.conn(), a.engine.SetConn)
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
@@ -214,6 +237,7 @@ func (a *App) Start() error {
 		_ = a.engine.Stop(ctx)
 		a.engine = nil
 		a.conn.Store(nil)
+		a.stopTracing(ctx)
 		releaseLua()
 		releaseConn(a.connKey)
 		return fmt.Errorf("msgscript: %v", err)
@@ -247,9 +271,21 @@ func (a *App) Stop() error {
 	err := a.engine.Stop(ctx)
 	a.engine = nil
 	a.conn.Store(nil)
+	a.stopTracing(ctx)
 	a.releaseLua()
 	releaseConn(a.connKey)
 	return err
+}
+
+// stopTracing sends the spans still batched, if the app traces.
+func (a *App) stopTracing(ctx context.Context) {
+	if a.tracing == nil {
+		return
+	}
+	if err := a.tracing.Shutdown(ctx); err != nil {
+		a.logger.Warn("sending the last spans", zap.Error(err))
+	}
+	a.tracing = nil
 }
 
 // NATS is the app's connection while it runs, nil before Start and after Stop.

@@ -42,6 +42,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //		store          <backend> <args...>
 //		queue_group    <name>
 //		service_name   <name>
+//		tracing        [on|off]
 //		timeout        <duration>
 //		max_concurrent <n>
 //		max_concurrent_per_subject <n>
@@ -114,18 +115,12 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			a.StoreRaw = caddyconfig.JSONModuleObject(unm, "backend", backend, nil)
 		case "sandbox":
-			a.Sandbox = true
-			if d.NextArg() {
-				switch d.Val() {
-				case "on":
-				case "off":
-					a.Sandbox = false
-				default:
-					return d.Errf("sandbox: want on or off, got %q", d.Val())
-				}
-				if d.NextArg() {
-					return d.ArgErr()
-				}
+			if err := switchArg(d, opt, &a.Sandbox); err != nil {
+				return err
+			}
+		case "tracing":
+			if err := switchArg(d, opt, &a.Tracing); err != nil {
+				return err
 			}
 		case "http_hosts":
 			args, err := listArgs(d)
@@ -164,8 +159,27 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 		default:
-			return d.Errf("msgscript: unknown option %q (known: nats_url, embedded_nats, store, queue_group, service_name, timeout, max_concurrent, max_concurrent_per_subject, max_depth, memory_limit, sandbox, http_hosts, denied_addrs, env, etcd_prefix, etcd_endpoints, lua_path, plugin_dir)", opt)
+			return d.Errf("msgscript: unknown option %q (known: nats_url, embedded_nats, store, queue_group, service_name, tracing, timeout, max_concurrent, max_concurrent_per_subject, max_depth, memory_limit, sandbox, http_hosts, denied_addrs, env, etcd_prefix, etcd_endpoints, lua_path, plugin_dir)", opt)
 		}
+	}
+	return nil
+}
+
+// switchArg reads an option that is on when named alone or with "on", off with "off".
+func switchArg(d *caddyfile.Dispenser, opt string, v *bool) error {
+	*v = true
+	if !d.NextArg() {
+		return nil
+	}
+	switch d.Val() {
+	case "on":
+	case "off":
+		*v = false
+	default:
+		return d.Errf("%s: want on or off, got %q", opt, d.Val())
+	}
+	if d.NextArg() {
+		return d.ArgErr()
 	}
 	return nil
 }

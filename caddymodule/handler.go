@@ -201,6 +201,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (subject string,
 	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(h.Timeout))
 	defer cancel()
 	msg := httpmsg.NewMsg(subject, rest, r, body, h.forward)
+	// The scripts' spans go below the request's, when Caddy's tracing directive traces it.
+	callctx.Trace.Inject(r.Context(), callctx.TraceHeaders(msg.Header))
 	callctx.SetTimeout(msg, time.Duration(h.Timeout)) // the scripts end when the handler stops waiting
 	reply, err := nc.RequestMsgWithContext(ctx, msg)
 	switch {

@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 )
 
@@ -35,6 +36,9 @@ type Options struct {
 	// scripts get Lua's base libraries, and require reads no files.
 	Preload []Preloader
 	Logger  *zap.Logger
+	// Tracer, when set, makes a span of every script call, continuing the trace a message
+	// carries in its headers (W3C traceparent). Nil: no tracing, at no cost.
+	Tracer trace.Tracer
 	// ServiceName is the name the engine answers NATS's service discovery under (nats micro
 	// ls). Default "msgscript".
 	ServiceName string

@@ -48,6 +48,7 @@ func (r *Registry) runScript(ctx context.Context, p *Program, m *nats.Msg, req *
 	var body string
 	var resp *httpmsg.Response
 	var err error
+	ctx, span := r.startSpan(ctx, p, m)
 	start := time.Now()
 	if req != nil {
 		body, resp, err = p.ServeHTTP(ctx, m.Subject, req)
@@ -57,6 +58,7 @@ func (r *Registry) runScript(ctx context.Context, p *Program, m *nats.Msg, req *
 	end := time.Now()
 	if err == nil {
 		p.stats.record(OK, end.Sub(start), end, "")
+		endSpan(span, nil)
 		return result{name: p.Name, body: body, http: resp}
 	}
 	var ce *CallError
@@ -64,6 +66,7 @@ func (r *Registry) runScript(ctx context.Context, p *Program, m *nats.Msg, req *
 		ce = &CallError{Msg: err.Error()}
 	}
 	p.stats.record(outcomeOf(ce), end.Sub(start), end, ce.Msg)
+	endSpan(span, ce)
 	r.log.Error("script failed",
 		zap.String("subject", m.Subject), zap.String("script_subject", p.Subject), zap.String("name", p.Name),
 		zap.String("origin", p.Origin), zap.Bool("timeout", ce.Timeout), zap.String("error", ce.Msg))

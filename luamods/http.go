@@ -9,6 +9,9 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // defaultHTTPTimeout bounds a request when the script gives no timeout; the call's deadline still
@@ -90,9 +93,16 @@ func doHTTP(L *lua.LState, env *Env, client *http.Client, method, rawURL string,
 	}
 	ctx, cancel := contextWithTimeout(L, timeout)
 	defer cancel()
+	ctx, span := clientSpan(ctx, "HTTP "+method, trace.SpanKindClient, propagation.HeaderCarrier(req.Header),
+		attribute.String("http.request.method", method), attribute.String("server.address", req.URL.Hostname()))
 	resp, err := client.Do(req.WithContext(ctx))
 	if err != nil {
+		endClientSpan(span, err)
 		return fail(L, fmt.Errorf("http: %v", err))
+	}
+	if span != nil {
+		span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
+		defer endClientSpan(span, nil)
 	}
 	defer resp.Body.Close()
 	limit := env.MaxHTTPBody

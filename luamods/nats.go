@@ -9,6 +9,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 	lua "github.com/yuin/gopher-lua"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/msgscript/msgscript/callctx"
 	"github.com/msgscript/msgscript/script"
@@ -45,9 +47,14 @@ func natsLoader(env *Env) lua.LGFunction {
 					L.Push(lua.LString(errNoNATS.Error()))
 					return 2
 				}
-				m := &nats.Msg{Subject: subject, Data: []byte(data)}
-				callctx.Pass(callContext(L), m)
-				if err := nc.PublishMsg(m); err != nil {
+				m := &nats.Msg{Subject: subject, Data: []byte(data), Header: nats.Header{}}
+				ctx := callContext(L)
+				callctx.Pass(ctx, m)
+				_, span := clientSpan(ctx, "publish "+subject, trace.SpanKindProducer, callctx.TraceHeaders(m.Header),
+					attribute.String("messaging.system", "nats"), attribute.String("messaging.destination.name", subject))
+				err := nc.PublishMsg(m)
+				endClientSpan(span, err)
+				if err != nil {
 					L.Push(lua.LFalse)
 					L.Push(lua.LString("nats: " + err.Error()))
 					return 2
@@ -70,17 +77,20 @@ func natsLoader(env *Env) lua.LGFunction {
 				}
 				ctx, cancel := contextWithTimeout(L, timeout)
 				defer cancel()
-				m := &nats.Msg{Subject: subject, Data: []byte(data)}
+				m := &nats.Msg{Subject: subject, Data: []byte(data), Header: nats.Header{}}
 				callctx.Pass(ctx, m)
 				if deadline, ok := ctx.Deadline(); ok {
 					callctx.SetTimeout(m, time.Until(deadline))
 				}
+				ctx, span := clientSpan(ctx, "request "+subject, trace.SpanKindClient, callctx.TraceHeaders(m.Header),
+					attribute.String("messaging.system", "nats"), attribute.String("messaging.destination.name", subject))
 				reply, err := nc.RequestMsgWithContext(ctx, m)
+				if err == nil && reply.Header.Get(micro.ErrorCodeHeader) != "" {
+					err = fmt.Errorf("%s answered %s: %s", subject, reply.Header.Get(micro.ErrorCodeHeader), strings.Join(reply.Header.Values(micro.ErrorHeader), "; "))
+				}
+				endClientSpan(span, err)
 				if err != nil {
 					return fail(L, errors.New("nats: "+err.Error()))
-				}
-				if code := reply.Header.Get(micro.ErrorCodeHeader); code != "" {
-					return fail(L, fmt.Errorf("nats: %s answered %s: %s", subject, code, strings.Join(reply.Header.Values(micro.ErrorHeader), "; ")))
 				}
 				L.Push(lua.LString(reply.Data))
 				return 1
