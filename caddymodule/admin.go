@@ -42,7 +42,7 @@ func (a adminAPI) Routes() []caddy.AdminRoute {
 	return []caddy.AdminRoute{
 		{Pattern: "/msgscript/scripts", Handler: caddy.AdminHandlerFunc(a.get(func(e *engine.Engine, _ *App) any { return e.Registry().Status() }))},
 		{Pattern: "/msgscript/subjects", Handler: caddy.AdminHandlerFunc(a.get(func(e *engine.Engine, _ *App) any { return e.Registry().SubjectStatus() }))},
-		{Pattern: "/msgscript/instance", Handler: caddy.AdminHandlerFunc(a.get(instanceOf))},
+		{Pattern: "/msgscript/instance", Handler: caddy.AdminHandlerFunc(a.get(func(e *engine.Engine, app *App) any { return instanceOf(e, app) }))},
 	}
 }
 
@@ -65,7 +65,8 @@ func (adminAPI) get(report func(*engine.Engine, *App) any) caddy.AdminHandlerFun
 	}
 }
 
-func instanceOf(e *engine.Engine, a *App) any {
+// instanceOf is what the instance of app, running e, tells of itself.
+func instanceOf(e *engine.Engine, a *App) engine.Instance {
 	_, caddyVersion := caddy.Version()
 	act := e.Activity()
 	return engine.Instance{

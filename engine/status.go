@@ -85,19 +85,7 @@ func (r *Registry) Status() []ScriptStatus {
 	defer r.mu.Unlock()
 	list := make([]ScriptStatus, 0, len(r.scripts))
 	for key, e := range r.scripts {
-		st := ScriptStatus{Subject: key.subject, Name: key.name, Origin: e.item.Origin, Calls: countsOf(e.stats)}
-		if p := e.prog; p != nil {
-			st.Version, st.Revision, st.Libraries, st.HTTP = p.Version, p.Revision, p.Libraries, p.Headers.HTTP
-			st.Timeout = p.timeout.String()
-		}
-		if e.err != nil {
-			st.Stored, st.Error = versionOf(e.item.Source), e.err.Error()
-			var located *script.Error
-			if errors.As(e.err, &located) {
-				st.ErrorLine = &ErrorLine{Origin: located.Origin, Line: located.Line}
-			}
-		}
-		list = append(list, st)
+		list = append(list, statusOf(key, e))
 	}
 	sort.Slice(list, func(i, j int) bool {
 		if list[i].Subject != list[j].Subject {
@@ -106,6 +94,36 @@ func (r *Registry) Status() []ScriptStatus {
 		return list[i].Name < list[j].Name
 	})
 	return list
+}
+
+// ScriptStatus is the status of one script and its stored text (the version serving, or the one that
+// did not compile when Status says so); ok is false when the registry has no such script.
+func (r *Registry) ScriptStatus(subject, name string) (st ScriptStatus, source []byte, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	key := scriptKey{subject, name}
+	e := r.scripts[key]
+	if e == nil {
+		return ScriptStatus{}, nil, false
+	}
+	return statusOf(key, e), e.item.Source, true
+}
+
+// statusOf reads the status of one script; the registry's lock is held.
+func statusOf(key scriptKey, e *scriptEntry) ScriptStatus {
+	st := ScriptStatus{Subject: key.subject, Name: key.name, Origin: e.item.Origin, Calls: countsOf(e.stats)}
+	if p := e.prog; p != nil {
+		st.Version, st.Revision, st.Libraries, st.HTTP = p.Version, p.Revision, p.Libraries, p.Headers.HTTP
+		st.Timeout = p.timeout.String()
+	}
+	if e.err != nil {
+		st.Stored, st.Error = versionOf(e.item.Source), e.err.Error()
+		var located *script.Error
+		if errors.As(e.err, &located) {
+			st.ErrorLine = &ErrorLine{Origin: located.Origin, Line: located.Line}
+		}
+	}
+	return st
 }
 
 // SubjectStatus is one subject pattern the engine subscribes to: its scripts and the counts of

@@ -118,19 +118,33 @@ func (s *server) stop(t *testing.T) {
 	}
 }
 
-// The README's first command, as is: Caddyfile.example from the repository root serves the
-// examples on an embedded NATS server at 127.0.0.1:4222.
+// The README's first command: Caddyfile.example from the repository root serves the examples
+// on an embedded NATS server, the HTTP bridge and the dashboard. Its default ports (4222, 7643,
+// 2019) are moved to free ones, so that the test passes while msgscript itself runs.
 func TestCaddyfileExample(t *testing.T) {
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, addr := range []string{"127.0.0.1:4222", ":7643"} {
-		if l, err := net.Listen("tcp", addr); err != nil {
-			t.Fatalf("Caddyfile.example needs %s, which is in use: %v", addr, err)
-		} else {
-			l.Close()
+	example, err := os.ReadFile(filepath.Join(root, "Caddyfile.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	natsAddr, admin, web := testnet.FreeAddr(t), testnet.FreeAddr(t), testnet.FreeAddr(t)
+	_, webPort, _ := net.SplitHostPort(web)
+	cfg := string(example)
+	for _, r := range [][2]string{
+		{"{\n\tmsgscript {\n", "{\n\tadmin " + admin + "\n\tmsgscript {\n\t\tembedded_nats " + natsAddr + "\n"},
+		{"\n:7643 {\n", "\n:" + webPort + " {\n"},
+	} {
+		if !strings.Contains(cfg, r[0]) {
+			t.Fatalf("Caddyfile.example no longer has %q", r[0])
 		}
+		cfg = strings.Replace(cfg, r[0], r[1], 1)
+	}
+	config := filepath.Join(t.TempDir(), "Caddyfile")
+	if err := os.WriteFile(config, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	// Pushover is played by a local server.
 	var pushed []url.Values
@@ -146,8 +160,8 @@ func TestCaddyfileExample(t *testing.T) {
 		_, _ = w.Write([]byte(`{"status":1}`))
 	}))
 	defer pushover.Close()
-	s := run(t, root, "Caddyfile.example", "PUSHOVER_URL="+pushover.URL, "PUSHOVER_TOKEN=tok", "PUSHOVER_USER=usr")
-	nc := connect(t, s, "nats://127.0.0.1:4222")
+	s := run(t, root, config, "PUSHOVER_URL="+pushover.URL, "PUSHOVER_TOKEN=tok", "PUSHOVER_USER=usr")
+	nc := connect(t, s, "nats://"+natsAddr)
 
 	if got, want := string(request(t, nc, "funcs.hello", "John").Data), `{"hello":"Processed subject: funcs.hello with payload: John"}`; got != want {
 		t.Errorf("funcs.hello: got %s, want %s", got, want)
@@ -190,16 +204,20 @@ func TestCaddyfileExample(t *testing.T) {
 	}
 	pushMu.Unlock()
 
-	// The HTTP bridge on :7643 (Caddy starts its apps in any order: wait for it), normal mode and
+	// The HTTP bridge (Caddy starts its apps in any order: wait for it), normal mode and
 	// the HTTP-mode example.
-	waitForPort(t, s, "127.0.0.1:7643")
-	if r := testhttp.Do(t, "POST", "http://127.0.0.1:7643/funcs.hello", strings.NewReader("John")); r.Status != 200 || r.Body != `{"hello":"Processed subject: funcs.hello with payload: John"}` {
+	waitForPort(t, s, web)
+	if r := testhttp.Do(t, "POST", "http://"+web+"/funcs.hello", strings.NewReader("John")); r.Status != 200 || r.Body != `{"hello":"Processed subject: funcs.hello with payload: John"}` {
 		t.Errorf("POST /funcs.hello: %d %s", r.Status, r.Body)
 	}
-	page := testhttp.Do(t, "GET", "http://127.0.0.1:7643/web.site/docs?name=%3Cb%3EAnn", nil)
+	page := testhttp.Do(t, "GET", "http://"+web+"/web.site/docs?name=%3Cb%3EAnn", nil)
 	if page.Status != 200 || page.Header.Get("Content-Type") != "text/html; charset=utf-8" ||
 		!strings.Contains(page.Body, "<h1>Hello, &lt;b&gt;Ann!</h1><p>You asked for /docs</p>") {
 		t.Errorf("GET /web.site: %d %v %s", page.Status, page.Header, page.Body)
+	}
+	// The dashboard, for this machine.
+	if r := testhttp.Do(t, "GET", "http://"+web+"/_/", nil); r.Status != 200 || !strings.Contains(r.Body, `<tr data-key="funcs.hello hello">`) {
+		t.Errorf("GET /_/: %d %s", r.Status, r.Body)
 	}
 	s.stop(t)
 }
