@@ -45,6 +45,10 @@ func boundValues(L *lua.LState) {
 				size += len(v)
 			case lua.LNumber:
 				size += 24
+			default:
+				// As Lua, rather than gopher-lua, which skips such elements: from 1 to 2^53 over
+				// an empty table it would loop for days, deaf to the deadline.
+				L.RaiseError("invalid value (at index %d) in table for 'concat'", k)
 			}
 			size += len(sep)
 			if size > memory.maxValue() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +37,8 @@ type dispatcher struct {
 	mu      sync.Mutex
 	subs    map[string]*subscription
 	stopped bool
+
+	refusedReplies logEvery // replies refused by replyAllowed, said once a second at most
 }
 
 // subscription is one subject pattern's NATS subscription and its pullers.
@@ -225,10 +228,10 @@ func (d *dispatcher) handle(pattern string, m *nats.Msg) {
 	if m.Reply == "" {
 		return
 	}
-	if len(m.Reply) > script.MaxSubjectLen {
-		// NATS would close the connection over the reply's protocol line: a client can send a
-		// request whose own line just fits, with a reply subject that does not leave room.
-		d.log.Warn("reply subject too long; no reply sent", zap.String("subject", m.Subject), zap.Int("reply_subject_bytes", len(m.Reply)))
+	if err := replyAllowed(m.Reply); err != nil {
+		if skipped, ok := d.refusedReplies.allow(); ok {
+			d.log.Warn("no reply sent", zap.String("subject", m.Subject), zap.Error(err), zap.Int64("more_since_last_said", skipped))
+		}
 		return
 	}
 	nc := d.nc.Load()
@@ -242,6 +245,23 @@ func (d *dispatcher) handle(pattern string, m *nats.Msg) {
 	if err != nil {
 		d.log.Warn("cannot send reply", zap.String("subject", m.Subject), zap.Error(err))
 	}
+}
+
+// replyAllowed refuses a reply subject msgscript must not publish to, whoever asks:
+//   - one NATS would close the connection over: too long for the protocol line (a client can send
+//     a request whose own line just fits, with a reply subject that does not leave room), or
+//     malformed;
+//   - one of NATS's own ($JS.API, $SYS, $KV, $JS.ACK...): msgscript would act there with its
+//     connection's permissions on the sender's behalf (deleting a stream, acknowledging a message
+//     of someone else's consumer). Replies go to inboxes; no client names a $ subject for them.
+func replyAllowed(reply string) error {
+	if err := script.ValidatePublish(reply); err != nil {
+		return fmt.Errorf("reply subject: %v", err)
+	}
+	if strings.HasPrefix(reply, "$") {
+		return fmt.Errorf("reply subject %.64q is one of NATS's own ($...)", reply)
+	}
+	return nil
 }
 
 // Stop drains every subscription (messages already received still run and get their reply) and
@@ -273,7 +293,17 @@ func (d *dispatcher) Stop(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		d.kill()
-		<-done
+		select {
+		case <-done:
+		case <-time.After(abandonAfter):
+			// A call stuck in Go code (a module blocking without watching its context) would
+			// otherwise hold Stop, and with it `caddy stop`, a reload or SIGTERM, for ever.
+			d.log.Error("calls still running after being cancelled; leaving them behind",
+				zap.Int("calls", len(d.slots)), zap.Duration("waited", abandonAfter))
+		}
 		return ctx.Err()
 	}
 }
+
+// abandonAfter is how long Stop waits, once it cancelled them, for calls to end.
+const abandonAfter = time.Second

@@ -10,9 +10,8 @@ import (
 //   - os.exit ends the host process in gopher-lua, and os.setenv changes the environment of the
 //     whole process: both raise an error instead;
 //   - collectgarbage("collect") runs a full Go GC, stalling every other script: it does nothing;
-//   - getfenv on a Go function, and package.loaded._G, hand out the base globals table, where a
-//     write would survive into later calls: getfenv answers with the call's own environment, and
-//     require "_G" is gone;
+//   - package.loaded._G hands out the base globals table, where a write would survive into later
+//     calls: require "_G" is gone (getfenv, module and the like: see watchSharing);
 //   - debug can read and write any upvalue, local or metatable: only traceback and getinfo stay;
 //   - require would read Lua files from the working directory: package.path and cpath are empty
 //     (a preloader may give a search path; scripts get their code from the store's libraries).
@@ -42,18 +41,6 @@ func harden(st *luaState) {
 		L.Push(lua.LNumber(0))
 		return 1
 	}))
-
-	if getfenv, ok := L.GetGlobal("getfenv").(*lua.LFunction); ok && getfenv.IsG {
-		base := getfenv.GFunction
-		L.SetGlobal("getfenv", L.NewFunction(func(L *lua.LState) int {
-			n := base(L)
-			if n == 1 && L.Get(-1) == L.G.Global && st.env != nil {
-				L.Pop(1)
-				L.Push(st.env)
-			}
-			return n
-		}))
-	}
 
 	if debug, ok := L.GetGlobal("debug").(*lua.LTable); ok {
 		safe := L.NewTable()

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -11,10 +13,13 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 	lua "github.com/yuin/gopher-lua"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/msgscript/msgscript/callctx"
 	"github.com/msgscript/msgscript/internal/testfiles"
 	"github.com/msgscript/msgscript/luaenv"
+	"github.com/msgscript/msgscript/store/dirstore"
 )
 
 // withModules gives the engine's scripts msgscript's modules, nats on its own connection to ns.
@@ -121,5 +126,76 @@ func TestReplySubjectTooLong(t *testing.T) {
 	}
 	for range 20 {
 		request(t, nc, "funcs.hello", "still here")
+	}
+}
+
+// msgscript replies to inboxes, never to NATS's own subjects: a client naming
+// $JS.API.STREAM.DELETE.orders as its reply subject would otherwise have msgscript delete a stream
+// with its own permissions.
+func TestNoReplyToNATSOwnSubjects(t *testing.T) {
+	ns := startNATS(t)
+	startEngine(t, ns, testfiles.Dir(t, map[string]string{"hello.lua": hello}), Options{})
+	nc := connect(t, ns)
+	watch, err := nc.SubscribeSync(">")
+	if err != nil {
+		t.Fatal(err)
+	}
+	request(t, nc, "funcs.hello", "ready") // subscribed
+	for _, reply := range []string{"$JS.API.STREAM.DELETE.orders", "$SYS.REQ.SERVER.PING", "$KV.config.key", "x.*", "a..b"} {
+		if err := nc.PublishRequest("funcs.hello", reply, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	request(t, nc, "funcs.hello", "after") // the requests above were handled before this one's reply
+	for {
+		m, err := watch.NextMsg(100 * time.Millisecond)
+		if err != nil {
+			break
+		}
+		if m.Subject != "funcs.hello" && !strings.HasPrefix(m.Subject, "_INBOX.") {
+			t.Errorf("msgscript published to %s", m.Subject)
+		}
+	}
+}
+
+// A call stuck in Go code that ignores its context does not hold Stop (and with it a reload, or
+// SIGTERM) for ever: Stop cancels it, waits a moment, reports it and returns.
+func TestStopLeavesAStuckCallBehind(t *testing.T) {
+	ns := startNATS(t)
+	dir := t.TempDir()
+	testfiles.Write(t, dir, map[string]string{"stuck.lua": "--* subject: funcs.stuck\nfunction OnMessage() block() end"})
+	release := make(chan struct{})
+	defer close(release)
+	started := make(chan struct{}, 1)
+	block := func(L *lua.LState) {
+		L.SetGlobal("block", L.NewFunction(func(L *lua.LState) int {
+			started <- struct{}{}
+			<-release // deaf to the call's context
+			return 0
+		}))
+	}
+	core, logs := observer.New(zap.ErrorLevel)
+	e := New(connect(t, ns), dirstore.New(dir, zap.New(core)), Options{Preload: []Preloader{block}, Logger: zap.New(core)})
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := connect(t, ns).Publish("funcs.stuck", nil); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	stopped := make(chan error, 1)
+	go func() { stopped <- e.Stop(ctx) }()
+	select {
+	case err := <-stopped:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Stop: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Stop waits for a call that never ends")
+	}
+	if got := logs.FilterMessage("calls still running after being cancelled; leaving them behind").Len(); got != 1 {
+		t.Errorf("%d reports of the call left behind", got)
 	}
 }

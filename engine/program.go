@@ -130,9 +130,10 @@ func (p *Program) call(ctx context.Context, entry func(L *lua.LState, env *lua.L
 			err = &CallError{Msg: truncate(fmt.Sprintf("panic in Go code called by the script: %v", r))}
 			reusable = false
 		}
-		if st.deadline.disarm() {
+		if st.deadline.disarm() || st.tainted {
 			reusable = false
 		}
+		clear(st.ownMetas)
 		L.RemoveContext()
 		st.env, L.Env = nil, L.G.Global
 		// What the call opened and left open is closed, whether the state is kept or not.

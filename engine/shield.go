@@ -18,19 +18,23 @@ import (
 // (A proxy answers nothing to pairs or rawget: read the library's functions by name.)
 type shield struct {
 	L        *lua.LState
+	st       *luaState
 	proxies  map[*lua.LTable]*lua.LTable // real table -> its proxy (a proxy maps to itself)
 	list     []*lua.LTable               // every proxy, to empty after a call
 	loaded   *lua.LTable                 // the proxy of package.loaded
 	newindex *lua.LFunction              // the __newindex of every proxy
 	dirty    bool                        // a proxy was written to since the last restore
+	libEnv   *lua.LTable                 // the globals of the Lua code of modules (see require)
 }
 
 // sharedLibraries are the globals that hold the base libraries.
 var sharedLibraries = []string{"string", "table", "math", "os", "io", "coroutine", "debug", "package", "channel"}
 
 // newShield puts the proxies in place; it runs last when a state is made, after the preloaders.
-func newShield(L *lua.LState) *shield {
-	sh := &shield{L: L, proxies: map[*lua.LTable]*lua.LTable{}}
+func newShield(L *lua.LState, st *luaState) *shield {
+	sh := &shield{L: L, st: st, proxies: map[*lua.LTable]*lua.LTable{}}
+	sh.libEnv = L.CreateTable(0, 0)
+	sh.libEnv.Metatable = st.envMeta
 	sh.newindex = L.NewFunction(func(L *lua.LState) int {
 		sh.dirty = true
 		L.CheckTable(1).RawSet(L.Get(2), L.Get(3))
@@ -80,16 +84,24 @@ func newShield(L *lua.LState) *shield {
 	if require, ok := globals.RawGetString("require").(*lua.LFunction); ok && require.IsG {
 		base := require.GFunction
 		globals.RawSetString("require", L.NewFunction(func(L *lua.LState) int {
+			name := L.CheckString(1)
 			// What the call put in package.loaded itself comes first, as in Lua.
 			if sh.loaded != nil {
-				if v := sh.loaded.RawGetString(L.CheckString(1)); v != lua.LNil {
+				if v := sh.loaded.RawGetString(name); v != lua.LNil {
 					L.Push(v)
 					return 1
 				}
 			}
-			n := base(L)
+			if sh.dirty && loaded != nil && loaded.RawGetString(name) == lua.LNil {
+				// A module loaded now would stay loaded for every later call, and the call may
+				// have changed what loads it (package.preload, package.loaders).
+				st.taint()
+			}
+			// The Lua code of a module runs in globals of its own, not in the call's
+			// environment (its functions would keep that call's globals for ever).
+			n := sh.inLibEnv(L, base)
 			if mod, ok := L.Get(-1).(*lua.LTable); ok {
-				L.Replace(-1, sh.proxy(mod))
+				L.Replace(-1, sh.module(mod))
 			}
 			return n
 		}))
@@ -138,6 +150,36 @@ func (sh *shield) proxyWith(t, mt *lua.LTable) *lua.LTable {
 	return p
 }
 
+// inLibEnv runs base with the modules' globals as L.Env, where gopher-lua compiles Lua code.
+func (sh *shield) inLibEnv(L *lua.LState, base lua.LGFunction) int {
+	env := L.Env
+	L.Env = sh.libEnv
+	defer func() { L.Env = env }()
+	return base(L)
+}
+
+// module returns the proxy of a module's table. Reads go through a function that taints the
+// state when they hand out a table the module holds (strings.Builder, inspect.KEY): a proxy there
+// would break what modules and scripts expect of such tables (identity, metatables, which Lua
+// reads raw), and without one a write to it would outlive the call.
+func (sh *shield) module(t *lua.LTable) *lua.LTable {
+	if p, ok := sh.proxies[t]; ok {
+		return p
+	}
+	index := sh.L.NewFunction(func(L *lua.LState) int {
+		v := t.RawGet(L.Get(2))
+		if nested, ok := v.(*lua.LTable); ok && sh.proxies[nested] != nested {
+			sh.st.taint()
+		}
+		L.Push(v)
+		return 1
+	})
+	return sh.proxyWith(t, sh.proxyMeta(index))
+}
+
+// guards reports whether t is one of the shield's proxies (what a call writes there is undone).
+func (sh *shield) guards(t *lua.LTable) bool { return sh.proxies[t] == t }
+
 // real returns the table a proxy stands for (t itself when it is none).
 func (sh *shield) real(p *lua.LTable) *lua.LTable {
 	if mt, ok := p.Metatable.(*lua.LTable); ok && sh.proxies[p] == p {
@@ -153,7 +195,7 @@ func (sh *shield) indexLoaded(loaded *lua.LTable) lua.LGFunction {
 	return func(L *lua.LState) int {
 		v := loaded.RawGet(L.Get(2))
 		if t, ok := v.(*lua.LTable); ok {
-			v = sh.proxy(t)
+			v = sh.module(t)
 		}
 		L.Push(v)
 		return 1

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"context"
+	"fmt"
 	"testing"
 
 	"github.com/msgscript/msgscript/luaenv"
@@ -15,6 +17,10 @@ func TestLibrariesAreAsLoadedForEveryCall(t *testing.T) {
 	}
 	p := newTestProgram(t, `
 function OnMessage(s, payload)
+    if payload == "warm" then -- modules loaded after a write to package.* would cost the state
+        require("json") require("re") require("strings")
+        return "warm"
+    end
     if payload == "raw" then -- writes that no __newindex sees
         rawset(string, "rawleak", 1)
         table.insert(math, "inserted")
@@ -43,6 +49,7 @@ function OnMessage(s, payload)
         tostring(require("strings").split("a,b", ",")[2]), tostring(math[1])}, " ")
 end
 `, nil, Options{PoolSize: 1, Preload: []Preloader{preload}})
+	onMessage(t, p, "warm")
 	if got := onMessage(t, p, "set"); got != "pwned a 1 3 evil" {
 		t.Fatalf("within the call: %q", got)
 	}
@@ -56,5 +63,51 @@ end
 	onMessage(t, p, "raw")
 	if got := onMessage(t, p, "get"); got != want {
 		t.Fatalf("after raw writes, the next call saw %q, want %q", got, want)
+	}
+}
+
+// What a call reaches past the proxies (the base globals through module(), a module's nested
+// tables, the metatables of its objects, its functions' environments, package.preload) cannot
+// change what a later call finds: each attack below, on a state of its own, then every check.
+func TestSharedTablesCannotBePoisoned(t *testing.T) {
+	preload, err := luaenv.New(luaenv.Policy{}, luaenv.Services{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil := `function() return "POISONED" end`
+	attacks := []string{
+		`module("_G").tostring = ` + evil,
+		`setmetatable(module("string.format"), {__call = ` + evil + `})`,
+		`module("persist")`,
+		`package.preload.json = function() return {encode = ` + evil + `} end; require("json")`,
+		`getmetatable(channel.make()).__index.leak = "POISONED"`,
+		`require("strings").Builder.leak = "POISONED"`,
+		`require("inspect").KEY.leak = "POISONED"`,
+		`getfenv(require("inspect").inspect).tostring = ` + evil,
+		`setfenv(require("inspect").inspect, {})`,
+		`tostring = ` + evil + `; require("inspect")`, // a module loaded with the call's globals
+		`require("loglevel").levels.leak = "POISONED"`,
+	}
+	checks := `return table.concat({tostring(1), string.format("%s", "a"), tostring(persist),
+		require("json").encode({}), tostring(channel.make().leak), tostring(require("strings").Builder.leak),
+		tostring(require("inspect").KEY.leak), require("inspect").inspect(1), tostring(require("loglevel").levels.leak)}, " ")`
+	const want = "1 a nil [] nil nil nil 1 nil"
+	script := "function OnMessage(s, p)\n  if p == 'check' then " + checks + " end\n"
+	for i, a := range attacks {
+		script += fmt.Sprintf("  if p == '%d' then %s return 'done' end\n", i, a)
+	}
+	script += "end\n"
+	if got := onMessage(t, newTestProgram(t, script, nil, Options{Preload: []Preloader{preload}}), "check"); got != want {
+		t.Fatalf("without an attack: %q", got)
+	}
+	for i, a := range attacks {
+		// A state of its own, where the attack is the first call (and loads the modules).
+		p := newTestProgram(t, script, nil, Options{PoolSize: 1, Preload: []Preloader{preload}})
+		if _, err := p.OnMessage(context.Background(), "funcs.test", []byte(fmt.Sprint(i))); err != nil {
+			t.Logf("%s: %v", a, err) // refusing is fine too
+		}
+		if got := onMessage(t, p, "check"); got != want {
+			t.Errorf("after %s: %q, want %q", a, got, want)
+		}
 	}
 }

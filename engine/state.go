@@ -23,6 +23,11 @@ type luaState struct {
 	shield *shield
 	// res closes what a call opened with the io library.
 	res *resources
+	// tainted: the call in progress reached something shared the shield cannot guard; the
+	// state is closed when it ends (see watchSharing).
+	tainted bool
+	// ownMetas are the metatables the call in progress set (see watchSharing).
+	ownMetas map[*lua.LTable]struct{}
 }
 
 // newLuaState builds a state with the standard libraries, hardened (see harden), then runs the
@@ -42,11 +47,13 @@ func newLuaState(opts *Options) *luaState {
 	st.envMeta.RawSetString("__metatable", lua.LString("locked"))
 	harden(st)
 	boundValues(L)
+	watchBlocking(L)
+	watchSharing(st)
 	for _, p := range opts.Preload {
 		p(L)
 	}
 	st.res = newResources(L)
-	st.shield = newShield(L)
+	st.shield = newShield(L, st)
 	return st
 }
 

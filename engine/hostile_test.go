@@ -1,0 +1,93 @@
+package engine
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// hostile is a script body that must end with an error containing want, within its 300 ms
+// timeout, and leave the program serving the next call.
+type hostile struct {
+	name, body, want string
+}
+
+func runHostile(t *testing.T, cases []hostile, opts Options) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			script := "--* subject: funcs.test\n--* timeout: 300ms\nfunction OnMessage(s, p)\n" + c.body + "\nend\n"
+			p := newTestProgram(t, script, nil, opts)
+			done := make(chan error, 1)
+			go func() {
+				_, err := p.OnMessage(context.Background(), "funcs.test", []byte("go"))
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), c.want) {
+					t.Errorf("error %v, want %q", err, c.want)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("the call never ended")
+			}
+			if got := onMessage(t, p, "again"); got != "" {
+				t.Errorf("the next call: %q", got)
+			}
+		})
+	}
+}
+
+// Calls that waited or looped inside Go code, deaf to their deadline, now end with it.
+func TestGoCodeObeysTheDeadline(t *testing.T) {
+	runHostile(t, []hostile{
+		{"table.concat to 2^53", `if p == "go" then return table.concat({}, "", 1, 2^53) end`, "invalid value"},
+		{"channel send nobody receives", `if p == "go" then channel.make():send(1) end`, "timed out"},
+		{"coroutine nesting", `if p == "go" then
+			local function co(n) if n == 0 then return 0 end return coroutine.wrap(co)(n - 1) end
+			return co(100000) end`, "coroutines nested more than 200 deep"},
+		{"coroutine nesting through resume", `if p == "go" then
+			local function co(n) if n == 0 then return 0 end local c = coroutine.create(co) local ok, e = coroutine.resume(c, n - 1) if not ok then error(e) end return e end
+			return co(100000) end`, "coroutines nested more than 200 deep"},
+	}, Options{})
+}
+
+// A coroutine made by one call and resumed by a later one runs under the later call's deadline
+// (kept here in a table every call shares, which a Go module could hand out).
+func TestCoroutineKeptAcrossCallsObeysTheDeadline(t *testing.T) {
+	shared := func(L *lua.LState) { L.SetGlobal("keep", L.NewTable()) }
+	p := newTestProgram(t, `--* subject: funcs.test
+--* timeout: 300ms
+function OnMessage(s, p)
+  if p == "plant" then
+    keep.co = coroutine.create(function() while true do end end)
+    keep.wrapped = coroutine.wrap(function() while true do end end)
+    return "planted"
+  end
+  if p == "wrapped" then return keep.wrapped() end
+  return tostring(coroutine.resume(keep.co))
+end
+`, nil, Options{Preload: []Preloader{shared}})
+	for _, payload := range []string{"resume", "wrapped"} {
+		// (A call that times out takes its state with it: plant again.)
+		if got := onMessage(t, p, "plant"); got != "planted" {
+			t.Fatal(got)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := p.OnMessage(context.Background(), "funcs.test", []byte(payload))
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "timed out") {
+				t.Errorf("%s: %v", payload, err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s: the coroutine ran on past the call's deadline", payload)
+		}
+	}
+}
