@@ -102,3 +102,24 @@ func (c *Cleanup) Run() {
 	}
 	c.fns = c.fns[:0]
 }
+
+type valueBoundKey struct{}
+
+// ValueBoundKey is the context key under which a call's ValueBound is found.
+var ValueBoundKey any = valueBoundKey{}
+
+// DefaultValueBound is ValueBound outside a call.
+const DefaultValueBound = 1 << 31
+
+// ValueBound is the largest value (a string, a result) a Go function may build at once for the
+// call of ctx: the engine's memory guard sets it (a quarter of memory_limit). Functions that build
+// a value piece by piece check it before each piece, rather than ask for more memory than the
+// process may have, which the Go runtime answers by ending the process.
+func ValueBound(ctx context.Context) int {
+	if ctx != nil {
+		if n, ok := ctx.Value(ValueBoundKey).(int); ok {
+			return n
+		}
+	}
+	return DefaultValueBound
+}

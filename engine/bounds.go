@@ -5,14 +5,21 @@ import (
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/msgscript/msgscript/engine/internal/luapattern"
 )
 
 // boundValues makes the library functions that build one value at once refuse, before
-// allocating, one over the memory guard's bound (a quarter of the memory limit): string.rep and
-// table.concat by the size they would make, string.format by its widths and precisions, at most
-// two digits as in Lua ("%2000000000d" would otherwise ask Go for 2 GB). A value too large for
+// allocating, one over the memory guard's bound (a quarter of the memory limit): string.rep,
+// table.concat and string.format by the size they would make (string.format("%s%s...", big,
+// big...) asked Go for 4 GB at once), and string.format's widths and precisions, at most two
+// digits as in Lua ("%2000000000d" would otherwise ask Go for 2 GB). A value too large for
 // the memory is otherwise a fatal error of the Go runtime, which no recover saves.
 func boundValues(L *lua.LState) {
+	// string.find, match, gmatch and gsub: msgscript's own matcher, which the deadline stops (a
+	// backtracking pattern ran in gopher-lua's for as long as it liked) and whose gsub builds one
+	// result no larger than the bound (see luapattern).
+	luapattern.Install(L, luapattern.Limits{MaxResult: memory.maxValue})
 	wrap := func(lib, name string, check func(L *lua.LState)) {
 		t, ok := L.GetGlobal(lib).(*lua.LTable)
 		if !ok {
@@ -57,8 +64,20 @@ func boundValues(L *lua.LState) {
 		}
 	})
 	wrap("string", "format", func(L *lua.LState) {
-		if err := checkFormat(L.CheckString(1)); err != nil {
+		format := L.CheckString(1)
+		if err := checkFormat(format); err != nil {
 			L.RaiseError("%v", err)
+		}
+		// Each directive makes at most its argument and 99 bytes of width or precision.
+		size := len(format)
+		for i := 2; i <= L.GetTop(); i++ {
+			size += 128
+			if s, ok := L.Get(i).(lua.LString); ok {
+				size += len(s)
+			}
+		}
+		if size > memory.maxValue() {
+			L.RaiseError("string.format: the string would be over %s", valueBound())
 		}
 	})
 }

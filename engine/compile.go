@@ -59,6 +59,12 @@ func Compile(src Source, libs LibraryFunc) (*Code, error) {
 	}
 	lines.add(src.Origin, &text, src.Text)
 
+	if line, err := script.CheckSyntax(text.Bytes()); err != nil {
+		if line == 0 {
+			return nil, &CompileError{Origin: src.Origin, Msg: err.Error() + " (the script with its libraries)"}
+		}
+		return nil, lines.compileError(line, err.Error())
+	}
 	chunk, err := parse.Parse(bytes.NewReader(text.Bytes()), src.Origin)
 	if err != nil {
 		var pe *parse.Error

@@ -91,3 +91,19 @@ func TestLineMapRewrite(t *testing.T) {
 		}
 	}
 }
+
+// Source the parser or the compiler cannot take (see script.CheckSyntax) is refused before they
+// see it, at its own line, in a library too.
+func TestCompileRefusesSourceTooDeep(t *testing.T) {
+	deep := "x = 1\nreturn " + strings.Repeat("(", 300) + "1" + strings.Repeat(")", 300) + "\n"
+	if ce := compileErr(t, "--* subject: a.b\n"+deep, nil); !strings.Contains(ce.Error(), "s.lua:3: more than 200 brackets") {
+		t.Errorf("script: %v", ce)
+	}
+	if ce := compileErr(t, "--* require: deep\nfunction OnMessage() end\n", map[string]string{"deep": deep}); !strings.Contains(ce.Error(), "libs/deep.lua:2: more than 200 brackets") {
+		t.Errorf("library: %v", ce)
+	}
+	sum := "return " + strings.Repeat("x + ", 30000) + "x\n"
+	if ce := compileErr(t, sum, nil); !strings.Contains(ce.Error(), "s.lua:1: an expression of more than 200 operators") {
+		t.Errorf("long sum: %v", ce)
+	}
+}

@@ -164,8 +164,11 @@ func (d *deadline) AfterFunc(f func()) (stop func() bool) {
 	}
 }
 func (d *deadline) Value(key any) any {
-	if key == callctx.CleanupKey {
+	switch key {
+	case callctx.CleanupKey:
 		return &d.cleanup
+	case callctx.ValueBoundKey:
+		return memory.maxValue()
 	}
 	return d.parent.Value(key)
 }

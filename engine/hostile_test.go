@@ -91,3 +91,46 @@ end
 		}
 	}
 }
+
+// What a script compiles at run time is held to the limits of stored scripts.
+func TestLoadstringLimits(t *testing.T) {
+	p := newTestProgram(t, `function OnMessage(s, p)
+  local results = {}
+  for _, src in ipairs({
+      "return " .. ("("):rep(400000) .. "1" .. (")"):rep(400000),
+      "return " .. ("x"):rep(2000000),
+      "return " .. ("x+"):rep(30000) .. "x",
+      "return 1 + 2",
+  }) do
+    local f, err = loadstring(src)
+    results[#results + 1] = f and tostring(f()) or err
+  end
+  local n = 0
+  local f, err = load(function() n = n + 1 if n < 2000 then return ("x"):rep(1000) end end)
+  results[#results + 1] = tostring(err)
+  local i = 0
+  f = load(function() i = i + 1 return ({"return ", "4", "2"})[i] end)
+  results[#results + 1] = tostring(f())
+  return table.concat(results, "\n")
+end`, nil, Options{})
+	got := strings.Split(onMessage(t, p, ""), "\n")
+	want := []string{"nested in one another", "over the 1048576", "more than 200 operators", "3", "a chunk over 1048576 bytes", "42"}
+	if len(got) != len(want) {
+		t.Fatalf("got %q", got)
+	}
+	for i := range want {
+		if !strings.Contains(got[i], want[i]) {
+			t.Errorf("result %d: %q, want %q", i, got[i], want[i])
+		}
+	}
+}
+
+// Lua patterns that backtrack for ever end with the call's deadline.
+func TestPatternsObeyTheDeadline(t *testing.T) {
+	runHostile(t, []hostile{
+		{"find", `if p == "go" then return string.find(string.rep("a", 5000), ".-.-.-.-.-.-.-b") end`, "timed out"},
+		{"match", `if p == "go" then return (string.rep("a", 5000)):match("(.-)(.-)(.-)(.-)(.-)(.-)b") end`, "timed out"},
+		{"gsub", `if p == "go" then return (string.gsub(string.rep("a", 5000), ".-.-.-.-.-.-.-b", "")) end`, "timed out"},
+		{"gmatch", `if p == "go" then for m in string.gmatch(string.rep("a", 5000), ".-.-.-.-.-.-.-b") do end end`, "timed out"},
+	}, Options{})
+}

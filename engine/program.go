@@ -163,8 +163,14 @@ func (p *Program) call(ctx context.Context, entry func(L *lua.LState, env *lua.L
 	if err == nil {
 		return nil
 	}
+	ended := st.deadline.Err()
+	if ended == nil && !time.Now().Before(st.deadline.at) {
+		// Go code that watches the clock itself (the pattern matcher) may stop a moment before
+		// the deadline's timer fires.
+		ended = context.DeadlineExceeded
+	}
 	var callErr *CallError
-	reusable, callErr = p.callError(st.deadline.Err(), st.deadline.limit, err)
+	reusable, callErr = p.callError(ended, st.deadline.limit, err)
 	return callErr
 }
 

@@ -25,6 +25,7 @@ type shield struct {
 	newindex *lua.LFunction              // the __newindex of every proxy
 	dirty    bool                        // a proxy was written to since the last restore
 	libEnv   *lua.LTable                 // the globals of the Lua code of modules (see require)
+	guarded  map[*lua.LTable]bool        // module tables and metatables whose Go functions check tables (see guardModule)
 }
 
 // sharedLibraries are the globals that hold the base libraries.
@@ -32,7 +33,7 @@ var sharedLibraries = []string{"string", "table", "math", "os", "io", "coroutine
 
 // newShield puts the proxies in place; it runs last when a state is made, after the preloaders.
 func newShield(L *lua.LState, st *luaState) *shield {
-	sh := &shield{L: L, st: st, proxies: map[*lua.LTable]*lua.LTable{}}
+	sh := &shield{L: L, st: st, proxies: map[*lua.LTable]*lua.LTable{}, guarded: map[*lua.LTable]bool{}}
 	sh.libEnv = L.CreateTable(0, 0)
 	sh.libEnv.Metatable = st.envMeta
 	sh.newindex = L.NewFunction(func(L *lua.LState) int {
@@ -158,7 +159,8 @@ func (sh *shield) inLibEnv(L *lua.LState, base lua.LGFunction) int {
 	return base(L)
 }
 
-// module returns the proxy of a module's table. Reads go through a function that taints the
+// module returns the proxy of a module's table, made on first use, when its Go functions are
+// made to check the tables they are given (see guardModule). Reads go through a function that taints the
 // state when they hand out a table the module holds (strings.Builder, inspect.KEY): a proxy there
 // would break what modules and scripts expect of such tables (identity, metatables, which Lua
 // reads raw), and without one a write to it would outlive the call.
@@ -166,6 +168,7 @@ func (sh *shield) module(t *lua.LTable) *lua.LTable {
 	if p, ok := sh.proxies[t]; ok {
 		return p
 	}
+	guardModule(sh.L, t, sh.guarded)
 	index := sh.L.NewFunction(func(L *lua.LState) int {
 		v := t.RawGet(L.Get(2))
 		if nested, ok := v.(*lua.LTable); ok && sh.proxies[nested] != nested {

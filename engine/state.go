@@ -48,6 +48,7 @@ func newLuaState(opts *Options) *luaState {
 	harden(st)
 	boundValues(L)
 	watchBlocking(L)
+	boundChunks(L)
 	watchSharing(st)
 	for _, p := range opts.Preload {
 		p(L)

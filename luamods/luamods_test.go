@@ -2,11 +2,14 @@ package luamods
 
 import (
 	"context"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/msgscript/msgscript/callctx"
 )
 
 // run executes code in a new state with the modules, under a deadline, and returns what the
@@ -142,5 +145,34 @@ func TestSandboxLoaders(t *testing.T) {
 		if err := L.DoString(code); err == nil || !strings.Contains(err.Error(), "is not available in msgscript's sandbox") {
 			t.Errorf("%s: %v", code, err)
 		}
+	}
+}
+
+// re holds a few matches at a time, and builds no result past the call's value bound.
+func TestReBounds(t *testing.T) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	expect(t, nil, `local re = require("re")
+		local it = re.gmatch(string.rep("x", 50e6), "")
+		it() it()
+		return #it()`, "0")
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 120<<20 { // the 50 MB string and a copy at most
+		t.Errorf("gmatch allocated %d MB for three matches", grew>>20)
+	}
+	L := lua.NewState()
+	defer L.Close()
+	L.PreloadModule("re", reLoader)
+	L.SetContext(context.WithValue(context.Background(), callctx.ValueBoundKey, 1<<20))
+	// (The module in a local: gopher-lua's generic for runs no iteration when its header calls
+	// require itself, for re and string.gmatch alike.)
+	err := L.DoString(`local re = require("re") return re.gsub(string.rep("x", 1e6), ".", string.rep("y", 100))`)
+	if err == nil || !strings.Contains(err.Error(), "re.gsub: the result would be over 1048576 bytes") {
+		t.Errorf("gsub past the bound: %v", err)
+	}
+	err = L.DoString(`local re = require("re") for _ in re.gmatch(string.rep("x", 1e6), "") do end`)
+	if err == nil || !strings.Contains(err.Error(), "more than 16384 matches") {
+		t.Errorf("gmatch past the bound: %v", err)
 	}
 }

@@ -1,10 +1,13 @@
 package luamods
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/msgscript/msgscript/callctx"
 )
 
 // reLoader is the re module with gluare's API: Lua's string.find, gsub, gmatch and match, with Go
@@ -110,28 +113,84 @@ func reMatch(L *lua.LState) int {
 
 func reGmatch(L *lua.LState) int {
 	s, pattern := L.CheckString(1), L.CheckString(2)
-	all := compileRe(L, pattern).FindAllStringSubmatchIndex(s, -1)
-	i := 0
+	next := lazyMatches(compileRe(L, pattern), s, -1, maxMatches(L))
 	L.Push(L.NewFunction(func(L *lua.LState) int {
-		if i >= len(all) {
+		loc, err := next()
+		if err != nil {
+			L.RaiseError("re.gmatch: %v", err)
+		}
+		if loc == nil {
 			return 0
 		}
-		loc := all[i]
-		i++
 		return pushCaptures(L, s, loc, true)
 	}))
 	return 1
 }
+
+// lazyMatches returns the matches of re in s one by one, at most limit (< 0: all), and an error
+// past max matches. Go's regexp finds matches from the start of s only (so that ^ and \b keep
+// their meaning), so they are found in batches of doubling size: a gmatch over 100 MB that stops
+// after three matches holds a few of them, rather than a pair of ints per match of the whole
+// string (gigabytes, for a pattern that matches everywhere), for at most twice the work. max
+// bounds what a whole gsub or gmatch holds.
+func lazyMatches(re *regexp.Regexp, s string, limit, max int) func() ([]int, error) {
+	var batch [][]int // the matches found, from the from-th on
+	from, taken, size, done := 0, 0, 16, false
+	return func() ([]int, error) {
+		if limit >= 0 && taken >= limit {
+			return nil, nil
+		}
+		if taken-from >= len(batch) {
+			if done {
+				return nil, nil
+			}
+			if taken >= max {
+				return nil, fmt.Errorf("more than %d matches, the most a call may hold (a part of memory_limit)", max)
+			}
+			n := min(size, max+1)
+			if limit >= 0 {
+				n = min(n, limit)
+			}
+			all := re.FindAllStringSubmatchIndex(s, n)
+			done = len(all) < n
+			if taken >= len(all) {
+				return nil, nil
+			}
+			batch, from, size = all[taken:], taken, size*2
+		}
+		loc := batch[taken-from]
+		taken++
+		return loc, nil
+	}
+}
+
+// maxMatches is how many matches a call may hold: a few dozen bytes each.
+func maxMatches(L *lua.LState) int { return callctx.ValueBound(callContext(L)) / 64 }
 
 func reGsub(L *lua.LState) int {
 	s, pattern := L.CheckString(1), L.CheckString(2)
 	repl := L.CheckAny(3)
 	limit := L.OptInt(4, -1)
 	re := compileRe(L, pattern)
+	bound := callctx.ValueBound(callContext(L))
 	var out strings.Builder
+	write := func(part string) {
+		if out.Len()+len(part) > bound {
+			L.RaiseError("re.gsub: the result would be over %d bytes, the largest value a call may make (a quarter of memory_limit)", bound)
+		}
+		out.WriteString(part)
+	}
 	last, n := 0, 0
-	for _, loc := range re.FindAllStringSubmatchIndex(s, limit) {
-		out.WriteString(s[last:loc[0]])
+	next := lazyMatches(re, s, limit, maxMatches(L))
+	for {
+		loc, err := next()
+		if err != nil {
+			L.RaiseError("re.gsub: %v", err)
+		}
+		if loc == nil {
+			break
+		}
+		write(s[last:loc[0]])
 		whole := s[loc[0]:loc[1]]
 		// The first capture (or the whole match), as Lua's gsub looks up tables and calls functions.
 		first := whole
@@ -141,7 +200,7 @@ func reGsub(L *lua.LState) int {
 		var value lua.LValue
 		switch r := repl.(type) {
 		case lua.LString, lua.LNumber:
-			out.WriteString(expand(L, string(lua.LVAsString(r)), s, loc))
+			write(expand(L, string(lua.LVAsString(r)), s, loc))
 			value = nil
 		case *lua.LTable:
 			value = L.GetTable(r, lua.LString(first))
@@ -156,15 +215,15 @@ func reGsub(L *lua.LState) int {
 		}
 		if value != nil {
 			if value == lua.LNil || value == lua.LFalse {
-				out.WriteString(whole) // keep the match, as Lua does
+				write(whole) // keep the match, as Lua does
 			} else {
-				out.WriteString(lua.LVAsString(value))
+				write(lua.LVAsString(value))
 			}
 		}
 		last = loc[1]
 		n++
 	}
-	out.WriteString(s[last:])
+	write(s[last:])
 	L.Push(lua.LString(out.String()))
 	L.Push(lua.LNumber(n))
 	return 2

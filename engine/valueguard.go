@@ -1,0 +1,115 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// maxTableDepth bounds the nesting of a table given to a module's Go function.
+const maxTableDepth = 100
+
+// Go code that converts a Lua table (json.encode, yaml.encode, template's render, a database
+// query's parameters) walks it recursively and builds its result in one piece: given a table
+// that contains itself, gopher-lua-libs' template overflowed the Go stack, which kills the
+// process; given forty references to one 100 MiB string, json.encode asked for 1.7 GB at once.
+// So every Go function of a module, and every method of its objects, checks the tables it is
+// given first: no cycle, at most maxTableDepth deep, and a size under the memory guard's bound
+// for one value, counting each string as the six bytes per byte JSON's escapes may make of it.
+//
+// guardModule puts the check in front of the Go functions of a module just loaded (mod) and of
+// the metatables of the object types it registered; seen remembers the tables done.
+func guardModule(L *lua.LState, mod *lua.LTable, seen map[*lua.LTable]bool) {
+	guardFunctions(L, mod, seen)
+	if reg, ok := L.Get(lua.RegistryIndex).(*lua.LTable); ok {
+		reg.ForEach(func(_, v lua.LValue) {
+			if mt, ok := v.(*lua.LTable); ok && !seen[mt] {
+				if methods, ok := mt.RawGetString("__index").(*lua.LTable); ok {
+					seen[mt] = true
+					guardFunctions(L, methods, seen)
+				}
+			}
+		})
+	}
+}
+
+// guardFunctions wraps the Go functions held by t.
+func guardFunctions(L *lua.LState, t *lua.LTable, seen map[*lua.LTable]bool) {
+	if seen[t] {
+		return
+	}
+	seen[t] = true
+	var names []lua.LValue
+	t.ForEach(func(k, v lua.LValue) {
+		if fn, ok := v.(*lua.LFunction); ok && fn.IsG {
+			names = append(names, k)
+		}
+	})
+	for _, k := range names {
+		base := t.RawGet(k).(*lua.LFunction).GFunction
+		t.RawSet(k, L.NewFunction(func(L *lua.LState) int {
+			for i := 1; i <= L.GetTop(); i++ {
+				if arg, ok := L.Get(i).(*lua.LTable); ok {
+					c := tableCheck{max: memory.maxValue()}
+					if err := c.walk(arg); err != nil {
+						L.ArgError(i, err.Error())
+					}
+				}
+			}
+			return base(L)
+		}))
+	}
+}
+
+var (
+	errCycle = errors.New("a table that contains itself cannot be converted")
+	errDepth = fmt.Errorf("tables nested more than %d deep", maxTableDepth)
+)
+
+// tableCheck walks a table for guardFunctions. A table reached twice by different paths (not a
+// cycle) is counted twice, as the conversion would copy it twice.
+type tableCheck struct {
+	path      []*lua.LTable
+	size, max int
+}
+
+func (c *tableCheck) walk(t *lua.LTable) error {
+	for _, p := range c.path {
+		if p == t {
+			return errCycle
+		}
+	}
+	if len(c.path) >= maxTableDepth {
+		return errDepth
+	}
+	c.path = append(c.path, t)
+	var err error
+	t.ForEach(func(k, v lua.LValue) {
+		if err == nil {
+			if err = c.value(k); err == nil {
+				err = c.value(v)
+			}
+		}
+	})
+	c.path = c.path[:len(c.path)-1]
+	return err
+}
+
+func (c *tableCheck) value(v lua.LValue) error {
+	switch v := v.(type) {
+	case lua.LString:
+		c.size += 6*len(v) + 2
+	case *lua.LTable:
+		c.size += 2
+		if err := c.walk(v); err != nil {
+			return err
+		}
+	default:
+		c.size += 24
+	}
+	if c.size > c.max {
+		return fmt.Errorf("the table would convert to more than %d bytes, the largest value a call may make (a quarter of memory_limit)", c.max)
+	}
+	return nil
+}

@@ -1,0 +1,294 @@
+package script
+
+import (
+	"fmt"
+)
+
+// Limits on the shape of Lua source, checked before it is parsed. gopher-lua's parser and
+// compiler recurse, and some of their passes are quadratic, in the depth of what they are given:
+// a 12 MB file of nested parentheses made the process die in the parser (and again at every
+// restart, the file still in the folder), and a 64 KB sum of 32,000 terms took 7 s to compile.
+// C Lua refuses such source too ("chunk has too many syntax levels", at 200).
+const (
+	// MaxSourceSize is the largest script, library or chunk given to load(), in bytes.
+	MaxSourceSize = 1 << 20
+	// MaxNesting bounds brackets, tables, blocks and functions nested in one another.
+	MaxNesting = 200
+	// MaxChain bounds the operators of one expression, indexing and calls included
+	// (a .. b .. c, x.y.z, f()()).
+	MaxChain = 200
+)
+
+// CheckSyntax reports source that breaks those limits, with the line where it does, before
+// anything parses it. It reads Lua's tokens roughly (comments and strings are skipped exactly;
+// expressions are told apart only as far as the limits need): source the parser would refuse
+// anyway may pass.
+func CheckSyntax(src []byte) (line int, err error) {
+	if len(src) > MaxSourceSize {
+		return 0, fmt.Errorf("%d bytes of source, over the %d that msgscript compiles", len(src), MaxSourceSize)
+	}
+	s := scanner{src: src, line: 1, chains: []int{0}}
+	for {
+		tok := s.next()
+		switch tok {
+		case tokEOF:
+			return 0, nil
+		case tokUnfinished:
+			return 0, nil // the parser says what is wrong, better
+		case tokOpen:
+			if s.afterOperand { // a call or an index: part of the chain
+				if err := s.chainOp(); err != nil {
+					return s.line, err
+				}
+			}
+			s.chains = append(s.chains, 0)
+			if len(s.chains) > MaxNesting {
+				return s.line, fmt.Errorf("more than %d brackets, blocks or functions nested in one another", MaxNesting)
+			}
+			s.afterOperand = false
+		case tokClose:
+			if len(s.chains) > 1 {
+				s.chains = s.chains[:len(s.chains)-1]
+			}
+			s.afterOperand = true
+		case tokBlock: // function, do, if, repeat: a level, and the end of any expression
+			s.chains = append(s.chains, 0)
+			if len(s.chains) > MaxNesting {
+				return s.line, fmt.Errorf("more than %d brackets, blocks or functions nested in one another", MaxNesting)
+			}
+			s.afterOperand = false
+		case tokBlockEnd: // end, until
+			if len(s.chains) > 1 {
+				s.chains = s.chains[:len(s.chains)-1]
+			}
+			s.afterOperand = tok == tokBlockEnd && s.lastWord == "end" // function ... end is a value
+		case tokOperator:
+			if err := s.chainOp(); err != nil {
+				return s.line, err
+			}
+			s.afterOperand = false
+		case tokSeparator: // , ; = and the other keywords end an expression
+			s.chains[len(s.chains)-1] = 0
+			s.afterOperand = false
+		case tokOperand:
+			if s.afterOperand { // two operands in a row: a new statement
+				s.chains[len(s.chains)-1] = 0
+			}
+			s.afterOperand = true
+		}
+	}
+}
+
+func (s *scanner) chainOp() error {
+	c := &s.chains[len(s.chains)-1]
+	*c++
+	if *c > MaxChain {
+		return fmt.Errorf("an expression of more than %d operators, calls or indexes; split it", MaxChain)
+	}
+	return nil
+}
+
+type token int
+
+const (
+	tokEOF token = iota
+	tokUnfinished
+	tokOpen      // ( [ {
+	tokClose     // ) ] }
+	tokBlock     // function do if repeat
+	tokBlockEnd  // end until
+	tokOperator  // + - * / % ^ # .. == ~= < <= > >= and or not . :
+	tokSeparator // , ; = and keywords that end an expression
+	tokOperand   // a name, a number, a string, ..., true, false, nil
+)
+
+// scanner reads Lua tokens as far as CheckSyntax needs.
+type scanner struct {
+	src          []byte
+	pos, line    int
+	chains       []int // operators of the expression in progress, per nesting level
+	afterOperand bool  // the last token ended an operand
+	lastWord     string
+}
+
+func (s *scanner) next() token {
+	for s.pos < len(s.src) {
+		c := s.src[s.pos]
+		switch {
+		case c == '\n':
+			s.line++
+			s.pos++
+		case c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v':
+			s.pos++
+		case c == '-' && s.peek(1) == '-':
+			s.pos += 2
+			if level, ok := s.longBracket(); ok {
+				if !s.skipLong(level) {
+					return tokUnfinished
+				}
+			} else {
+				for s.pos < len(s.src) && s.src[s.pos] != '\n' {
+					s.pos++
+				}
+			}
+		case c == '"' || c == '\'':
+			if !s.skipQuoted(c) {
+				return tokUnfinished
+			}
+			return tokOperand
+		case c == '[':
+			if level, ok := s.longBracket(); ok {
+				if !s.skipLong(level) {
+					return tokUnfinished
+				}
+				return tokOperand
+			}
+			s.pos++
+			return tokOpen
+		case c == '(' || c == '{':
+			s.pos++
+			return tokOpen
+		case c == ')' || c == ']' || c == '}':
+			s.pos++
+			return tokClose
+		case isDigit(c) || (c == '.' && isDigit(s.peek(1))):
+			s.skipNumber()
+			return tokOperand
+		case c == '.':
+			if s.peek(1) == '.' && s.peek(2) == '.' {
+				s.pos += 3
+				return tokOperand
+			}
+			if s.peek(1) == '.' {
+				s.pos += 2
+			} else {
+				s.pos++
+			}
+			return tokOperator
+		case isNameStart(c):
+			start := s.pos
+			for s.pos < len(s.src) && isNameChar(s.src[s.pos]) {
+				s.pos++
+			}
+			word := string(s.src[start:s.pos])
+			s.lastWord = word
+			switch word {
+			case "function", "do", "if", "repeat":
+				return tokBlock
+			case "end", "until":
+				return tokBlockEnd
+			case "and", "or", "not":
+				return tokOperator
+			case "true", "false", "nil":
+				return tokOperand
+			case "local", "return", "then", "else", "elseif", "while", "for", "in", "break":
+				return tokSeparator
+			}
+			return tokOperand
+		case c == ',' || c == ';':
+			s.pos++
+			return tokSeparator
+		case c == '=':
+			s.pos++
+			if s.peek(0) == '=' {
+				s.pos++
+				return tokOperator
+			}
+			return tokSeparator
+		case c == '~' || c == '<' || c == '>':
+			s.pos++
+			if s.peek(0) == '=' {
+				s.pos++
+			}
+			return tokOperator
+		default: // + - * / % ^ # : and anything the parser will refuse
+			s.pos++
+			return tokOperator
+		}
+	}
+	return tokEOF
+}
+
+func (s *scanner) peek(n int) byte {
+	if s.pos+n < len(s.src) {
+		return s.src[s.pos+n]
+	}
+	return 0
+}
+
+// longBracket recognises [[ or [=*[ at pos and moves past it, giving its level.
+func (s *scanner) longBracket() (level int, ok bool) {
+	if s.peek(0) != '[' {
+		return 0, false
+	}
+	i := 1
+	for s.peek(i) == '=' {
+		i++
+	}
+	if s.peek(i) != '[' {
+		return 0, false
+	}
+	s.pos += i + 1
+	return i - 1, true
+}
+
+// skipLong moves past the ]=*] of level, counting lines.
+func (s *scanner) skipLong(level int) bool {
+	for s.pos < len(s.src) {
+		c := s.src[s.pos]
+		if c == '\n' {
+			s.line++
+		}
+		if c == ']' {
+			i := 1
+			for s.peek(i) == '=' {
+				i++
+			}
+			if i-1 == level && s.peek(i) == ']' {
+				s.pos += i + 1
+				return true
+			}
+		}
+		s.pos++
+	}
+	return false
+}
+
+func (s *scanner) skipQuoted(quote byte) bool {
+	s.pos++
+	for s.pos < len(s.src) {
+		switch c := s.src[s.pos]; c {
+		case '\\':
+			if s.peek(1) == '\n' {
+				s.line++
+			}
+			s.pos += 2
+		case '\n':
+			return false
+		case quote:
+			s.pos++
+			return true
+		default:
+			s.pos++
+		}
+	}
+	return false
+}
+
+func (s *scanner) skipNumber() {
+	for s.pos < len(s.src) {
+		c := s.src[s.pos]
+		switch {
+		case (c == 'e' || c == 'E') && (s.peek(1) == '+' || s.peek(1) == '-'):
+			s.pos += 2
+		case isNameChar(c) || c == '.':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+func isDigit(c byte) bool     { return c >= '0' && c <= '9' }
+func isNameStart(c byte) bool { return c == '_' || (c|0x20 >= 'a' && c|0x20 <= 'z') }
+func isNameChar(c byte) bool  { return isNameStart(c) || isDigit(c) }

@@ -1,0 +1,68 @@
+package script
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestCheckSyntaxRefusesWhatThePartsCannotTake(t *testing.T) {
+	for _, c := range []struct {
+		name, src string
+		line      int
+		want      string
+	}{
+		{"nested parentheses", "local x = 1\nreturn " + strings.Repeat("(", 201) + "1" + strings.Repeat(")", 201), 2, "nested"},
+		{"nested tables", "x = " + strings.Repeat("{", 300), 1, "nested"},
+		{"nested functions", strings.Repeat("function f()\n", 250), 199, "nested"}, // 199 functions and the ( of the next
+		{"nested ifs", strings.Repeat("if x then ", 201), 1, "nested"},
+		{"a long sum", "return " + strings.Repeat("x+", 201) + "x", 1, "more than 200 operators"},
+		{"a long concatenation", "return " + strings.Repeat("x..", 201) + "x", 1, "more than 200 operators"},
+		{"unary minus", "return " + strings.Repeat("- ", 201) + "1", 1, "more than 200 operators"},
+		{"not", "return " + strings.Repeat("not ", 201) + "x", 1, "more than 200 operators"},
+		{"calls", "return f" + strings.Repeat("()", 201), 1, "more than 200 operators"},
+		{"indexes", "return x" + strings.Repeat(".a", 201), 1, "more than 200 operators"},
+		{"too big", strings.Repeat("x = 1\n", MaxSourceSize/6+1), 0, "over the 1048576"},
+	} {
+		line, err := CheckSyntax([]byte(c.src))
+		if err == nil || !strings.Contains(err.Error(), c.want) || line != c.line {
+			t.Errorf("%s: line %d, %v; want line %d, %q", c.name, line, err, c.line, c.want)
+		}
+	}
+}
+
+func TestCheckSyntaxTakesRealCode(t *testing.T) {
+	ok := []string{
+		"return " + strings.Repeat("(", 150) + "1" + strings.Repeat(")", 150),
+		"return " + strings.Repeat("x .. ", 150) + "x",
+		// Statements one after another are not one expression.
+		strings.Repeat("x = a + b\n", 500) + strings.Repeat("f(a)\n", 500) + strings.Repeat("y = t.a.b.c\n", 500),
+		strings.Repeat("local t = {1, 2, 3}\n", 1000),
+		// What looks like depth inside strings and comments is not.
+		"s = \"" + strings.Repeat("(", 500) + "\"\n-- " + strings.Repeat("{", 500) + "\nc = [==[" + strings.Repeat("[", 500) + "]==]\n--[[" + strings.Repeat("function ", 500) + "]]",
+		strings.Repeat("if a then b() elseif c then d() else e() end\n", 300),
+		strings.Repeat("for i = 1, 10 do x = x + i end\nwhile x do x = nil end\nrepeat y = 1 until y\n", 300),
+		"x = 1e-5 + 0x1F - 3.5e+2",
+	}
+	for i, src := range ok {
+		if line, err := CheckSyntax([]byte(src)); err != nil {
+			t.Errorf("case %d: line %d: %v", i, line, err)
+		}
+	}
+	// Every example script and library.
+	files, _ := filepath.Glob("../examples/*.lua")
+	libs, _ := filepath.Glob("../examples/libs/*.lua")
+	for _, f := range append(files, libs...) {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line, err := CheckSyntax(src); err != nil {
+			t.Errorf("%s:%d: %v", f, line, err)
+		}
+	}
+	if len(files) == 0 {
+		t.Fatal("no examples found")
+	}
+}
