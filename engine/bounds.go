@@ -20,6 +20,8 @@ func boundValues(L *lua.LState) {
 	// backtracking pattern ran in gopher-lua's for as long as it liked) and whose gsub builds one
 	// result no larger than the bound (see luapattern).
 	luapattern.Install(L, luapattern.Limits{MaxResult: memory.maxValue})
+	// What the compiled chunks' concatenations call (see concat).
+	L.SetGlobal(concatName, L.NewFunction(concat))
 	wrap := func(lib, name string, check func(L *lua.LState)) {
 		t, ok := L.GetGlobal(lib).(*lua.LTable)
 		if !ok {

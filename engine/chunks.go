@@ -5,22 +5,20 @@ import (
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
 
 	"github.com/msgscript/msgscript/script"
 )
 
 // boundChunks holds what a script compiles at run time (loadstring, load) to the limits of
-// stored scripts (script.CheckSyntax): a chunk of nested parentheses or of a 30,000-term sum made
+// stored scripts (script.CheckSyntax, concat): a chunk of nested parentheses or of a 30,000-term sum made
 // from a string would otherwise take the parser's memory or the compiler's time, in Go code the
 // deadline cannot stop. load's reader function is read up to script.MaxSourceSize, where
 // gopher-lua's kept every piece it returned. As in Lua, a refused chunk is nil and a message.
 func boundChunks(L *lua.LState) {
-	loadstring, ok1 := L.GetGlobal("loadstring").(*lua.LFunction)
-	load, ok2 := L.GetGlobal("load").(*lua.LFunction)
-	if !ok1 || !ok2 || !loadstring.IsG || !load.IsG {
-		return
+	if L.GetGlobal("loadstring") == lua.LNil {
+		return // no base library
 	}
-	base := loadstring.GFunction
 	checked := func(L *lua.LState, chunk, name string) int {
 		if line, err := script.CheckSyntax([]byte(chunk)); err != nil {
 			where := fmt.Sprintf("[string %q]", name)
@@ -31,10 +29,19 @@ func boundChunks(L *lua.LState) {
 			L.Push(lua.LString(where + ": " + err.Error()))
 			return 2
 		}
-		L.SetTop(0)
-		L.Push(lua.LString(chunk))
-		L.Push(lua.LString(name))
-		return base(L)
+		// Compiled as scripts are, concatenations bounded (see concat).
+		stmts, err := parse.Parse(strings.NewReader(chunk), name)
+		var proto *lua.FunctionProto
+		if err == nil {
+			proto, err = lua.Compile(boundConcatenations(stmts), name)
+		}
+		if err != nil {
+			L.Push(lua.LNil)
+			L.Push(lua.LString(err.Error()))
+			return 2
+		}
+		L.Push(L.NewFunctionFromProto(proto))
+		return 1
 	}
 	L.SetGlobal("loadstring", L.NewFunction(func(L *lua.LState) int {
 		return checked(L, L.CheckString(1), L.OptString(2, "<string>"))

@@ -73,7 +73,7 @@ func Compile(src Source, libs LibraryFunc) (*Code, error) {
 		}
 		return nil, &CompileError{Origin: src.Origin, Msg: err.Error()}
 	}
-	proto, err := lua.Compile(chunk, src.Origin)
+	proto, err := lua.Compile(boundConcatenations(chunk), src.Origin)
 	if err != nil {
 		var ce *lua.CompileError
 		if errors.As(err, &ce) {

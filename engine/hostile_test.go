@@ -56,12 +56,16 @@ func TestGoCodeObeysTheDeadline(t *testing.T) {
 }
 
 // A coroutine made by one call and resumed by a later one runs under the later call's deadline
-// (kept here in a table every call shares, which a Go module could hand out).
+// (kept here in a table every call shares, as a Go function could hand one out).
 func TestCoroutineKeptAcrossCallsObeysTheDeadline(t *testing.T) {
-	shared := func(L *lua.LState) { L.SetGlobal("keep", L.NewTable()) }
+	shared := func(L *lua.LState) {
+		kept := L.NewTable()
+		L.SetGlobal("kept", L.NewFunction(func(L *lua.LState) int { L.Push(kept); return 1 }))
+	}
 	p := newTestProgram(t, `--* subject: funcs.test
 --* timeout: 300ms
 function OnMessage(s, p)
+  local keep = kept()
   if p == "plant" then
     keep.co = coroutine.create(function() while true do end end)
     keep.wrapped = coroutine.wrap(function() while true do end end)
@@ -133,4 +137,28 @@ func TestPatternsObeyTheDeadline(t *testing.T) {
 		{"gsub", `if p == "go" then return (string.gsub(string.rep("a", 5000), ".-.-.-.-.-.-.-b", "")) end`, "timed out"},
 		{"gmatch", `if p == "go" then for m in string.gmatch(string.rep("a", 5000), ".-.-.-.-.-.-.-b") do end end`, "timed out"},
 	}, Options{})
+}
+
+// Concatenations, now calls that check their size first, behave as Lua's: numbers, __concat on
+// either side, right to left, the error for what cannot be joined at its own line, and in
+// chunks compiled at run time too.
+func TestConcatenationAsInLua(t *testing.T) {
+	p := newTestProgram(t, `function OnMessage(s, p)
+  local mt = {__concat = function(a, b)
+    local x = type(a) == "table" and a.v or a
+    local y = type(b) == "table" and b.v or b
+    return "(" .. x .. "+" .. y .. ")"
+  end}
+  local t = setmetatable({v = "T"}, mt)
+  local parts = {1 .. 2, "a" .. 1.5 .. "b", t .. "x", "x" .. t, "a" .. "b" .. t .. "c", loadstring("return 'l' .. 'oad'")()}
+  local ok, err = pcall(function()
+    return "x" .. nil
+  end)
+  parts[#parts + 1] = err
+  return table.concat(parts, " ")
+end`, nil, Options{})
+	want := "12 a1.5b (T+x) (x+T) ab(T+c) load s.lua:10: cannot perform concat operation between string and nil"
+	if got := onMessage(t, p, ""); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
 }

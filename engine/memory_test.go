@@ -23,12 +23,21 @@ func TestMemoryBombs(t *testing.T) {
 		bombs []string
 		want  map[string]string // bomb -> what its error says
 	}{
-		{[]string{"rep", "format"}, map[string]string{"rep": "string.rep: a string of 2147483648 x 1 bytes is over", "format": "invalid format (width or precision too long)"}},
-		{[]string{"concat"}, nil},
+		{[]string{"rep", "width"}, map[string]string{"rep": "string.rep: a string of 2147483648 x 1 bytes is over", "width": "invalid format (width or precision too long)"}},
+		{[]string{"concat"}, map[string]string{"concat": "concatenation: the string would be over 67108864 bytes"}},
+		// One value of gigabytes at once, from a big string (see membomb).
+		{[]string{"format", "concat40", "json"}, map[string]string{
+			"format":   "string.format: the string would be over 67108864 bytes",
+			"concat40": "concatenation: the string would be over 67108864 bytes",
+			"json":     "the table would convert to more than 67108864 bytes"}},
+		{[]string{"gsub", "regsub", "template"}, map[string]string{
+			"gsub":     "the result would be over 67108864 bytes",
+			"regsub":   "re.gsub: the result would be over 67108864 bytes",
+			"template": "a table that contains itself cannot be converted"}},
 		{[]string{"table"}, nil},
 		{[]string{"coroutines"}, nil},
 		{[]string{"global"}, nil},
-		{[]string{"table", "table#2", "concat"}, nil}, // three at once
+		{[]string{"table", "table#2", "coroutines"}, nil}, // three at once
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.bombs, "+"), func(t *testing.T) {

@@ -82,6 +82,7 @@ func newShield(L *lua.LState, st *luaState) *shield {
 		mt.RawSetString("__metatable", sh.proxy(mt))
 		L.SetMetatable(lua.LString(""), mt)
 	}
+	sh.guardGlobals()
 	if require, ok := globals.RawGetString("require").(*lua.LFunction); ok && require.IsG {
 		base := require.GFunction
 		globals.RawSetString("require", L.NewFunction(func(L *lua.LState) int {
@@ -104,6 +105,7 @@ func newShield(L *lua.LState, st *luaState) *shield {
 			if mod, ok := L.Get(-1).(*lua.LTable); ok {
 				L.Replace(-1, sh.module(mod))
 			}
+			sh.guardGlobals() // a module may set globals as it loads (template: template_ud)
 			return n
 		}))
 	}
@@ -149,6 +151,22 @@ func (sh *shield) proxyWith(t, mt *lua.LTable) *lua.LTable {
 	sh.proxies[t], sh.proxies[p] = p, p
 	sh.list = append(sh.list, p)
 	return p
+}
+
+// guardGlobals puts behind a proxy every table among the base globals that is not behind one yet
+// (those of the preloaders, those modules set as they load): reads go through it as through a
+// module's (see module), writes land in it.
+func (sh *shield) guardGlobals() {
+	globals := sh.L.G.Global
+	var names []lua.LValue
+	globals.ForEach(func(k, v lua.LValue) {
+		if t, ok := v.(*lua.LTable); ok && t != globals && sh.proxies[t] != t {
+			names = append(names, k)
+		}
+	})
+	for _, k := range names {
+		globals.RawSet(k, sh.module(globals.RawGet(k).(*lua.LTable)))
+	}
 }
 
 // inLibEnv runs base with the modules' globals as L.Env, where gopher-lua compiles Lua code.

@@ -87,11 +87,12 @@ func TestSharedTablesCannotBePoisoned(t *testing.T) {
 		`setfenv(require("inspect").inspect, {})`,
 		`tostring = ` + evil + `; require("inspect")`, // a module loaded with the call's globals
 		`require("loglevel").levels.leak = "POISONED"`,
+		`require("template") template_ud.leak = "POISONED"`, // a global a module sets as it loads
 	}
 	checks := `return table.concat({tostring(1), string.format("%s", "a"), tostring(persist),
 		require("json").encode({}), tostring(channel.make().leak), tostring(require("strings").Builder.leak),
-		tostring(require("inspect").KEY.leak), require("inspect").inspect(1), tostring(require("loglevel").levels.leak)}, " ")`
-	const want = "1 a nil [] nil nil nil 1 nil"
+		tostring(require("inspect").KEY.leak), require("inspect").inspect(1), tostring(require("loglevel").levels.leak), tostring(template_ud and template_ud.leak)}, " ")`
+	const want = "1 a nil [] nil nil nil 1 nil nil"
 	script := "function OnMessage(s, p)\n  if p == 'check' then " + checks + " end\n"
 	for i, a := range attacks {
 		script += fmt.Sprintf("  if p == '%d' then %s return 'done' end\n", i, a)

@@ -18,8 +18,9 @@ const maxTableDepth = 100
 // given first: no cycle, at most maxTableDepth deep, and a size under the memory guard's bound
 // for one value, counting each string as the six bytes per byte JSON's escapes may make of it.
 //
-// guardModule puts the check in front of the Go functions of a module just loaded (mod) and of
-// the metatables of the object types it registered; seen remembers the tables done.
+// guardModule puts the check in front of the Go functions of a module just loaded (mod), of the
+// metatables of the object types it registered, and of the objects its functions return, when
+// first returned; seen remembers the tables done.
 func guardModule(L *lua.LState, mod *lua.LTable, seen map[*lua.LTable]bool) {
 	guardFunctions(L, mod, seen)
 	if reg, ok := L.Get(lua.RegistryIndex).(*lua.LTable); ok {
@@ -57,7 +58,25 @@ func guardFunctions(L *lua.LState, t *lua.LTable, seen map[*lua.LTable]bool) {
 					}
 				}
 			}
-			return base(L)
+			n := base(L)
+			// The objects it returns carry methods of their own (template's engine:render):
+			// they are guarded when first seen.
+			for i := L.GetTop() - n + 1; i <= L.GetTop(); i++ {
+				var mt lua.LValue
+				switch v := L.Get(i).(type) {
+				case *lua.LUserData:
+					mt = v.Metatable
+				case *lua.LTable:
+					mt = v.Metatable
+				}
+				if mt, ok := mt.(*lua.LTable); ok && !seen[mt] {
+					seen[mt] = true
+					if methods, ok := mt.RawGetString("__index").(*lua.LTable); ok {
+						guardFunctions(L, methods, seen)
+					}
+				}
+			}
+			return n
 		}))
 	}
 }

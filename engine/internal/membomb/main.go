@@ -25,13 +25,22 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/msgscript/msgscript/engine"
+	"github.com/msgscript/msgscript/luaenv"
 	"github.com/msgscript/msgscript/store"
 )
 
 // bombs are the scripts, by name; each listens on bomb.<name>.
 var bombs = map[string]string{
+	// Each makes one value of gigabytes at once from a big string (60 MiB, under the bound for
+	// one value at a 256 MiB limit), in Go code that no deadline interrupts.
+	"format":     `local b = ("x"):rep(60 * 2^20) return string.format(("%s"):rep(40), ` + strings.Repeat("b, ", 39) + `b)`,
+	"concat40":   `local b = ("x"):rep(60 * 2^20) return ` + strings.Repeat("b .. ", 39) + `b`,
+	"json":       `local b = ("x"):rep(60 * 2^20) local t = {} for i = 1, 40 do t[i] = b end return require("json").encode(t)`,
+	"gsub":       `return (string.rep("x", 1e6):gsub(".", string.rep("y", 1e4)))`,
+	"regsub":     `local re = require("re") return (re.gsub(string.rep("x", 1e6), ".", string.rep("y", 1e4)))`,
+	"template":   `local t = {} t.self = t return require("template").choose("mustache"):render("{{x}}", t)`,
 	"rep":        `return string.rep("x", 2^31)`,
-	"format":     `return string.format("%2000000000d", 1)`,
+	"width":      `return string.format("%2000000000d", 1)`,
 	"concat":     `local s = "x" while true do s = s .. s end`,
 	"table":      `local t = {} while true do t[#t + 1] = {1, 2, 3} end`,
 	"coroutines": `local t = {} for i = 1, 200000 do t[i] = coroutine.create(function() end) end while true do t[#t + 1] = coroutine.create(function() end) end`,
@@ -60,7 +69,13 @@ func main() {
 		kind, _, _ := strings.Cut(name, "#") // table#2: a second bomb of the kind
 		batch = append(batch, script(name, "bomb."+name, bombs[kind]))
 	}
-	reg := engine.NewRegistry(engine.Options{MemoryLimit: *limit, Timeout: 60 * time.Second})
+	// The modules of a sandbox, as a server serving the public would give its scripts.
+	preload, err := luaenv.New(luaenv.Policy{Sandbox: true}, luaenv.Services{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	reg := engine.NewRegistry(engine.Options{MemoryLimit: *limit, Timeout: 60 * time.Second, Preload: []engine.Preloader{preload}})
 	reg.Replace(batch)
 
 	r := report{Bombs: map[string]string{}}
