@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -204,6 +205,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (subject string,
 	// The scripts' spans go below the request's, when Caddy's tracing directive traces it.
 	callctx.Trace.Inject(r.Context(), callctx.TraceHeaders(msg.Header))
 	callctx.SetTimeout(msg, time.Duration(h.Timeout)) // the scripts end when the handler stops waiting
+	if depth := callctx.DepthOf(r.Header); depth > 0 {
+		// A script's request through the handler: the loop through HTTP counts its hops too.
+		msg.Header.Set(callctx.HeaderDepth, strconv.Itoa(depth))
+	}
 	reply, err := nc.RequestMsgWithContext(ctx, msg)
 	switch {
 	case err == nil:

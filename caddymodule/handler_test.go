@@ -327,3 +327,58 @@ func TestHandlerBehindBasicAuth(t *testing.T) {
 		t.Fatalf("with credentials: %d %s", resp.StatusCode, b)
 	}
 }
+
+// A script that calls its own subject through the HTTP handler loops no deeper than max_depth:
+// its requests carry their depth as its NATS messages do.
+func TestLoopThroughTheHandlerEndsAtMaxDepth(t *testing.T) {
+	natsAddr, site := testnet.FreeAddr(t), testnet.FreeAddr(t)
+	dir := testfiles.Dir(t, map[string]string{"loop.lua": `--* subject: funcs.hloop
+local http = require("http")
+local nats = require("nats")
+function OnMessage(s, p)
+  nats.publish("hops", p)
+  local r, err = http.post("http://` + site + `/funcs.hloop", {body = p})
+  if err then error(err) end
+  return tostring(r.status_code)
+end
+`})
+	caddyfile := fmt.Sprintf(`{
+	admin off
+	msgscript {
+		embedded_nats %s
+		store dir %s
+		max_depth 3
+	}
+}
+http://%s {
+	msgscript
+}
+`, natsAddr, dir, site)
+	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), map[string]any{"filename": "Caddyfile"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := caddy.Load(cfg, true); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = caddy.Stop() })
+	nc := connectTo(t, "nats://"+natsAddr)
+	hops, err := nc.SubscribeSync("hops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := testhttp.Do(t, "POST", "http://"+site+"/funcs.hloop", strings.NewReader("x"))
+	if r.Status != 200 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	n := 0
+	for {
+		if _, err := hops.NextMsg(200 * time.Millisecond); err != nil {
+			break
+		}
+		n++
+	}
+	if n != 4 { // depths 0 to 3
+		t.Errorf("the script ran %d times, want 4 (max_depth 3)", n)
+	}
+}

@@ -7,6 +7,7 @@ package callctx
 
 import (
 	"context"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -62,6 +63,23 @@ func Pass(ctx context.Context, m *nats.Msg) {
 		m.Header = nats.Header{}
 	}
 	m.Header.Set(HeaderDepth, strconv.Itoa(Depth(ctx)+1))
+}
+
+// PassHTTP sets the depth of an HTTP request sent during the call of ctx, as Pass does for a
+// message: a script calling msgscript's own HTTP handler is one hop deeper, like one sending a
+// NATS request, and a loop through the handler ends at max_depth too.
+func PassHTTP(ctx context.Context, h http.Header) {
+	h.Set(HeaderDepth, strconv.Itoa(Depth(ctx)+1))
+}
+
+// DepthOf reads the depth an HTTP request says it is at: 0 when it says nothing or nonsense.
+// (A client can only make its own request deeper, and so refused sooner, by saying more.)
+func DepthOf(h http.Header) int {
+	n, err := strconv.Atoi(h.Get(HeaderDepth))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // SetTimeout says in m's headers that its sender waits wait for the reply. The header asks for a

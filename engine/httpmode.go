@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/msgscript/msgscript/httpmsg"
 )
@@ -96,8 +97,10 @@ func responseOf(L *lua.LState, method string) (*httpmsg.Response, error) {
 	switch v := L.Get(-2).(type) {
 	case lua.LNumber:
 		resp.Status = int(v)
-		if resp.Status < 100 || resp.Status > 999 || lua.LNumber(resp.Status) != v {
-			return nil, &CallError{Msg: fmt.Sprintf("%s returned status %s; want a number from 100 to 999", method, v)}
+		// 1xx are not answers but announcements (101 would switch the connection's protocol
+		// under Caddy's feet).
+		if resp.Status < 200 || resp.Status > 999 || lua.LNumber(resp.Status) != v {
+			return nil, &CallError{Msg: fmt.Sprintf("%s returned status %s; want a number from 200 to 999", method, v)}
 		}
 	case *lua.LNilType:
 	default:
@@ -130,9 +133,12 @@ func responseOf(L *lua.LState, method string) (*httpmsg.Response, error) {
 		return nil, &CallError{Msg: fmt.Sprintf("%s returned a %s as the headers; return a table", method, v.Type())}
 	}
 	for name, values := range resp.Header {
+		if !httpguts.ValidHeaderFieldName(name) {
+			return nil, &CallError{Msg: fmt.Sprintf("%s returned an invalid header name %q", method, name)}
+		}
 		for _, v := range values {
-			if strings.ContainsAny(v, "\r\n") || strings.ContainsAny(name, "\r\n: ") {
-				return nil, &CallError{Msg: fmt.Sprintf("%s returned an invalid header %q", method, name)}
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return nil, &CallError{Msg: fmt.Sprintf("%s returned an invalid value for header %q", method, name)}
 			}
 		}
 	}

@@ -112,6 +112,10 @@ func TestHTTPModeErrors(t *testing.T) {
 		"badstatus": "--* subject: web.badstatus\n--* http: true\nfunction GET() return 'x', 'teapot' end\n",
 		"badheader": "--* subject: web.badheader\n--* http: true\nfunction GET() return 'x', 200, {['X-A'] = 'a\\r\\nInjected: yes'} end\n",
 		"loop":      "--* subject: web.loop\n--* http: true\n--* timeout: 50ms\nfunction GET() while true do end end\n",
+		"ctlname":   "--* subject: web.ctlname\n--* http: true\nfunction GET() return 'x', 200, {['X-\\1A'] = 'a'} end\n",
+		"utf8name":  "--* subject: web.utf8name\n--* http: true\nfunction GET() return 'x', 200, {['X-é'] = 'a'} end\n",
+		"noname":    "--* subject: web.noname\n--* http: true\nfunction GET() return 'x', 200, {[''] = 'a'} end\n",
+		"switching": "--* subject: web.switching\n--* http: true\nfunction GET() return 'x', 101, {Upgrade = 'h2c'} end\n",
 	})
 	cases := []struct {
 		path   string
@@ -120,7 +124,11 @@ func TestHTTPModeErrors(t *testing.T) {
 	}{
 		{"/web.fails", 500, "fails: fails.lua:3: no luck"},
 		{"/web.badstatus", 500, "as the status"},
-		{"/web.badheader", 500, "invalid header"},
+		{"/web.badheader", 500, "invalid value for header"},
+		{"/web.ctlname", 500, "invalid header name"},
+		{"/web.utf8name", 500, "invalid header name"},
+		{"/web.noname", 500, "invalid header name"},
+		{"/web.switching", 500, "want a number from 200 to 999"},
 		{"/web.loop", 504, "timed out"},
 		{"/web.nothing", 404, "no script"},
 	}

@@ -35,25 +35,34 @@ func parseHTTPHosts(list []string) httpHosts {
 	return hosts
 }
 
-// allows reports whether an entry names host (a name, compared without case, or an IP, compared
-// as an address) and, if the entry has a port, port.
+// allows reports whether an entry names host and, if the entry has a port, port.
 func (hs httpHosts) allows(host, port string) bool {
-	ip, err := netip.ParseAddr(host)
 	for _, e := range hs {
-		if e.port != "" && e.port != port {
-			continue
-		}
-		if e.ip.IsValid() {
-			if err == nil && ip.Unmap() == e.ip {
-				return true
-			}
-			continue
-		}
-		if strings.EqualFold(e.host, host) {
+		if (e.port == "" || e.port == port) && e.names(host) {
 			return true
 		}
 	}
 	return false
+}
+
+// namesPort reports whether an entry names host with exactly this port.
+func (hs httpHosts) namesPort(host, port string) bool {
+	for _, e := range hs {
+		if e.port == port && e.names(host) {
+			return true
+		}
+	}
+	return false
+}
+
+// names reports whether the entry is host: a name, compared without case, or an IP, compared as
+// an address.
+func (e hostEntry) names(host string) bool {
+	if e.ip.IsValid() {
+		ip, err := netip.ParseAddr(host)
+		return err == nil && ip.Unmap() == e.ip
+	}
+	return strings.EqualFold(e.host, host)
 }
 
 // allowURL checks a URL of the http module, the first or a redirect's.

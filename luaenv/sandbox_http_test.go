@@ -151,12 +151,15 @@ func TestSandboxHTTPNamesReachPublicAddressesOnly(t *testing.T) {
 		t.Fatalf("a name resolving to loopback reached the server %d times", n)
 	}
 
-	// What http_hosts lists itself is reached: localhost, an IP, with or without the port.
+	// What http_hosts lists itself is reached: localhost, an IP, with or without the port (a
+	// service of another process: see TestSandboxNeverReachesItsOwnListeners).
+	outside := outsideServer(t)
+	op := port(outside)
 	for _, c := range []struct{ hosts, url string }{
-		{"localhost", "http://localhost:" + p + "/"},
-		{"localhost:" + p, "http://localhost:" + p + "/"},
-		{"127.0.0.1", srv.URL + "/"},
-		{"127.0.0.1:" + p, srv.URL + "/"},
+		{"localhost", "http://localhost:" + op + "/"},
+		{"localhost:" + op, "http://localhost:" + op + "/"},
+		{"127.0.0.1", outside + "/"},
+		{"127.0.0.1:" + op, outside + "/"},
 	} {
 		if got, _ := callWith(t, luaenv.Policy{Sandbox: true, HTTPHosts: []string{c.hosts}}, services, request("GET", c.url)); got != "200 "+c.url+" reached" {
 			t.Errorf("http_hosts %s, %s: %q", c.hosts, c.url, got)
@@ -181,7 +184,7 @@ func TestSandboxNeverReachesDeniedAddrs(t *testing.T) {
 		}
 	}
 	allowed := redirector(t, http.StatusTemporaryRedirect, func(string) string { return admin.URL + "/load" })
-	policy := luaenv.Policy{Sandbox: true, HTTPHosts: []string{"127.0.0.1"}, DeniedAddrs: []string{"localhost:" + p}}
+	policy := luaenv.Policy{Sandbox: true, HTTPHosts: []string{hostPort(allowed.URL), "127.0.0.1:" + p}, DeniedAddrs: []string{"localhost:" + p}}
 	if got := mustCall(t, policy, request("POST", allowed.URL)); !strings.Contains(got, never) {
 		t.Errorf("redirect to a denied address: %q", got)
 	}
@@ -197,5 +200,37 @@ func TestSandboxNeverReachesDeniedAddrs(t *testing.T) {
 	}
 	if _, err := luaenv.New(luaenv.Policy{Sandbox: true, DeniedAddrs: []string{"localhost:admin"}}, luaenv.Services{}); err == nil || !strings.Contains(err.Error(), "denied_addrs") {
 		t.Errorf("a denied address that is none: %v", err)
+	}
+}
+
+// The attack: http_hosts lists 127.0.0.1 for a local service, and the config moved Caddy's admin
+// endpoint off its default address (admin 127.0.0.1:12019), which denied_addrs does not list.
+// The sandbox never reaches a port this process listens on (the admin endpoint, NATS, a site)
+// unless http_hosts names it with its port; a service of another process on the same host is
+// reached as before.
+func TestSandboxNeverReachesItsOwnListeners(t *testing.T) {
+	admin := newTarget(t) // in this process, as Caddy's admin endpoint is
+	p := port(admin.URL)
+	const own = "is one of msgscript's own listeners"
+	for _, u := range []string{admin.URL + "/config/", "http://localhost:" + p + "/config/"} {
+		if got := mustCall(t, luaenv.Policy{Sandbox: true, HTTPHosts: []string{"localhost", "127.0.0.1"}}, request("PATCH", u)); !strings.Contains(got, own) {
+			t.Errorf("%s: %q", u, got)
+		}
+	}
+	// Through a redirect from an allowed service too.
+	hop := redirector(t, http.StatusTemporaryRedirect, func(string) string { return admin.URL + "/config/" })
+	if got := mustCall(t, luaenv.Policy{Sandbox: true, HTTPHosts: []string{hostPort(hop.URL), "127.0.0.1"}}, request("PATCH", hop.URL)); !strings.Contains(got, own) {
+		t.Errorf("through a redirect: %q", got)
+	}
+	if n := admin.hits.Load(); n != 0 {
+		t.Fatalf("the process's own listener was reached %d times", n)
+	}
+	// Named with its port, it is reached: the operator said so.
+	if got := mustCall(t, luaenv.Policy{Sandbox: true, HTTPHosts: []string{"127.0.0.1:" + p}}, request("GET", admin.URL+"/")); got != "200 "+admin.URL+"/ reached" {
+		t.Errorf("named with its port: %q", got)
+	}
+	outside := outsideServer(t)
+	if got := mustCall(t, luaenv.Policy{Sandbox: true, HTTPHosts: []string{"127.0.0.1"}}, request("GET", outside+"/")); got != "200 "+outside+"/ reached" {
+		t.Errorf("another process's service: %q", got)
 	}
 }

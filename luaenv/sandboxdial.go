@@ -17,7 +17,8 @@ import (
 // the address that counts. A connection goes to
 //
 //   - a host in http_hosts (the request and its redirects were checked; this is the last word),
-//   - never to a denied address,
+//   - never to a denied address, nor to one of the process's own listeners (ownListeners)
+//     unless http_hosts names it with its port,
 //   - for a name, to a public address only (publicAddr); for an IP literal, to that address;
 //     for "localhost", to the loopback addresses.
 type sandboxDialer struct {
@@ -104,16 +105,19 @@ func (d *sandboxDialer) allowConnect(ctx context.Context, host, address string) 
 		// 0.0.0.0 and :: reach the local host under another name.
 		return fmt.Errorf("http: the sandbox does not connect to %s", address)
 	}
-	if literal, err := netip.ParseAddr(host); err == nil && literal.Unmap() == ip {
-		return nil // an IP listed in http_hosts
+	literal, err := netip.ParseAddr(host)
+	switch {
+	case err == nil && literal.Unmap() == ip: // an IP listed in http_hosts
+	case strings.EqualFold(host, "localhost") && ip.IsLoopback(): // localhost, listed in http_hosts
+	case publicAddr(ip):
+	default:
+		return fmt.Errorf("http: %s resolves to %s, which is not a public address: the sandbox connects a name in http_hosts to public addresses only (list the address itself to allow it)", host, ip)
 	}
-	if strings.EqualFold(host, "localhost") && ip.IsLoopback() {
-		return nil // localhost, listed in http_hosts
+	var own ownListeners
+	if own.has(netip.AddrPortFrom(ip, ap.Port())) && !d.hosts.namesPort(host, strconv.Itoa(int(ap.Port()))) {
+		return fmt.Errorf("http: %s is one of msgscript's own listeners (Caddy's admin endpoint, NATS, a site): the sandbox reaches it only when http_hosts names it with its port", address)
 	}
-	if publicAddr(ip) {
-		return nil
-	}
-	return fmt.Errorf("http: %s resolves to %s, which is not a public address: the sandbox connects a name in http_hosts to public addresses only (list the address itself to allow it)", host, ip)
+	return nil
 }
 
 // deniedAddr is one entry of DeniedAddrs.

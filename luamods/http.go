@@ -12,6 +12,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/msgscript/msgscript/callctx"
 )
 
 // defaultHTTPTimeout bounds a request when the script gives no timeout; the call's deadline still
@@ -93,6 +95,7 @@ func doHTTP(L *lua.LState, env *Env, client *http.Client, method, rawURL string,
 	}
 	ctx, cancel := contextWithTimeout(L, timeout)
 	defer cancel()
+	callctx.PassHTTP(ctx, req.Header)
 	ctx, span := clientSpan(ctx, "HTTP "+method, trace.SpanKindClient, propagation.HeaderCarrier(req.Header),
 		attribute.String("http.request.method", method), attribute.String("server.address", req.URL.Hostname()))
 	resp, err := client.Do(req.WithContext(ctx))
