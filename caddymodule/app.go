@@ -74,6 +74,10 @@ type App struct {
 	// requesting a subject whose script requests another...) runs no script and is answered
 	// with error 508. Default: 8.
 	MaxDepth int `json:"max_depth,omitempty"`
+	// SendRate bounds the messages one script sends a second with nats.publish and
+	// nats.request (past it they wait, within the call's deadline), so that a script fanning out
+	// cannot flood NATS. Default: 1000.
+	SendRate int `json:"send_rate,omitempty"`
 	// EtcdEndpoints give the Lua etcd module a client when the scripts are not in etcd (with the
 	// etcd store, the module uses the store's client).
 	EtcdEndpoints []string `json:"etcd_endpoints,omitempty"`
@@ -171,7 +175,7 @@ func (a *App) Validate() error {
 	if strings.ContainsAny(a.QueueGroup, " \t\r\n") {
 		return fmt.Errorf("msgscript: queue_group %q contains a blank", a.QueueGroup)
 	}
-	if a.Timeout < 0 || a.MaxConcurrent < 0 || a.MaxConcurrentPerSubject < 0 || a.MaxDepth < 0 || a.MemoryLimit < 0 {
+	if a.Timeout < 0 || a.MaxConcurrent < 0 || a.MaxConcurrentPerSubject < 0 || a.MaxDepth < 0 || a.SendRate < 0 || a.MemoryLimit < 0 {
 		return fmt.Errorf("msgscript: timeout, max_concurrent, max_concurrent_per_subject, max_depth and memory_limit cannot be negative")
 	}
 	if es, ok := a.storeModule.(*EtcdStore); ok {
@@ -222,6 +226,7 @@ func (a *App) Start() error {
 		MaxConcurrent:           a.MaxConcurrent,
 		MaxConcurrentPerSubject: a.MaxConcurrentPerSubject,
 		MaxDepth:                a.MaxDepth,
+		SendRate:                float64(a.SendRate),
 		MemoryLimit:             uint64(a.MemoryLimit),
 		ServiceName:             a.ServiceName,
 		ServiceVersion:          version.Get().Semver(),

@@ -47,6 +47,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //		max_concurrent <n>
 //		max_concurrent_per_subject <n>
 //		max_depth      <n>
+//		send_rate      <messages per second>
 //		memory_limit   <size>
 //		sandbox        [on|off]
 //		http_hosts     <host>...
@@ -96,6 +97,10 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		case "max_depth":
 			if err := positiveArg(d, opt, &a.MaxDepth); err != nil {
+				return err
+			}
+		case "send_rate":
+			if err := positiveArg(d, opt, &a.SendRate); err != nil {
 				return err
 			}
 		case "memory_limit":
@@ -159,7 +164,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 		default:
-			return d.Errf("msgscript: unknown option %q (known: nats_url, embedded_nats, store, queue_group, service_name, tracing, timeout, max_concurrent, max_concurrent_per_subject, max_depth, memory_limit, sandbox, http_hosts, denied_addrs, env, etcd_prefix, etcd_endpoints, lua_path, plugin_dir)", opt)
+			return d.Errf("msgscript: unknown option %q (known: nats_url, embedded_nats, store, queue_group, service_name, tracing, timeout, max_concurrent, max_concurrent_per_subject, max_depth, send_rate, memory_limit, sandbox, http_hosts, denied_addrs, env, etcd_prefix, etcd_endpoints, lua_path, plugin_dir)", opt)
 		}
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // conns shares NATS connections (and embedded servers) between the configs of one process. Caddy
@@ -159,6 +160,7 @@ func releaseConn(key string) {
 // connOptions are the client options of every connection: reconnect forever (the subscriptions
 // come back by themselves), say so in Caddy's log, and count it in reconnects.
 func connOptions(log *zap.Logger, reconnects *atomic.Uint64) []nats.Option {
+	errorLog := sampled(log)
 	return []nats.Option{
 		nats.Name("msgscript"),
 		nats.MaxReconnects(-1),
@@ -177,7 +179,7 @@ func connOptions(log *zap.Logger, reconnects *atomic.Uint64) []nats.Option {
 			if sub != nil {
 				fields = append(fields, zap.String("subject", sub.Subject))
 			}
-			log.Error("NATS", fields...)
+			errorLog.Error("NATS", fields...)
 		}),
 	}
 }
@@ -213,7 +215,7 @@ func startEmbeddedNATS(addr string, log *zap.Logger) (*natsConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded NATS server: %v", err)
 	}
-	srv.SetLoggerV2(natsLogger{log.Named("nats").Sugar()}, false, false, false)
+	srv.SetLoggerV2(natsLogger{sampled(log.Named("nats")).Sugar()}, false, false, false)
 	go srv.Start()
 	if !srv.ReadyForConnections(10 * time.Second) {
 		srv.Shutdown()
@@ -227,6 +229,14 @@ func startEmbeddedNATS(addr string, log *zap.Logger) (*natsConn, error) {
 		return nil, fmt.Errorf("connecting to the embedded NATS server: %v", err)
 	}
 	return c, nil
+}
+
+// sampled is log saying each message 5 times a second at most: a flood (slow consumers, a
+// script fanning out) made 21,000 lines of the same warning.
+func sampled(log *zap.Logger) *zap.Logger {
+	return log.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
+		return zapcore.NewSamplerWithOptions(c, time.Second, 5, 0)
+	}))
 }
 
 // natsLogger sends the embedded server's log to Caddy's.

@@ -9,6 +9,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/msgscript/msgscript/internal/testfiles"
 	"github.com/msgscript/msgscript/internal/testhttp"
@@ -106,5 +108,22 @@ func TestReloadKeepsNATSForRequestsInFlight(t *testing.T) {
 	send.Close()
 	if r := <-answer; r.Status != 200 || r.Body != helloReply {
 		t.Fatalf("the request that straddled the reload: %d %q", r.Status, r.Body)
+	}
+}
+
+// The embedded server's warnings, and the client's errors, reach the log five times a second at
+// most each: a flood of slow consumers made 21,000 lines of one warning.
+func TestNATSLogFloodIsSampled(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	l := natsLogger{sampled(zap.New(core)).Sugar()}
+	for range 1000 {
+		l.Warnf("Slow Consumer Detected: MaxPending of %d Exceeded", 67108864)
+	}
+	l.Noticef("Server is ready")
+	if n := logs.FilterMessage("Slow Consumer Detected: MaxPending of 67108864 Exceeded").Len(); n != 5 {
+		t.Errorf("%d warnings logged of 1000", n)
+	}
+	if logs.FilterMessage("Server is ready").Len() != 1 {
+		t.Error("another message was lost")
 	}
 }

@@ -7,11 +7,13 @@ package callctx
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"golang.org/x/time/rate"
 )
 
 // The headers (the HTTP handler drops them from client requests: every Msgscript- header is
@@ -140,4 +142,22 @@ func ValueBound(ctx context.Context) int {
 		}
 	}
 	return DefaultValueBound
+}
+
+type sendLimitKey struct{}
+
+// SendLimitKey is the context key under which a call's *rate.Limiter of messages is found.
+var SendLimitKey any = sendLimitKey{}
+
+// WaitToSend waits until the call of ctx may send one more message, as its script's send rate
+// allows, and fails when the call's deadline would come first. A call with no limit sends at once.
+func WaitToSend(ctx context.Context) error {
+	l, _ := ctx.Value(SendLimitKey).(*rate.Limiter)
+	if l == nil {
+		return nil
+	}
+	if err := l.Wait(ctx); err != nil {
+		return fmt.Errorf("the script sends more than its send_rate of %g messages a second, and its deadline comes first", float64(l.Limit()))
+	}
+	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/msgscript/msgscript/callctx"
 )
 
@@ -39,6 +41,9 @@ type deadline struct {
 	held       func(budget int64) int64
 
 	afters map[*func()]struct{} // AfterFunc's, under mu
+
+	// sends bounds the messages the script sends (Options.SendRate), shared by its states.
+	sends *rate.Limiter
 }
 
 func newDeadline() *deadline {
@@ -169,6 +174,8 @@ func (d *deadline) Value(key any) any {
 		return &d.cleanup
 	case callctx.ValueBoundKey:
 		return memory.maxValue()
+	case callctx.SendLimitKey:
+		return d.sends
 	}
 	return d.parent.Value(key)
 }

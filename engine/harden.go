@@ -1,14 +1,21 @@
 package engine
 
 import (
+	"fmt"
+	"os"
+
 	lua "github.com/yuin/gopher-lua"
 )
+
+// maxPrint is how much one call may print.
+const maxPrint = 64 << 10
 
 // harden closes the ways a script could end the process, stall it, or leave something behind for
 // the next call on the same state:
 //
 //   - os.exit ends the host process in gopher-lua, and os.setenv changes the environment of the
 //     whole process: both raise an error instead;
+//   - print is bounded per call (maxPrint);
 //   - collectgarbage("collect") runs a full Go GC, stalling every other script: it does nothing;
 //   - package.loaded._G hands out the base globals table, where a write would survive into later
 //     calls: require "_G" is gone (getfenv, module and the like: see watchSharing);
@@ -35,6 +42,24 @@ func harden(st *luaState) {
 		os.RawSetString("setenv", L.NewFunction(func(L *lua.LState) int {
 			L.RaiseError("os.setenv is not available to msgscript scripts: the environment belongs to the whole server")
 			return 0
+		}))
+	}
+	// print writes to the server's standard output, which is often its log: 20 MB of it in one
+	// call filled the log and the disk. A call prints maxPrint bytes at most.
+	if print, ok := L.GetGlobal("print").(*lua.LFunction); ok && print.IsG {
+		base := print.GFunction
+		L.SetGlobal("print", L.NewFunction(func(L *lua.LState) int {
+			size := 1
+			for i := 1; i <= L.GetTop(); i++ {
+				size += len(L.ToStringMeta(L.Get(i)).String()) + 1
+			}
+			if st.printed += size; st.printed > maxPrint {
+				if st.printed-size <= maxPrint {
+					fmt.Fprintf(os.Stdout, "[msgscript: this call printed over %d bytes; the rest is left out]\n", maxPrint)
+				}
+				return 0
+			}
+			return base(L)
 		}))
 	}
 	L.SetGlobal("collectgarbage", L.NewFunction(func(L *lua.LState) int {

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -160,5 +162,30 @@ end`, nil, Options{})
 	want := "12 a1.5b (T+x) (x+T) ab(T+c) load s.lua:10: cannot perform concat operation between string and nil"
 	if got := onMessage(t, p, ""); got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
+// A call prints 64 KiB at most (print goes to the server's standard output, often its log), and
+// the next call prints again.
+func TestPrintIsBoundedPerCall(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout = w
+	read := make(chan []byte)
+	go func() {
+		out, _ := io.ReadAll(r)
+		read <- out
+	}()
+	p := newTestProgram(t, `function OnMessage(s, p) for i = 1, 1000 do print(string.rep("x", 1023)) end end`, nil, Options{PoolSize: 1})
+	onMessage(t, p, "")
+	onMessage(t, p, "")
+	os.Stdout = stdout
+	w.Close()
+	out := <-read
+	if len(out) > 2*(64<<10+200) || strings.Count(string(out), "printed over 65536 bytes") != 2 {
+		t.Errorf("%d bytes printed by two calls of 1000 KiB each", len(out))
 	}
 }

@@ -199,3 +199,35 @@ func TestStopLeavesAStuckCallBehind(t *testing.T) {
 		t.Errorf("%d reports of the call left behind", got)
 	}
 }
+
+// A script fanning out to its own subject (ten publishes a call) sends no more than its send
+// rate; the flood it would be (10, 100, 1000... messages) had NATS drop msgscript's connection as
+// a slow consumer. Meanwhile the other scripts answer.
+func TestSendRateBoundsAFanOut(t *testing.T) {
+	ns := startNATS(t)
+	dir := testfiles.Dir(t, map[string]string{
+		"fan.lua":   "--* subject: funcs.fan\n--* timeout: 200ms\nlocal nats = require('nats')\nfunction OnMessage(s, p)\n  for i = 1, 10 do nats.publish('funcs.fan', 'go') end\nend\n",
+		"hello.lua": hello,
+	})
+	startEngine(t, ns, dir, withModules(t, ns, Options{SendRate: 50, MaxDepth: 100}))
+	nc := connect(t, ns)
+	request(t, nc, "funcs.hello", "ready")
+	seen, err := nc.SubscribeSync("funcs.fan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Publish("funcs.fan", []byte("go")); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for end := time.Now().Add(time.Second); time.Now().Before(end); {
+		if _, err := seen.NextMsg(time.Until(end)); err == nil {
+			n++
+		}
+	}
+	// One second's burst (50) and one second at the rate (50), and the first message.
+	if n > 101 || n < 10 {
+		t.Errorf("%d messages in a second, want at most 101 (send_rate 50)", n)
+	}
+	request(t, nc, "funcs.hello", "still answering")
+}

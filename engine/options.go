@@ -29,6 +29,11 @@ type Options struct {
 	// requests another...): a message more than MaxDepth hops deep runs no script and is answered
 	// with error 508. Default 8.
 	MaxDepth int
+	// SendRate bounds the messages one script sends a second (nats.publish and nats.request
+	// together; past it they wait, within the call's deadline): a script fanning out to its own
+	// subject (ten publishes a call) had NATS drop msgscript's connection as a slow consumer.
+	// Its burst is one second's worth. Default 1000.
+	SendRate float64
 	// PoolSize bounds the idle Lua states kept per script version. Default 4 per CPU, at least 8.
 	PoolSize int
 	// Preload runs on every new Lua state, after the engine's own hardening: it adds the modules
@@ -51,6 +56,7 @@ const (
 	DefaultTimeout       = 30 * time.Second
 	DefaultMaxConcurrent = 1024
 	DefaultMaxDepth      = 8
+	DefaultSendRate      = 1000
 )
 
 func (o Options) withDefaults() Options {
@@ -69,6 +75,9 @@ func (o Options) withDefaults() Options {
 	o.MaxConcurrentPerSubject = min(o.MaxConcurrentPerSubject, o.MaxConcurrent)
 	if o.MaxDepth <= 0 {
 		o.MaxDepth = DefaultMaxDepth
+	}
+	if o.SendRate <= 0 {
+		o.SendRate = DefaultSendRate
 	}
 	if o.MemoryLimit == 0 {
 		o.MemoryLimit = DefaultMemoryLimit()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+	"golang.org/x/time/rate"
 
 	"github.com/msgscript/msgscript/store"
 )
@@ -37,10 +38,15 @@ func newProgram(subject, name string, it store.Item, code *Code, opts *Options, 
 	if code.Headers.Timeout > 0 {
 		timeout = code.Headers.Timeout
 	}
+	sends := rate.NewLimiter(rate.Limit(opts.SendRate), max(1, int(opts.SendRate)))
 	return &Program{
 		Subject: subject, Name: name, Origin: it.Origin, Version: versionOf(it.Source), Revision: it.Revision,
 		Code: code, timeout: timeout, stats: stats,
-		pool: newStatePool(opts.PoolSize, func() *luaState { return newLuaState(opts) }),
+		pool: newStatePool(opts.PoolSize, func() *luaState {
+			st := newLuaState(opts)
+			st.deadline.sends = sends
+			return st
+		}),
 	}
 }
 
@@ -134,6 +140,7 @@ func (p *Program) call(ctx context.Context, entry func(L *lua.LState, env *lua.L
 			reusable = false
 		}
 		clear(st.ownMetas)
+		st.printed = 0
 		L.RemoveContext()
 		st.env, L.Env = nil, L.G.Global
 		// What the call opened and left open is closed, whether the state is kept or not.

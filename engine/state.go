@@ -28,6 +28,8 @@ type luaState struct {
 	tainted bool
 	// ownMetas are the metatables the call in progress set (see watchSharing).
 	ownMetas map[*lua.LTable]struct{}
+	// printed is how many bytes the call in progress printed (see harden).
+	printed int
 }
 
 // newLuaState builds a state with the standard libraries, hardened (see harden), then runs the

@@ -27,7 +27,9 @@ var errNoNATS = errors.New("nats: not connected")
 //	ok, err = nats.publish(subject, data)
 //	reply, err = nats.request(subject, data[, timeout_seconds])
 //
-// A request waits at most the call's remaining time. Every message carries the call's depth plus
+// A request waits at most the call's remaining time. A script sends at most its send_rate of
+// messages a second (publish and request together; past it, they wait, within the call's
+// deadline), so that a script fanning out to its own subject cannot flood NATS. Every message carries the call's depth plus
 // one, and a request how long it waits (see callctx), so that the scripts it reaches end when it
 // stops waiting and a loop through NATS ends. A reply that reports a failure in the NATS micro
 // error headers (a msgscript script that failed, for instance) is an error.
@@ -49,6 +51,11 @@ func natsLoader(env *Env) lua.LGFunction {
 				}
 				m := &nats.Msg{Subject: subject, Data: []byte(data), Header: nats.Header{}}
 				ctx := callContext(L)
+				if err := callctx.WaitToSend(ctx); err != nil {
+					L.Push(lua.LFalse)
+					L.Push(lua.LString("nats: " + err.Error()))
+					return 2
+				}
 				callctx.Pass(ctx, m)
 				_, span := clientSpan(ctx, "publish "+subject, trace.SpanKindProducer, callctx.TraceHeaders(m.Header),
 					attribute.String("messaging.system", "nats"), attribute.String("messaging.destination.name", subject))
@@ -77,6 +84,9 @@ func natsLoader(env *Env) lua.LGFunction {
 				}
 				ctx, cancel := contextWithTimeout(L, timeout)
 				defer cancel()
+				if err := callctx.WaitToSend(ctx); err != nil {
+					return fail(L, errors.New("nats: "+err.Error()))
+				}
 				m := &nats.Msg{Subject: subject, Data: []byte(data), Header: nats.Header{}}
 				callctx.Pass(ctx, m)
 				if deadline, ok := ctx.Deadline(); ok {
