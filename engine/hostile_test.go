@@ -48,6 +48,7 @@ func TestGoCodeObeysTheDeadline(t *testing.T) {
 	runHostile(t, []hostile{
 		{"table.concat to 2^53", `if p == "go" then return table.concat({}, "", 1, 2^53) end`, "invalid value"},
 		{"channel send nobody receives", `if p == "go" then channel.make():send(1) end`, "timed out"},
+		{"reading a command that never ends", `if p == "go" then return io.popen("sleep 1000"):read("*a") end`, "timed out"},
 		{"coroutine nesting", `if p == "go" then
 			local function co(n) if n == 0 then return 0 end return coroutine.wrap(co)(n - 1) end
 			return co(100000) end`, "coroutines nested more than 200 deep"},

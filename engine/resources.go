@@ -133,6 +133,11 @@ func (r *resources) popen(L *lua.LState) int {
 		ours.Close()
 		return failed(L, err)
 	}
+	if ctx := L.Context(); ctx != nil {
+		// A read or write on the pipe blocks in Go, deaf to the deadline: when the call ends
+		// early the command goes, with what it started, and the pipe returns.
+		context.AfterFunc(ctx, func() { _ = procgroup.Kill(c) })
+	}
 	// The script gets a file of gopher-lua's on its own descriptor of the pipe, so that every
 	// file method works on it.
 	L.SetTop(0)
