@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
@@ -50,6 +51,22 @@ func loadConfig(t *testing.T, app map[string]any) error {
 }
 
 func connectTo(t *testing.T, url string) *nats.Conn { return testnats.Connect(t, url) }
+
+// loadCaddyfile adapts caddyfile and runs it, as `caddy run` would; it stops when the test ends.
+func loadCaddyfile(t *testing.T, caddyfile string) {
+	t.Helper()
+	cfg, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), map[string]any{"filename": "Caddyfile"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range warnings {
+		t.Logf("adapt warning: %s", w)
+	}
+	if err := caddy.Load(cfg, true); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = caddy.Stop() })
+}
 
 func askHello(t *testing.T, nc *nats.Conn) {
 	t.Helper()

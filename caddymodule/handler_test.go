@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/nats-io/nats.go"
 	"golang.org/x/crypto/bcrypt"
 
@@ -109,17 +107,7 @@ http://%s {
 	}
 }
 `, s.nats, dir, s.plain, s.limited, s.nats, s.auth, hash, s.dead, testnet.FreePort(t), s.custom)
-	cfg, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), map[string]any{"filename": "Caddyfile"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, w := range warnings {
-		t.Logf("adapt warning: %s", w)
-	}
-	if err := caddy.Load(cfg, true); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = caddy.Stop() })
+	loadCaddyfile(t, caddyfile)
 	return s
 }
 
@@ -354,14 +342,7 @@ http://%s {
 	msgscript
 }
 `, natsAddr, dir, site)
-	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), map[string]any{"filename": "Caddyfile"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := caddy.Load(cfg, true); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = caddy.Stop() })
+	loadCaddyfile(t, caddyfile)
 	nc := connectTo(t, "nats://"+natsAddr)
 	hops, err := nc.SubscribeSync("hops")
 	if err != nil {

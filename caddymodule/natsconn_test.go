@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -38,14 +37,7 @@ func TestConnectionClosedForGoodIsReplaced(t *testing.T) {
 			})
 			site := testnet.FreeAddr(t)
 			caddyfile := fmt.Sprintf("{\n\tadmin off\n\tmsgscript {\n\t\t%s\n\t\tstore dir %s\n\t}\n}\nhttp://%s {\n\tmsgscript\n}\n", natsOption, dir, site)
-			cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := caddy.Load(cfg, true); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = caddy.Stop() })
+			loadCaddyfile(t, caddyfile)
 			nc := connectTo(t, natsURL)
 			askHello(t, nc)
 			if r := testhttp.Do(t, "POST", "http://"+site+"/funcs.hello", strings.NewReader("John")); r.Status != 200 {
@@ -84,16 +76,9 @@ func TestReloadKeepsNATSForRequestsInFlight(t *testing.T) {
 	load := func(timeout string) {
 		t.Helper()
 		caddyfile := fmt.Sprintf("{\n\tadmin off\n\tmsgscript {\n\t\tembedded_nats %s\n\t\tstore dir %s\n\t\ttimeout %s\n\t}\n}\nhttp://%s {\n\tmsgscript\n}\n", addr, dir, timeout, site)
-		cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := caddy.Load(cfg, true); err != nil {
-			t.Fatal(err)
-		}
+		loadCaddyfile(t, caddyfile)
 	}
 	load("10s")
-	t.Cleanup(func() { _ = caddy.Stop() })
 
 	body, send := io.Pipe()
 	answer := make(chan testhttp.Response, 1)
