@@ -199,7 +199,7 @@ func (sh *shield) module(t *lua.LTable) *lua.LTable {
 }
 
 // guards reports whether t is one of the shield's proxies (what a call writes there is undone).
-func (sh *shield) guards(t *lua.LTable) bool { return sh.proxies[t] == t }
+func (sh *shield) guards(t *lua.LTable) bool { return sh != nil && sh.proxies[t] == t }
 
 // real returns the table a proxy stands for (t itself when it is none).
 func (sh *shield) real(p *lua.LTable) *lua.LTable {

@@ -57,6 +57,7 @@ func newLuaState(opts *Options) *luaState {
 	}
 	st.res = newResources(L)
 	st.shield = newShield(L, st)
+	st.tainted = false // what the preloaders reached is the state's own making, not a call's
 	return st
 }
 
