@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
-	"github.com/yuin/gopher-lua/parse"
 
 	"github.com/msgscript/msgscript/script"
 )
@@ -29,12 +28,7 @@ func boundChunks(L *lua.LState) {
 			L.Push(lua.LString(where + ": " + err.Error()))
 			return 2
 		}
-		// Compiled as scripts are, concatenations bounded (see concat).
-		stmts, err := parse.Parse(strings.NewReader(chunk), name)
-		var proto *lua.FunctionProto
-		if err == nil {
-			proto, err = lua.Compile(boundConcatenations(stmts), name)
-		}
+		proto, err := compileChunk([]byte(chunk), name)
 		if err != nil {
 			L.Push(lua.LNil)
 			L.Push(lua.LString(err.Error()))

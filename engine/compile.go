@@ -65,18 +65,14 @@ func Compile(src Source, libs LibraryFunc) (*Code, error) {
 		}
 		return nil, lines.compileError(line, err.Error())
 	}
-	chunk, err := parse.Parse(bytes.NewReader(text.Bytes()), src.Origin)
+	proto, err := compileChunk(text.Bytes(), src.Origin)
 	if err != nil {
 		var pe *parse.Error
-		if errors.As(err, &pe) {
-			return nil, lines.compileError(pe.Pos.Line, describeParseError(pe))
-		}
-		return nil, &CompileError{Origin: src.Origin, Msg: err.Error()}
-	}
-	proto, err := lua.Compile(boundConcatenations(chunk), src.Origin)
-	if err != nil {
 		var ce *lua.CompileError
-		if errors.As(err, &ce) {
+		switch {
+		case errors.As(err, &pe):
+			return nil, lines.compileError(pe.Pos.Line, describeParseError(pe))
+		case errors.As(err, &ce):
 			return nil, lines.compileError(ce.Line, ce.Message)
 		}
 		return nil, &CompileError{Origin: src.Origin, Msg: err.Error()}
@@ -86,6 +82,17 @@ func Compile(src Source, libs LibraryFunc) (*Code, error) {
 	// a table nobody reads.
 	proto.IsVarArg &^= lua.VarArgNeedsArg
 	return &Code{Headers: h, Libraries: names, proto: proto, lines: lines}, nil
+}
+
+// compileChunk parses and compiles Lua source as every chunk msgscript runs is compiled (stored
+// scripts, loadstring, load): its concatenations bounded (see concat). Errors are gopher-lua's
+// *parse.Error and *lua.CompileError. The source limits (script.CheckSyntax) are the caller's.
+func compileChunk(text []byte, name string) (*lua.FunctionProto, error) {
+	chunk, err := parse.Parse(bytes.NewReader(text), name)
+	if err != nil {
+		return nil, err
+	}
+	return lua.Compile(boundConcatenations(chunk), name)
 }
 
 func describeParseError(pe *parse.Error) string {

@@ -94,7 +94,8 @@ func newShield(L *lua.LState, st *luaState) *shield {
 					return 1
 				}
 			}
-			if sh.dirty && loaded != nil && loaded.RawGetString(name) == lua.LNil {
+			fresh := loaded == nil || loaded.RawGetString(name) == lua.LNil
+			if fresh && sh.dirty {
 				// A module loaded now would stay loaded for every later call, and the call may
 				// have changed what loads it (package.preload, package.loaders).
 				st.taint()
@@ -105,7 +106,9 @@ func newShield(L *lua.LState, st *luaState) *shield {
 			if mod, ok := L.Get(-1).(*lua.LTable); ok {
 				L.Replace(-1, sh.module(mod))
 			}
-			sh.guardGlobals() // a module may set globals as it loads (template: template_ud)
+			if fresh {
+				sh.guardGlobals() // a module may set globals as it loads (template: template_ud)
+			}
 			return n
 		}))
 	}

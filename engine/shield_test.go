@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	lua "github.com/yuin/gopher-lua"
+
 	"github.com/msgscript/msgscript/luaenv"
 )
 
@@ -83,27 +85,38 @@ func TestSharedTablesCannotBePoisoned(t *testing.T) {
 		`getmetatable(channel.make()).__index.leak = "POISONED"`,
 		`require("strings").Builder.leak = "POISONED"`,
 		`require("inspect").KEY.leak = "POISONED"`,
-		`getfenv(require("inspect").inspect).tostring = ` + evil,
-		`setfenv(require("inspect").inspect, {})`,
-		`tostring = ` + evil + `; require("inspect")`, // a module loaded with the call's globals
-		`require("loglevel").levels.leak = "POISONED"`,
+		`getfenv(require("luamod").show).tostring = ` + evil,
+		`setfenv(require("luamod").show, {tostring = ` + evil + `})`,
+		`tostring = ` + evil + `; require("luamod")`, // a module loaded with the call's globals
 		`require("template") template_ud.leak = "POISONED"`, // a global a module sets as it loads
 	}
 	checks := `return table.concat({tostring(1), string.format("%s", "a"), tostring(persist),
 		require("json").encode({}), tostring(channel.make().leak), tostring(require("strings").Builder.leak),
-		tostring(require("inspect").KEY.leak), require("inspect").inspect(1), tostring(require("loglevel").levels.leak), tostring(template_ud and template_ud.leak)}, " ")`
-	const want = "1 a nil [] nil nil nil 1 nil nil"
+		tostring(require("inspect").KEY.leak), require("luamod").show(1), require("luamod").captured(1),
+		tostring(template_ud and template_ud.leak)}, " ")`
+	const want = "1 a nil [] nil nil nil 1 1 nil"
+	// luamod is a module written in Lua, whose functions read globals when called (show) or
+	// when loaded (captured).
+	luamod := func(L *lua.LState) {
+		L.PreloadModule("luamod", func(L *lua.LState) int {
+			if err := L.DoString(`local ts = tostring
+				return {show = function(x) return tostring(x) end, captured = function(x) return ts(x) end}`); err != nil {
+				L.RaiseError("%v", err)
+			}
+			return 1
+		})
+	}
 	script := "function OnMessage(s, p)\n  if p == 'check' then " + checks + " end\n"
 	for i, a := range attacks {
 		script += fmt.Sprintf("  if p == '%d' then %s return 'done' end\n", i, a)
 	}
 	script += "end\n"
-	if got := onMessage(t, newTestProgram(t, script, nil, Options{Preload: []Preloader{preload}}), "check"); got != want {
+	if got := onMessage(t, newTestProgram(t, script, nil, Options{Preload: []Preloader{preload, luamod}}), "check"); got != want {
 		t.Fatalf("without an attack: %q", got)
 	}
 	for i, a := range attacks {
 		// A state of its own, where the attack is the first call (and loads the modules).
-		p := newTestProgram(t, script, nil, Options{PoolSize: 1, Preload: []Preloader{preload}})
+		p := newTestProgram(t, script, nil, Options{PoolSize: 1, Preload: []Preloader{preload, luamod}})
 		if _, err := p.OnMessage(context.Background(), "funcs.test", []byte(fmt.Sprint(i))); err != nil {
 			t.Logf("%s: %v", a, err) // refusing is fine too
 		}
