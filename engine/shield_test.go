@@ -87,7 +87,7 @@ func TestSharedTablesCannotBePoisoned(t *testing.T) {
 		`require("inspect").KEY.leak = "POISONED"`,
 		`getfenv(require("luamod").show).tostring = ` + evil,
 		`setfenv(require("luamod").show, {tostring = ` + evil + `})`,
-		`tostring = ` + evil + `; require("luamod")`, // a module loaded with the call's globals
+		`tostring = ` + evil + `; require("luamod")`,        // a module loaded with the call's globals
 		`require("template") template_ud.leak = "POISONED"`, // a global a module sets as it loads
 	}
 	checks := `return table.concat({tostring(1), string.format("%s", "a"), tostring(persist),
