@@ -44,6 +44,12 @@ type App struct {
 	// EmbeddedNATS runs a NATS server inside Caddy listening on this address (host:port). It is
 	// kept across config reloads while the address stays the same.
 	EmbeddedNATS string `json:"embedded_nats,omitempty"`
+	// JetStreamDir is where the embedded NATS server keeps its JetStream data (streams, the
+	// consumers of `--* stream:` scripts, kv buckets, the cron election), so that stream
+	// triggers, cron and the kv module work without any setup. "off" runs it without JetStream.
+	// Default: msgscript/jetstream/<host>_<port> under Caddy's data directory. Read when the
+	// embedded server starts: a reload that keeps the address keeps the server and its folder.
+	JetStreamDir string `json:"jetstream_dir,omitempty"`
 	// StoreRaw is where the scripts live: a msgscript.stores module such as
 	// {"backend": "dir", "path": "./examples"}.
 	StoreRaw json.RawMessage `json:"store,omitempty" caddy:"namespace=msgscript.stores inline_key=backend"`
@@ -156,8 +162,12 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if addr == "" {
 		addr = DefaultEmbeddedNATS
 	}
+	jsDir := repl.ReplaceKnown(a.JetStreamDir, "")
+	if jsDir == "" {
+		jsDir = defaultJetStreamDir(addr)
+	}
 	a.connKey, a.natsTarget = "embedded "+addr, "embedded NATS server on "+addr
-	a.dial = func(log *zap.Logger) (*natsConn, error) { return startEmbeddedNATS(addr, log) }
+	a.dial = func(log *zap.Logger) (*natsConn, error) { return startEmbeddedNATS(addr, jsDir, log) }
 	return nil
 }
 
@@ -168,6 +178,9 @@ func (a *App) Validate() error {
 	}
 	if a.NATSURL != "" && a.EmbeddedNATS != "" {
 		return fmt.Errorf("msgscript: nats_url and embedded_nats exclude each other")
+	}
+	if a.NATSURL != "" && a.JetStreamDir != "" {
+		return fmt.Errorf("msgscript: jetstream_dir is for the embedded NATS server; with nats_url, JetStream is the server's own (nats-server -js)")
 	}
 	if a.ServiceName != "" && !serviceName.MatchString(a.ServiceName) {
 		return fmt.Errorf("msgscript: service_name %q: use letters, digits, - and _ only (it is a token of NATS subjects)", a.ServiceName)

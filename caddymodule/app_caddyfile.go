@@ -39,6 +39,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //	msgscript {
 //		nats_url       <url>
 //		embedded_nats  <host:port>
+//		jetstream_dir  <path>|off
 //		store          <backend> <args...>
 //		queue_group    <name>
 //		service_name   <name>
@@ -71,6 +72,10 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		case "embedded_nats":
 			if err := oneArg(d, &a.EmbeddedNATS); err != nil {
+				return err
+			}
+		case "jetstream_dir":
+			if err := oneArg(d, &a.JetStreamDir); err != nil {
 				return err
 			}
 		case "queue_group":
@@ -164,7 +169,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 		default:
-			return d.Errf("msgscript: unknown option %q (known: nats_url, embedded_nats, store, queue_group, service_name, tracing, timeout, max_concurrent, max_concurrent_per_subject, max_depth, send_rate, memory_limit, sandbox, http_hosts, denied_addrs, env, etcd_prefix, etcd_endpoints, lua_path, plugin_dir)", opt)
+			return d.Errf("msgscript: unknown option %q (known: nats_url, embedded_nats, jetstream_dir, store, queue_group, service_name, tracing, timeout, max_concurrent, max_concurrent_per_subject, max_depth, send_rate, memory_limit, sandbox, http_hosts, denied_addrs, env, etcd_prefix, etcd_endpoints, lua_path, plugin_dir)", opt)
 		}
 	}
 	return nil

@@ -15,6 +15,7 @@ func TestExampleCaddyfilesAdapt(t *testing.T) {
 	if err != nil || len(files) < 2 {
 		t.Fatalf("example Caddyfiles: %v %v", files, err)
 	}
+	files = append(files, "../docs/webhook/Caddyfile")
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			raw, err := os.ReadFile(file)

@@ -32,11 +32,15 @@ var (
 	eventsDesc   = desc("store_events_total", "Changes the script store reported.")
 	reconnDesc   = desc("nats_reconnects_total", "Times the NATS connection came back: reconnected, or replaced after NATS closed it for good.")
 	memoryDesc   = desc("memory_limit_bytes", "The memory limit the scripts run under.")
+	streamDesc   = desc("stream_messages_total", "Messages of a `--* stream:` script's stream, by what became of them: acked (the call succeeded), retried (it failed and the message will come again), dead_lettered (its last try failed; sent to msgscript.dead.<subject>).",
+		"subject", "script", "outcome")
+	ticksDesc      = desc("cron_ticks_total", "Ticks of a `--* cron:` script this instance ran (the others of the cluster ran the rest).", "subject", "script")
+	triggerOffDesc = desc("triggers_not_running", "Stream and cron triggers that cannot reach JetStream, their stream or their bucket now (see the log, or the trigger's error in the status).")
 )
 
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{callsDesc, durationDesc, inFlightDesc, waitingDesc, statesDesc, scriptsDesc,
-		failingDesc, loadsDesc, failuresDesc, eventsDesc, reconnDesc, memoryDesc} {
+		failingDesc, loadsDesc, failuresDesc, eventsDesc, reconnDesc, memoryDesc, streamDesc, ticksDesc, triggerOffDesc} {
 		ch <- d
 	}
 }
@@ -52,10 +56,22 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
-	var serving, failed, failing float64
+	var serving, failed, failing, triggersOff float64
 	for _, s := range e.Registry().Status() {
 		for _, o := range engine.Outcomes {
 			counter(callsDesc, s.Calls.ByOutcome(o), s.Subject, s.Name, o.String())
+		}
+		if tr := s.Trigger; tr != nil {
+			if tr.Stream != "" {
+				counter(streamDesc, tr.Acked, s.Subject, s.Name, "acked")
+				counter(streamDesc, tr.Retried, s.Subject, s.Name, "retried")
+				counter(streamDesc, tr.Dead, s.Subject, s.Name, "dead_lettered")
+			} else {
+				counter(ticksDesc, tr.Ticks, s.Subject, s.Name)
+			}
+			if !tr.Running {
+				triggersOff++
+			}
 		}
 		switch {
 		case s.Version == "":
@@ -70,6 +86,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	gauge(scriptsDesc, serving, "serving")
 	gauge(scriptsDesc, failed, "failed")
 	gauge(failingDesc, failing)
+	gauge(triggerOffDesc, triggersOff)
 	for _, s := range e.Registry().SubjectStatus() {
 		buckets := make(map[float64]uint64, len(engine.DurationBuckets))
 		var cumulative uint64

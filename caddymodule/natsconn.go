@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -200,9 +202,9 @@ func dialNATS(url string, log *zap.Logger) (*natsConn, error) {
 	return c, nil
 }
 
-// startEmbeddedNATS runs a NATS server in the process, listening on addr for other clients, and
-// connects to it in-process.
-func startEmbeddedNATS(addr string, log *zap.Logger) (*natsConn, error) {
+// startEmbeddedNATS runs a NATS server in the process, listening on addr for other clients, with
+// JetStream keeping its data in jsDir ("off": without JetStream), and connects to it in-process.
+func startEmbeddedNATS(addr, jsDir string, log *zap.Logger) (*natsConn, error) {
 	host, portStr, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("embedded_nats %q: %v", addr, err)
@@ -211,7 +213,11 @@ func startEmbeddedNATS(addr string, log *zap.Logger) (*natsConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded_nats %q: bad port", addr)
 	}
-	srv, err := server.NewServer(&server.Options{Host: host, Port: port, NoSigs: true, ServerName: "msgscript"})
+	opts := &server.Options{Host: host, Port: port, NoSigs: true, ServerName: "msgscript"}
+	if jsDir != "off" {
+		opts.JetStream, opts.StoreDir = true, jsDir
+	}
+	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("embedded NATS server: %v", err)
 	}
@@ -219,7 +225,11 @@ func startEmbeddedNATS(addr string, log *zap.Logger) (*natsConn, error) {
 	go srv.Start()
 	if !srv.ReadyForConnections(10 * time.Second) {
 		srv.Shutdown()
-		return nil, fmt.Errorf("embedded NATS server did not start on %s (is the port in use?)", addr)
+		return nil, fmt.Errorf("embedded NATS server did not start on %s (is the port in use? is %s writable?)", addr, jsDir)
+	}
+	if opts.JetStream && !srv.JetStreamEnabled() {
+		srv.Shutdown()
+		return nil, fmt.Errorf("embedded NATS server on %s: JetStream did not start in %s (see the log; jetstream_dir off runs without it)", addr, jsDir)
 	}
 	c, err := newNATSConn(log, srv, func(opts ...nats.Option) (*nats.Conn, error) {
 		return nats.Connect("", append(opts, nats.InProcessServer(srv))...)
@@ -229,6 +239,13 @@ func startEmbeddedNATS(addr string, log *zap.Logger) (*natsConn, error) {
 		return nil, fmt.Errorf("connecting to the embedded NATS server: %v", err)
 	}
 	return c, nil
+}
+
+// defaultJetStreamDir is where the embedded server on addr keeps its JetStream data: one folder
+// per address, so that two embedded servers of one machine never share one.
+func defaultJetStreamDir(addr string) string {
+	name := strings.NewReplacer(":", "_", "[", "", "]", "", "/", "_").Replace(addr)
+	return filepath.Join(caddy.AppDataDir(), "msgscript", "jetstream", name)
 }
 
 // sampled is log saying each message 5 times a second at most: a flood (slow consumers, a

@@ -161,3 +161,24 @@ func WaitToSend(ctx context.Context) error {
 	}
 	return nil
 }
+
+type scriptKey struct{}
+
+// ScriptKey is the context key under which the Script of a call is found.
+var ScriptKey any = scriptKey{}
+
+// Script names the script a call runs: the modules that keep something per script (the kv
+// module's own bucket) find it here.
+type Script struct {
+	Subject string // the script's subject pattern
+	Name    string
+}
+
+// ScriptOf returns the script the call of ctx runs, and false outside a script's call.
+func ScriptOf(ctx context.Context) (Script, bool) {
+	if ctx == nil {
+		return Script{}, false
+	}
+	s, ok := ctx.Value(ScriptKey).(Script)
+	return s, ok
+}

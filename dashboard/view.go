@@ -95,6 +95,9 @@ type row struct {
 	HTTP      bool
 	Libraries []string
 	Revision  int64
+
+	Trigger      string // how a stream or a schedule calls the script, and what came of it
+	TriggerError string // why that trigger does not run now
 }
 
 // moment is a time as the pages show it: how long ago, and exactly in its title.
@@ -130,17 +133,31 @@ func rowOf(st engine.ScriptStatus, now time.Time) row {
 	if st.ErrorLine != nil {
 		r.CompileLine = st.ErrorLine.Line
 	}
+	if tr := st.Trigger; tr != nil {
+		r.Trigger, r.TriggerError = triggerOf(tr), tr.Error
+	}
 	switch {
 	case st.Version == "":
 		r.State, r.Health = "does not compile", "bad"
 	case st.Error != "":
 		r.State, r.Health = "serving "+st.Version+"; stored "+st.Stored+" does not compile", "warn"
+	case st.Trigger != nil && !st.Trigger.Running:
+		r.State, r.Health = "serving "+st.Version+"; its trigger does not run", "warn"
 	case c.LastError != nil && c.LastCall != nil && !c.LastError.At.Before(*c.LastCall):
 		r.State, r.Health = "serving "+st.Version+"; last call failed", "warn"
 	default:
 		r.State, r.Health = "serving "+st.Version, "ok"
 	}
 	return r
+}
+
+// triggerOf says how a trigger calls its script and what came of it.
+func triggerOf(tr *engine.TriggerStatus) string {
+	if tr.Stream != "" {
+		return fmt.Sprintf("stream %s (consumer %s): %d acked, %d retried, %d dead-lettered",
+			tr.Stream, tr.Consumer, tr.Acked, tr.Retried, tr.Dead)
+	}
+	return fmt.Sprintf("cron %s: %d ticks run here", tr.Cron, tr.Ticks)
 }
 
 // scriptLink is the relative link to a script's page.

@@ -44,6 +44,8 @@ type deadline struct {
 
 	// sends bounds the messages the script sends (Options.SendRate), shared by its states.
 	sends *rate.Limiter
+	// script is the script whose calls run on the state (states belong to one Program).
+	script callctx.Script
 }
 
 func newDeadline() *deadline {
@@ -176,6 +178,10 @@ func (d *deadline) Value(key any) any {
 		return memory.maxValue()
 	case callctx.SendLimitKey:
 		return d.sends
+	case callctx.ScriptKey:
+		if d.script.Name != "" {
+			return d.script
+		}
 	}
 	return d.parent.Value(key)
 }

@@ -224,7 +224,7 @@ func (d *dispatcher) put(s *subscription) {
 
 // handle runs the scripts of the message's subscription and replies if the message asks for it.
 func (d *dispatcher) handle(pattern string, m *nats.Msg) {
-	reply := d.reg.Answer(d.ctx, pattern, m)
+	reply := d.reg.answerCore(d.ctx, pattern, m)
 	if m.Reply == "" {
 		return
 	}

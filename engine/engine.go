@@ -23,6 +23,7 @@ type Engine struct {
 	store store.Store
 	reg   *Registry
 	disp  *dispatcher
+	trig  *triggers
 	disc  *discovery
 	log   *zap.Logger
 
@@ -34,12 +35,17 @@ type Engine struct {
 //
 // This is where the registry and the dispatcher meet: after every change, once the registry has
 // released its lock, the dispatcher brings its subscriptions in line with the registry's subjects
-// (so a slow NATS server delays the store's next change, never a reader of the registry).
+// (so a slow NATS server delays the store's next change, never a reader of the registry), and
+// the triggers start or stop the streams and schedules of the scripts that have them.
 func New(nc *nats.Conn, st store.Store, opts Options) *Engine {
 	o := opts.withDefaults()
 	e := &Engine{store: st, log: o.Logger}
-	e.reg = newRegistry(&o, func() { e.disp.sync() })
+	e.reg = newRegistry(&o, func() {
+		e.disp.sync()
+		e.trig.sync()
+	})
 	e.disp = newDispatcher(nc, e.reg, &o)
+	e.trig = newTriggers(nc, e.reg, e.disp, &o)
 	e.disc = newDiscovery(e.reg, &o)
 	return e
 }
@@ -51,6 +57,7 @@ func (e *Engine) Registry() *Registry { return e.reg }
 // good: it subscribes again there. Messages already received finish and reply on the new one.
 func (e *Engine) SetConn(nc *nats.Conn) {
 	e.disp.setConn(nc)
+	e.trig.setConn(nc)
 	e.disc.subscribe(nc)
 }
 
@@ -116,8 +123,10 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 }
 
-// Stop stops following the store, drains the subscriptions, waits for the calls in progress (until
-// ctx ends) and releases every Lua state. The NATS connection is left open: it belongs to the
+// Stop stops following the store, stops the stream consumers and schedules, drains the
+// subscriptions, waits for the calls in progress (until ctx ends) and releases every Lua state.
+// Stream messages not acknowledged by then are delivered again, here after a restart or to
+// another instance. The NATS connection is left open: it belongs to the
 // caller.
 func (e *Engine) Stop(ctx context.Context) error {
 	e.disc.stop()
@@ -125,6 +134,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 		e.stopWatch()
 		<-e.watchDone
 	}
+	e.trig.stop(ctx)
 	err := e.disp.Stop(ctx)
 	e.reg.Close()
 	return errors.Join(err, e.store.Close())

@@ -89,3 +89,6 @@ func eventually(t testing.TB, what string, check func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// atomicCounter is an atomic.Int64 that counter() can add to.
+type atomicCounter struct{ atomic.Int64 }

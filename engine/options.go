@@ -49,6 +49,10 @@ type Options struct {
 	ServiceName string
 	// ServiceVersion is the version it gives there (a semantic version). Default "0.0.0".
 	ServiceVersion string
+
+	// retryEvery is the pause before a stream or cron trigger tries again to reach JetStream
+	// (tests shorten it). Default 2s.
+	retryEvery time.Duration
 }
 
 const (
@@ -90,6 +94,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ServiceName == "" {
 		o.ServiceName = DefaultServiceName
+	}
+	if o.retryEvery <= 0 {
+		o.retryEvery = retryEvery
 	}
 	if o.ServiceVersion == "" {
 		o.ServiceVersion = "0.0.0"

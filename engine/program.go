@@ -2,8 +2,6 @@ package engine
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -11,6 +9,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 	"golang.org/x/time/rate"
 
+	"github.com/msgscript/msgscript/callctx"
 	"github.com/msgscript/msgscript/store"
 )
 
@@ -40,21 +39,17 @@ func newProgram(subject, name string, it store.Item, code *Code, opts *Options, 
 	}
 	sends := rate.NewLimiter(rate.Limit(opts.SendRate), max(1, int(opts.SendRate)))
 	return &Program{
-		Subject: subject, Name: name, Origin: it.Origin, Version: versionOf(it.Source), Revision: it.Revision,
+		Subject: subject, Name: name, Origin: it.Origin, Version: store.Version(it.Source), Revision: it.Revision,
 		Code: code, timeout: timeout, stats: stats,
 		pool: newStatePool(opts.PoolSize, func() *luaState {
 			st := newLuaState(opts)
 			st.deadline.sends = sends
+			st.deadline.script = callctx.Script{Subject: subject, Name: name}
 			return st
 		}),
 	}
 }
 
-// versionOf names a version of a script by its text.
-func versionOf(text []byte) string {
-	sum := sha256.Sum256(text)
-	return hex.EncodeToString(sum[:6])
-}
 
 // Close releases the idle states; calls in progress finish on theirs.
 func (p *Program) Close() { p.pool.close() }

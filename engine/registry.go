@@ -28,13 +28,18 @@ type Registry struct {
 	loads, compileFailures, storeEvents atomic.Uint64
 
 	bySubject atomic.Pointer[map[string]*subjectEntry]
-	subjects  map[string]*counters // each pattern's, kept across changes; under mu
+	triggered atomic.Pointer[[]*Program] // the serving versions with a stream or cron header
+	triggers  triggerStates              // what their triggers report
+	subjects  map[string]*counters       // each pattern's, kept across changes; under mu
 }
 
 // subjectEntry is what a message on a subject pattern finds: its scripts, sorted by name, and the
 // pattern's counters.
 type subjectEntry struct {
 	progs []*Program
+	// core are the progs that answer the subject's core NATS messages: all but those whose
+	// messages come from a JetStream stream (a subscription would run them twice).
+	core  []*Program
 	stats *counters
 }
 
@@ -78,15 +83,27 @@ func (r *Registry) Programs(subject string) []*Program {
 // default).
 func (r *Registry) MemoryLimit() uint64 { return r.opts.MemoryLimit }
 
-// Subjects returns every subject pattern that has at least one script.
+// Subjects returns every subject pattern that has at least one script answering its core NATS
+// messages: those the engine subscribes to.
 func (r *Registry) Subjects() []string {
 	m := *r.bySubject.Load()
 	subjects := make([]string, 0, len(m))
-	for s := range m {
-		subjects = append(subjects, s)
+	for s, se := range m {
+		if len(se.core) > 0 {
+			subjects = append(subjects, s)
+		}
 	}
 	sort.Strings(subjects)
 	return subjects
+}
+
+// triggeredPrograms returns the serving versions that a stream or a schedule calls. The slice is
+// shared: do not modify it.
+func (r *Registry) triggeredPrograms() []*Program {
+	if p := r.triggered.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // Script returns the version of a script that is serving (nil if none) and, when the latest
@@ -172,6 +189,7 @@ func (r *Registry) apply(batch []store.Event) (retired []*Program) {
 					}
 					delete(r.scripts, key)
 					delete(dirty, key)
+					r.triggers.forget(key)
 					r.log.Info("script removed", zap.String("subject", key.subject), zap.String("name", key.name))
 				}
 				continue
@@ -249,9 +267,13 @@ func (r *Registry) library(name string) (Source, bool) {
 // publish rebuilds the subject map that messages are looked up in.
 func (r *Registry) publish() {
 	m := map[string]*subjectEntry{}
+	var triggered []*Program
 	for key, e := range r.scripts {
 		if e.prog == nil {
 			continue
+		}
+		if e.prog.Headers.Stream != "" || e.prog.Headers.Cron != "" {
+			triggered = append(triggered, e.prog)
 		}
 		se := m[key.subject]
 		if se == nil {
@@ -267,6 +289,10 @@ func (r *Registry) publish() {
 	}
 	for _, se := range m {
 		sort.Slice(se.progs, func(i, j int) bool { return se.progs[i].Name < se.progs[j].Name })
+		se.core = se.progs
+		if slices.ContainsFunc(se.progs, func(p *Program) bool { return p.Headers.Stream != "" }) {
+			se.core = slices.DeleteFunc(slices.Clone(se.progs), func(p *Program) bool { return p.Headers.Stream != "" })
+		}
 	}
 	for pattern := range r.subjects {
 		if m[pattern] == nil {
@@ -274,6 +300,7 @@ func (r *Registry) publish() {
 		}
 	}
 	r.bySubject.Store(&m)
+	r.triggered.Store(&triggered)
 }
 
 // Close releases every program's Lua states.
@@ -287,4 +314,5 @@ func (r *Registry) Close() {
 	}
 	r.scripts = map[scriptKey]*scriptEntry{}
 	r.bySubject.Store(&map[string]*subjectEntry{})
+	r.triggered.Store(nil)
 }

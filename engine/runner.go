@@ -79,11 +79,28 @@ func (r *Registry) runScript(ctx context.Context, p *Program, m *nats.Msg, req *
 //
 // The message's headers bound the calls: a sender that waits less than a script's timeout ends
 // the call when it stops waiting, and a message more hops deep than MaxDepth runs nothing.
+//
+// It runs every script of the pattern, those a stream triggers included (dev runs them this way);
+// the server answers a core NATS message with answerCore.
 func (r *Registry) Answer(ctx context.Context, pattern string, m *nats.Msg) *nats.Msg {
+	return r.answer(ctx, pattern, m, false)
+}
+
+// answerCore answers a message the engine's subscription received: the scripts whose messages
+// come from a stream get theirs from there, not from here.
+func (r *Registry) answerCore(ctx context.Context, pattern string, m *nats.Msg) *nats.Msg {
+	return r.answer(ctx, pattern, m, true)
+}
+
+func (r *Registry) answer(ctx context.Context, pattern string, m *nats.Msg, core bool) *nats.Msg {
 	start := time.Now()
 	se := (*r.bySubject.Load())[pattern]
-	if se == nil {
+	if se == nil || core && len(se.core) == 0 {
 		return newReply(m.Reply, m.Subject, nil) // the script was removed meanwhile
+	}
+	progs := se.progs
+	if core {
+		progs = se.core
 	}
 	timeout, depth := callctx.Read(m)
 	if depth > r.opts.MaxDepth {
@@ -91,7 +108,7 @@ func (r *Registry) Answer(ctx context.Context, pattern string, m *nats.Msg) *nat
 			zap.String("subject", m.Subject), zap.Int("depth", depth), zap.Int("max_depth", r.opts.MaxDepth))
 		msg := fmt.Sprintf("call depth %d exceeds max_depth %d: a loop through NATS?", depth, r.opts.MaxDepth)
 		end := time.Now()
-		for _, p := range se.progs {
+		for _, p := range progs {
 			p.stats.record(Refused, 0, end, msg)
 		}
 		se.stats.record(Refused, end.Sub(start), end, msg)
@@ -105,7 +122,7 @@ func (r *Registry) Answer(ctx context.Context, pattern string, m *nats.Msg) *nat
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	results := r.runScripts(ctx, se.progs, m)
+	results := r.runScripts(ctx, progs, m)
 	end := time.Now()
 	outcome, msg := OK, ""
 	for _, res := range results {
@@ -115,4 +132,20 @@ func (r *Registry) Answer(ctx context.Context, pattern string, m *nats.Msg) *nat
 	}
 	se.stats.record(outcome, end.Sub(start), end, msg)
 	return newReply(m.Reply, m.Subject, results)
+}
+
+// runTriggered runs one script for a message a stream delivered, or for a tick of its schedule
+// (m has the script's subject and no data). The sender of a stored message is not waiting any
+// more, so its timeout header is not the call's; its depth still bounds a chain of calls.
+func (r *Registry) runTriggered(ctx context.Context, p *Program, m *nats.Msg) result {
+	_, depth := callctx.Read(m)
+	if depth > r.opts.MaxDepth {
+		msg := fmt.Sprintf("call depth %d exceeds max_depth %d: a loop through NATS?", depth, r.opts.MaxDepth)
+		p.stats.record(Refused, 0, time.Now(), msg)
+		return result{name: p.Name, err: &CallError{Msg: msg}}
+	}
+	if depth > 0 {
+		ctx = callctx.WithDepth(ctx, depth)
+	}
+	return r.runScript(ctx, p, m, httpmsg.FromMsg(m))
 }

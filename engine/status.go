@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/msgscript/msgscript/script"
+	"github.com/msgscript/msgscript/store"
 )
 
 // ScriptStatus is what an operator sees of one script: the version serving, the stored one when
@@ -25,7 +26,9 @@ type ScriptStatus struct {
 	Libraries []string   `json:"libraries,omitempty"`
 	HTTP      bool       `json:"http,omitempty"`
 	Timeout   string     `json:"timeout,omitempty"`
-	Calls     CallCounts `json:"calls"`
+	// Trigger is set for a script that a stream or a schedule calls.
+	Trigger *TriggerStatus `json:"trigger,omitempty"`
+	Calls   CallCounts     `json:"calls"`
 }
 
 // ErrorLine is where a compile error is.
@@ -85,7 +88,7 @@ func (r *Registry) Status() []ScriptStatus {
 	defer r.mu.Unlock()
 	list := make([]ScriptStatus, 0, len(r.scripts))
 	for key, e := range r.scripts {
-		list = append(list, statusOf(key, e))
+		list = append(list, r.statusOf(key, e))
 	}
 	sort.Slice(list, func(i, j int) bool {
 		if list[i].Subject != list[j].Subject {
@@ -106,18 +109,19 @@ func (r *Registry) ScriptStatus(subject, name string) (st ScriptStatus, source [
 	if e == nil {
 		return ScriptStatus{}, nil, false
 	}
-	return statusOf(key, e), e.item.Source, true
+	return r.statusOf(key, e), e.item.Source, true
 }
 
 // statusOf reads the status of one script; the registry's lock is held.
-func statusOf(key scriptKey, e *scriptEntry) ScriptStatus {
-	st := ScriptStatus{Subject: key.subject, Name: key.name, Origin: e.item.Origin, Calls: countsOf(e.stats)}
+func (r *Registry) statusOf(key scriptKey, e *scriptEntry) ScriptStatus {
+	st := ScriptStatus{Subject: key.subject, Name: key.name, Origin: e.item.Origin, Calls: countsOf(e.stats),
+		Trigger: r.triggers.statusOf(key, e.prog)}
 	if p := e.prog; p != nil {
 		st.Version, st.Revision, st.Libraries, st.HTTP = p.Version, p.Revision, p.Libraries, p.Headers.HTTP
 		st.Timeout = p.timeout.String()
 	}
 	if e.err != nil {
-		st.Stored, st.Error = versionOf(e.item.Source), e.err.Error()
+		st.Stored, st.Error = store.Version(e.item.Source), e.err.Error()
 		var located *script.Error
 		if errors.As(e.err, &located) {
 			st.ErrorLine = &ErrorLine{Origin: located.Origin, Line: located.Line}

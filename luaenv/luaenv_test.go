@@ -86,7 +86,7 @@ func TestSandboxLeavesOutFileProcessAndNetworkModules(t *testing.T) {
 			t.Errorf("%s in the sandbox: %v", name, err)
 		}
 	}
-	mustCall(t, sandbox, `require("json") require("re") require("strings") require("http") require("nats") assert(require("test_pure") == "pure")`)
+	mustCall(t, sandbox, `require("json") require("re") require("strings") require("http") require("nats") require("kv") assert(require("test_pure") == "pure")`)
 	if got := mustCall(t, luaenv.Policy{}, `return require("test_files") .. require("test_pure")`); got != "filespure" {
 		t.Errorf("plugins outside the sandbox: %q", got)
 	}

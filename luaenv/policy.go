@@ -10,9 +10,10 @@ type Policy struct {
 	// package.path to; os.getenv reads only the variables in Env; no module that reaches files,
 	// processes or the network (cmd, ioutil, lfs, log, storage, tac, tcp, the db plugins);
 	// filepath without glob, eval_symlinks and abs, template without render_file and partials;
-	// etcd under EtcdPrefix (by default DefaultSandboxEtcdPrefix); and http only to HTTPHosts,
-	// checked on every redirect and on the address each connection is made to (see HTTPHosts and
-	// DeniedAddrs). Default off, as in the original msgscript.
+	// etcd under EtcdPrefix (by default DefaultSandboxEtcdPrefix); kv without kv.bucket, on the
+	// script's own bucket alone; and http only to HTTPHosts, checked on every redirect and on the
+	// address each connection is made to (see HTTPHosts and DeniedAddrs). Default off, as in the
+	// original msgscript.
 	Sandbox bool `json:"sandbox,omitempty"`
 	// HTTPHosts are the hosts the http module may reach in the sandbox: "host" (any port) or
 	// "host:port" ("[::1]:8080" for an IPv6 address). Every URL is checked, the first and each

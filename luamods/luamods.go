@@ -1,9 +1,10 @@
 // Package luamods holds the Lua modules every msgscript script can require: the original
-// msgscript's nats, etcd, http, json, re and lfs with their APIs, and a chosen set of
-// gopher-lua-libs modules. It knows nothing of the engine nor of the sandbox's policy: Modules
-// lists them, each saying whether it reaches outside the process (and, for the few that only
-// partly do, what is left of them in a sandbox), the Env says what the services modules may
-// reach, and the luaenv package decides which a script gets.
+// msgscript's nats, etcd, http, json, re and lfs with their APIs, msgscript's own kv (NATS
+// JetStream key-value buckets), and a chosen set of gopher-lua-libs modules. It knows nothing of
+// the engine nor of the sandbox's policy: Modules lists them, each saying whether it reaches
+// outside the process (and, for the few that only partly do, what is left of them in a
+// sandbox), the Env says what the services modules may reach, and the luaenv package decides
+// which a script gets.
 package luamods
 
 import (
@@ -79,6 +80,7 @@ func Modules(env *Env) []Module {
 	return append([]Module{
 		{Name: "nats", Loader: natsLoader(env)},
 		{Name: "etcd", Loader: etcdLoader(env)}, // confined by env.EtcdPrefix
+		kvModule(env),                           // the sandbox's has only the script's own bucket
 		{Name: "http", Loader: httpLoader(env)}, // confined by env.AllowURL and env.DialContext
 		{Name: "re", Loader: reLoader},
 		{Name: "lfs", Loader: lfsLoader, Sandboxed: true},

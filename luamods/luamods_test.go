@@ -97,7 +97,7 @@ func TestRe(t *testing.T) {
 
 // The gopher-lua-libs modules load one by one.
 func TestLibsLoad(t *testing.T) {
-	for _, name := range []string{"strings", "time", "inspect", "filepath", "ioutil", "cmd", "template", "yaml", "crypto", "base64", "runtime", "log", "storage", "tac", "tcp", "json", "lfs", "re", "http", "nats", "etcd"} {
+	for _, name := range []string{"strings", "time", "inspect", "filepath", "ioutil", "cmd", "template", "yaml", "crypto", "base64", "runtime", "log", "storage", "tac", "tcp", "json", "lfs", "re", "http", "nats", "etcd", "kv"} {
 		run(t, nil, `assert(type(require("`+name+`")) == "table", "`+name+`")`)
 	}
 	expect(t, nil, `return require("base64").RawStdEncoding:encode_to_string("hi"), require("strings").split("a,b", ",")[2], require("crypto").md5("x")`,
@@ -123,7 +123,8 @@ func TestCmdExec(t *testing.T) {
 }
 
 // What a sandbox loads of filepath and template: the functions that compute stay, those that
-// read files raise an error that says so (luaenv's tests play the attacks).
+// read files raise an error that says so (luaenv's tests play the attacks). kv's is tested with
+// the rest of kv (TestKVSandboxAllowsOnlyTheOwnBucket).
 func TestSandboxLoaders(t *testing.T) {
 	L := lua.NewState()
 	defer L.Close()
@@ -134,7 +135,7 @@ func TestSandboxLoaders(t *testing.T) {
 			names = append(names, m.Name)
 		}
 	}
-	if got := strings.Join(names, ","); got != "filepath,template" {
+	if got := strings.Join(names, ","); got != "kv,filepath,template" {
 		t.Fatalf("modules with a SandboxLoader: %s", got)
 	}
 	if err := L.DoString(`assert(require("filepath").join("a", "b") == "a/b")

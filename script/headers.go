@@ -1,6 +1,6 @@
 // Package script reads what a script or library says about itself: the `--* key: value` header
-// lines, and whether a subject pattern or a name may be used. It has no dependencies so that the
-// stores, the engine and the CLI can all share it.
+// lines, and whether a subject pattern or a name may be used. It depends on nothing but a cron
+// parser, so that the stores, the engine and the CLI can all share it.
 package script
 
 import (
@@ -19,12 +19,26 @@ import (
 //	--* require: web           library prepended to the script (repeatable)
 //	--* http: true             HTTP mode: call the function named after the verb (`html` is an alias)
 //	--* timeout: 5s            per-call deadline, overriding the server default
+//
+// and msgscript's own, for durable and scheduled work on NATS JetStream:
+//
+//	--* stream: WEBHOOKS       run on the messages of this JetStream stream (a durable consumer)
+//	--* max_deliver: 5         tries of one message before it goes to msgscript.dead.<subject>
+//	--* backoff: 1s, 5s, 30s   waits before each retry; the last one repeats
+//	--* deliver: new           a new consumer starts at the end of the stream (default: all)
+//	--* cron: */5 * * * *      also run OnMessage(subject, "") on this schedule, once per cluster
 type Headers struct {
 	Subject  string
 	Name     string
 	Requires []string
 	HTTP     bool
 	Timeout  time.Duration
+
+	Stream     string
+	MaxDeliver int             // 0 when not set: DefaultMaxDeliver
+	Backoff    []time.Duration // nil when not set: DefaultBackoff
+	DeliverNew bool
+	Cron       string
 }
 
 // HeaderError points at the header line that could not be read.
@@ -56,7 +70,33 @@ func ParseHeaders(src []byte) (Headers, error) {
 			first = err
 		}
 	}
+	if first == nil {
+		first = h.check(seen)
+	}
 	return h, first
+}
+
+var knownHeaders = []string{"subject", "name", "require", "http", "html", "timeout", "stream", "max_deliver", "backoff", "deliver", "cron"}
+
+// check refuses headers that make no sense together, pointing at the line of the one that needs
+// another.
+func (h *Headers) check(seen map[string]int) error {
+	if h.Stream == "" {
+		for _, key := range []string{"max_deliver", "backoff", "deliver"} {
+			if line, ok := seen[key]; ok {
+				return &HeaderError{Line: line, Msg: fmt.Sprintf("header %q needs a `--* stream:` header: it tunes how a stream's messages are retried", key)}
+			}
+		}
+	}
+	if h.Cron != "" {
+		if h.Stream != "" {
+			return &HeaderError{Line: seen["cron"], Msg: "headers \"cron\" and \"stream\" exclude each other: a script runs on a schedule or on a stream's messages"}
+		}
+		if h.Subject != "" && strings.ContainsAny(h.Subject, "*>") {
+			return &HeaderError{Line: seen["cron"], Msg: fmt.Sprintf("header \"cron\" needs a subject without wildcards to call OnMessage with, got %q", h.Subject)}
+		}
+	}
+	return nil
 }
 
 // set applies one header line (without its `--*` prefix).
@@ -112,8 +152,39 @@ func (h *Headers) set(line string, seen map[string]int, lineNo int) error {
 			return fail("header \"timeout\" wants a positive duration such as 5s or 250ms, got %q", value)
 		}
 		h.Timeout = d
+	case "stream":
+		if err := ValidateStream(value); err != nil {
+			return fail("%v", err)
+		}
+		h.Stream = value
+	case "max_deliver":
+		n, err := strconv.Atoi(value)
+		if err != nil || n < 1 || n > MaxMaxDeliver {
+			return fail("header \"max_deliver\" wants a number of tries from 1 to %d, got %q", MaxMaxDeliver, value)
+		}
+		h.MaxDeliver = n
+	case "backoff":
+		b, err := parseBackoff(value)
+		if err != nil {
+			return fail("header \"backoff\": %v", err)
+		}
+		h.Backoff = b
+	case "deliver":
+		switch strings.ToLower(value) {
+		case "new":
+			h.DeliverNew = true
+		case "all":
+			h.DeliverNew = false
+		default:
+			return fail("header \"deliver\" wants new or all, got %q", value)
+		}
+	case "cron":
+		if _, err := ParseSchedule(value); err != nil {
+			return fail("header \"cron\": %v", err)
+		}
+		h.Cron = value
 	default:
-		return fail("unknown header %q (known: subject, name, require, http, html, timeout)", key)
+		return fail("unknown header %q (known: %s)", key, strings.Join(knownHeaders, ", "))
 	}
 	return nil
 }

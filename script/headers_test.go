@@ -64,3 +64,99 @@ func TestParseHeadersKeepsWhatItReadOnError(t *testing.T) {
 		t.Fatalf("got %+v, want subject and name read", h)
 	}
 }
+
+func TestParseJetStreamHeaders(t *testing.T) {
+	src := "--* subject: hooks.github\n--* stream: HOOKS\n--* max_deliver: 3\n--* backoff: 100ms, 2s\n--* deliver: new\n"
+	h, err := ParseHeaders([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Stream != "HOOKS" || h.MaxDeliver != 3 || !h.DeliverNew || !reflect.DeepEqual(h.Backoff, []time.Duration{100 * time.Millisecond, 2 * time.Second}) {
+		t.Fatalf("got %+v", h)
+	}
+	if h, err := ParseHeaders([]byte("--* subject: jobs.nightly\n--* cron: @every 1m\n")); err != nil || h.Cron != "@every 1m" {
+		t.Fatalf("cron: got %+v, %v", h, err)
+	}
+}
+
+func TestParseJetStreamHeadersErrors(t *testing.T) {
+	cases := []struct{ src, line, msg string }{
+		{"--* stream: a.b\n", "line 1", "does not allow"},
+		{"--* stream: S\n--* max_deliver: 0\n", "line 2", "from 1 to 1000"},
+		{"--* stream: S\n--* max_deliver: lots\n", "line 2", "from 1 to 1000"},
+		{"--* stream: S\n--* backoff: 1s, soon\n", "line 2", `got "soon"`},
+		{"--* stream: S\n--* deliver: last\n", "line 2", "new or all"},
+		{"--* subject: a\n--* max_deliver: 3\n", "line 2", "needs a `--* stream:` header"},
+		{"--* subject: a\n\n--* deliver: new\n", "line 3", "needs a `--* stream:` header"},
+		{"--* cron: every day\n", "line 1", "five fields"},
+		{"--* cron: @every 10ms\n", "line 1", "a second or more"},
+		{"--* cron: 61 * * * *\n", "line 1", "five fields"},
+		{"--* subject: a.*\n--* cron: @hourly\n", "line 2", "without wildcards"},
+		{"--* subject: a\n--* cron: @hourly\n--* stream: S\n", "line 2", "exclude each other"},
+	}
+	for _, c := range cases {
+		_, err := ParseHeaders([]byte(c.src))
+		var he *HeaderError
+		if !errors.As(err, &he) {
+			t.Errorf("%q: got %v, want a HeaderError", c.src, err)
+			continue
+		}
+		if !strings.HasPrefix(err.Error(), c.line) || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%q: got %q, want %s ... %s", c.src, err, c.line, c.msg)
+		}
+	}
+}
+
+func TestSchedules(t *testing.T) {
+	at := time.Date(2026, 11, 30, 10, 17, 42, 500, time.UTC)
+	cases := []struct {
+		spec string
+		want time.Time
+	}{
+		{"@every 1m", time.Date(2026, 11, 30, 10, 18, 0, 0, time.UTC)},
+		{"@every 1s", time.Date(2026, 11, 30, 10, 17, 43, 0, time.UTC)},
+		{"*/5 * * * *", time.Date(2026, 11, 30, 10, 20, 0, 0, time.UTC)},
+		{"*/10 * * * * *", time.Date(2026, 11, 30, 10, 17, 50, 0, time.UTC)},
+		{"@daily", time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)},
+		{"CRON_TZ=Europe/Paris 0 12 * * *", time.Date(2026, 11, 30, 11, 0, 0, 0, time.UTC)},
+	}
+	for _, c := range cases {
+		s, err := ParseSchedule(c.spec)
+		if err != nil {
+			t.Errorf("%s: %v", c.spec, err)
+			continue
+		}
+		// The same tick whatever the zone of the instance asking: every instance must agree.
+		for _, loc := range []*time.Location{time.UTC, time.FixedZone("X", 5*3600+1800)} {
+			if got := s.Next(at.In(loc)); !got.Equal(c.want) {
+				t.Errorf("%s from %v: got %v, want %v", c.spec, at.In(loc), got, c.want)
+			}
+		}
+	}
+}
+
+func TestRetryDelay(t *testing.T) {
+	b := []time.Duration{time.Second, time.Minute}
+	for tries, want := range map[int]time.Duration{0: time.Second, 1: time.Second, 2: time.Minute, 9: time.Minute} {
+		if got := RetryDelay(b, tries); got != want {
+			t.Errorf("RetryDelay(%v, %d) = %v, want %v", b, tries, got, want)
+		}
+	}
+	if got := RetryDelay(nil, 3); got != 30*time.Second {
+		t.Errorf("default third wait: got %v", got)
+	}
+}
+
+func TestResourceName(t *testing.T) {
+	got := ResourceName("funcs.hello", "hello")
+	if !strings.HasPrefix(got, "msgscript_hello_funcs_hello_") || len(got) != len("msgscript_hello_funcs_hello_")+8 {
+		t.Fatalf("got %q", got)
+	}
+	if a, b := ResourceName("funcs.a_b", "x"), ResourceName("funcs_a.b", "x"); a == b {
+		t.Fatalf("two scripts share %q", a)
+	}
+	long := ResourceName(strings.Repeat("s.", 200)+"x", strings.Repeat("n", 200))
+	if len(long) > 200 || strings.ContainsAny(long, ".*> ") {
+		t.Fatalf("got %q", long)
+	}
+}

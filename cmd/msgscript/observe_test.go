@@ -20,6 +20,7 @@ func TestStatusAndVersions(t *testing.T) {
 		"Caddyfile":        fmt.Sprintf("{\n\tadmin %s\n\tmsgscript {\n\t\tembedded_nats %s\n\t\tstore dir ./scripts\n\t}\n}\n", admin, addr),
 		"scripts/echo.lua": "--* subject: funcs.echo\nfunction OnMessage(s, p) return p end\n",
 		"scripts/fail.lua": "--* subject: funcs.fail\nfunction OnMessage(s, p)\n  error('no luck')\nend\n",
+		"scripts/hook.lua": "--* subject: hooks.in\n--* stream: HOOKS\nfunction OnMessage(s, p) end\n",
 	})
 	s := run(t, dir, "Caddyfile")
 	nc := connect(t, s, "nats://"+addr)
@@ -37,6 +38,8 @@ func TestStatusAndVersions(t *testing.T) {
 		regexp.MustCompile(`msgscript devel.* \(service msgscript, instance \w+\) on embedded NATS server on ` + regexp.QuoteMeta(addr)),
 		regexp.MustCompile(`funcs\.echo\s+echo\s+[0-9a-f]{12}\s+2\s+0\s+0\s+\S+\s*\n`),
 		regexp.MustCompile(`funcs\.fail\s+fail\s+[0-9a-f]{12}\s+1\s+1\s+0\s+\S+\s+scripts/fail.lua:3: no luck`),
+		// The stream the script consumes was never made: the operator is told, and how to.
+		regexp.MustCompile(`hooks\.in/hook: stream HOOKS \(consumer msgscript_hook_hooks_in_\w+\), 0 acked, 0 retried, 0 dead-lettered; NOT RUNNING: stream "HOOKS" not found: create it, e\.g\. nats stream add`),
 	} {
 		if !want.Match(out) {
 			t.Errorf("status lacks %s:\n%s", want, out)

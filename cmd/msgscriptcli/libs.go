@@ -22,7 +22,8 @@ func newLibCmd(g *globals) *cobra.Command {
 		Short: "Manage libraries: Lua code that scripts pull in with `--* require: <name>`",
 		Args:  args(cobra.NoArgs),
 	}
-	cmd.AddCommand(newLibAddCmd(g), newLibRmCmd(g), newLibListCmd(g), newLibShowCmd(g))
+	cmd.AddCommand(newLibAddCmd(g), newLibRmCmd(g), newLibListCmd(g), newLibShowCmd(g),
+		newLibHistoryCmd(g), newLibRollbackCmd(g))
 	return cmd
 }
 
@@ -112,19 +113,8 @@ func newLibAddCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("reading the libraries from %s: %v", g.where(), err)
 				}
-				// The new versions replace the stored ones for compiling, so that libraries that
-				// require each other can be added together.
-				for _, f := range files {
-					libs[f.name] = engine.Source{Origin: f.path, Text: f.text}
-				}
-				var problems []error
-				for _, f := range files {
-					if err := compile(f.path, f.text, libs); err != nil {
-						problems = append(problems, err)
-					}
-				}
-				if len(problems) > 0 {
-					return fmt.Errorf("nothing stored:\n%w", errors.Join(problems...))
+				if err := checkLibraries(libs, files); err != nil {
+					return err
 				}
 				for _, f := range files {
 					if err := st.PutLibrary(ctx, f.name, f.text); err != nil {
@@ -138,6 +128,24 @@ func newLibAddCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().BoolVarP(&recursive, "recursive", "r", false, "also read the sub-folders of folders")
 	return cmd
+}
+
+// checkLibraries compiles libraries about to be stored. Their new versions replace the stored
+// ones in libs for compiling, so that libraries that require each other can be added together.
+func checkLibraries(libs libraries, files []libraryFile) error {
+	for _, f := range files {
+		libs[f.name] = engine.Source{Origin: f.path, Text: f.text}
+	}
+	var problems []error
+	for _, f := range files {
+		if err := compile(f.path, f.text, libs); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("nothing stored:\n%w", errors.Join(problems...))
+	}
+	return nil
 }
 
 func newLibRmCmd(g *globals) *cobra.Command {

@@ -1,10 +1,12 @@
 // Command msgscriptcli manages the scripts and libraries msgscript serves (in etcd, or in a folder)
 // and runs a script locally while it is being written:
 //
-//	msgscriptcli add hello.lua            compile, then store under its subject and name
-//	msgscriptcli ls                       list the stored scripts
-//	msgscriptcli lib add -r libs/         store libraries
-//	msgscriptcli dev hello.lua -i John    run a script here, as the server would
+//	msgscriptcli add hello.lua                compile, then store under its subject and name
+//	msgscriptcli ls                           list the stored scripts
+//	msgscriptcli history funcs.hello hello    list a script's stored versions (etcd)
+//	msgscriptcli rollback funcs.hello hello   store its previous version again
+//	msgscriptcli lib add -r libs/             store libraries
+//	msgscriptcli dev hello.lua -i John        run a script here, as the server would
 //
 // Errors go to stderr and end with a non-zero exit status: 1 when the command failed, 2 when it
 // was called wrongly.
@@ -66,6 +68,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	g.register(root)
 	root.AddCommand(
 		newAddCmd(g), newRmCmd(g), newListCmd(g), newShowCmd(g),
+		newHistoryCmd(g), newRollbackCmd(g),
 		newLibCmd(g),
 		newDevCmd(g), newDevHTTPCmd(g),
 		newStatusCmd(g), newVersionCmd(stdout),

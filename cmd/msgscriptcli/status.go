@@ -84,6 +84,18 @@ func printStatus(out io.Writer, inst engine.Instance, scripts []engine.ScriptSta
 	}
 	_ = w.Flush()
 	for _, s := range scripts {
+		if tr := s.Trigger; tr != nil {
+			what := fmt.Sprintf("cron %s, %d ticks run here", tr.Cron, tr.Ticks)
+			if tr.Stream != "" {
+				what = fmt.Sprintf("stream %s (consumer %s), %d acked, %d retried, %d dead-lettered", tr.Stream, tr.Consumer, tr.Acked, tr.Retried, tr.Dead)
+			}
+			if !tr.Running {
+				what += "; NOT RUNNING: " + oneLine(tr.Error)
+			}
+			fmt.Fprintf(out, "\n%s/%s: %s\n", s.Subject, s.Name, what)
+		}
+	}
+	for _, s := range scripts {
 		if s.Error != "" {
 			fmt.Fprintf(out, "\n%s/%s: stored version %s does not compile, %s: %s\n", s.Subject, s.Name, s.Stored,
 				map[bool]string{true: "version " + s.Version + " keeps serving", false: "nothing serves"}[s.Version != ""], oneLine(s.Error))

@@ -1,0 +1,66 @@
+package engine
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/msgscript/msgscript/internal/testfiles"
+	"github.com/msgscript/msgscript/internal/testnats"
+)
+
+// ticks records the second each cron call ran in, and on which instance.
+type ticks struct {
+	mu   sync.Mutex
+	runs map[int64][]string // unix second -> instances
+	n    int
+}
+
+func (k *ticks) preload(instance string) Preloader {
+	return func(L *lua.LState) {
+		L.SetGlobal("tick", L.NewFunction(func(L *lua.LState) int {
+			k.mu.Lock()
+			defer k.mu.Unlock()
+			if L.CheckString(1) != "jobs.tick" || L.CheckString(2) != "" {
+				L.RaiseError("called with %q, %q", L.CheckString(1), L.CheckString(2))
+			}
+			// A call starts just after its tick: the second it starts in is the tick's.
+			sec := time.Now().Unix()
+			k.runs[sec] = append(k.runs[sec], instance)
+			k.n++
+			return 0
+		}))
+	}
+}
+
+// With two instances, a cron @every 1s script runs once per tick, on one instance or the other.
+func TestCronRunsOncePerTickAcrossInstances(t *testing.T) {
+	ns := testnats.StartJetStream(t, "")
+	dir := testfiles.Dir(t, map[string]string{"tick.lua": "--* subject: jobs.tick\n--* cron: @every 1s\nfunction OnMessage(s, p) tick(s, p) end\n"})
+	k := &ticks{runs: map[int64][]string{}}
+	startEngine(t, ns, dir, Options{Preload: []Preloader{k.preload("a")}})
+	startEngine(t, ns, dir, Options{Preload: []Preloader{k.preload("b")}})
+	time.Sleep(3500 * time.Millisecond)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.n < 3 {
+		t.Fatalf("%d runs in 3.5 s of @every 1s", k.n)
+	}
+	for sec, who := range k.runs {
+		if len(who) > 1 {
+			t.Errorf("tick %d ran %d times: %v", sec, len(who), who)
+		}
+	}
+}
+
+// A cron script still answers requests on its subject, so it can be tried by hand.
+func TestCronScriptAnswersRequests(t *testing.T) {
+	ns := testnats.StartJetStream(t, "")
+	dir := testfiles.Dir(t, map[string]string{"tick.lua": "--* subject: jobs.nightly\n--* cron: @daily\nfunction OnMessage(s, p) return 'ran' end\n"})
+	startEngine(t, ns, dir, Options{})
+	if m := request(t, connect(t, ns), "jobs.nightly", ""); string(m.Data) != `{"tick":"ran"}` {
+		t.Fatalf("got %s", m.Data)
+	}
+}

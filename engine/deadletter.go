@@ -1,0 +1,69 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/micro"
+)
+
+// DeadLetterPrefix starts the subject a stream's message goes to once its script failed on it
+// max_deliver times: msgscript.dead.<the message's subject>. Keep them with a stream on
+// msgscript.dead.>, or watch them with nats sub 'msgscript.dead.>'.
+const DeadLetterPrefix = "msgscript.dead."
+
+// Headers of a dead letter, beside the message's own and the NATS micro error headers
+// (Nats-Service-Error, Nats-Service-Error-Code) that say why its last try failed.
+const (
+	HeaderDeadSubject    = "Msgscript-Subject"    // the subject the message was published to
+	HeaderDeadStream     = "Msgscript-Stream"     // the stream it was stored in
+	HeaderDeadSequence   = "Msgscript-Sequence"   // its sequence number there
+	HeaderDeadScript     = "Msgscript-Script"     // the script that failed on it
+	HeaderDeadDeliveries = "Msgscript-Deliveries" // how many times it was tried
+)
+
+// deadLetter publishes a message its script gave up on. When a stream keeps dead letters, the
+// message is dropped from its own stream only once that stream confirmed it has it; with none,
+// whoever listens on the subject gets it. An error means it may not be anywhere: the caller keeps
+// the message.
+func (s *streamTrigger) deadLetter(msg jetstream.Msg, m *nats.Msg, failure *CallError, tries int) error {
+	dead := &nats.Msg{Subject: DeadLetterPrefix + m.Subject, Data: m.Data, Header: nats.Header{}}
+	for k, v := range m.Header {
+		dead.Header[k] = v
+	}
+	dead.Header.Del(HeaderReplyTo)
+	dead.Header.Set(micro.ErrorCodeHeader, strconv.Itoa(failure.Code()))
+	dead.Header.Set(micro.ErrorHeader, headerSafe(s.name+": "+failure.Msg))
+	dead.Header.Set(HeaderDeadSubject, m.Subject)
+	dead.Header.Set(HeaderDeadStream, s.stream)
+	dead.Header.Set(HeaderDeadScript, s.name)
+	dead.Header.Set(HeaderDeadDeliveries, strconv.Itoa(tries))
+	if meta, err := msg.Metadata(); err == nil {
+		dead.Header.Set(HeaderDeadSequence, strconv.FormatUint(meta.Sequence.Stream, 10))
+	}
+	js, err := s.t.jetStream()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// Asked first, because a JetStream publish to a subject no stream keeps but someone
+	// subscribes to (nats sub 'msgscript.dead.>') waits for an acknowledgement that never comes.
+	_, err = js.StreamNameBySubject(ctx, dead.Subject)
+	switch {
+	case err == nil:
+		_, err = js.PublishMsg(ctx, dead)
+		return err
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		nc := s.t.nc.Load()
+		if err := nc.PublishMsg(dead); err != nil {
+			return err
+		}
+		return nc.FlushWithContext(ctx)
+	}
+	return err
+}

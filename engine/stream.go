@@ -1,0 +1,268 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/msgscript/msgscript/script"
+)
+
+// HeaderReplyTo, on a message stored in a stream, names the subject the reply of its script goes
+// to (the reply subject of a stored message is JetStream's own, so it cannot carry one).
+const HeaderReplyTo = "Msgscript-Reply-To"
+
+// streamTrigger runs a `--* stream:` script on the messages of a JetStream stream, through a
+// durable pull consumer named after the script (script.ResourceName) and filtered on its
+// subject. Every instance consumes the same consumer, so JetStream gives each message to one of
+// them. A call that succeeds acks its message; one that fails naks it with the script's backoff,
+// until its try number max_deliver fails too: then the message goes to msgscript.dead.<subject>
+// and is terminated. The consumer's ack wait follows the script's timeout, so a message whose
+// instance died is delivered again soon after the call would have ended.
+type streamTrigger struct {
+	t          *triggers
+	stream     string
+	subject    string
+	name       string
+	deliverNew bool
+	ackWait    time.Duration
+
+	prog  atomic.Pointer[Program]
+	slots chan struct{} // bounds the calls at once, as a subscription's do
+	calls sync.WaitGroup
+
+	done     chan struct{} // closed by stop
+	finished chan struct{} // closed when run has returned
+	once     sync.Once
+	said     atomic.Pointer[string] // the last failure logged, not to say it at every retry
+	state    *triggerState
+}
+
+// ackMargin is what the ack wait adds to the script's timeout: the time to start the call and
+// send the ack.
+const ackMargin = 5 * time.Second
+
+// drainWait bounds how long a stopping trigger waits for the messages it was delivered to start.
+const drainWait = time.Second
+
+func ackWaitFor(p *Program) time.Duration { return p.timeout + ackMargin }
+
+func startStream(t *triggers, p *Program) *streamTrigger {
+	s := &streamTrigger{
+		t: t, stream: p.Headers.Stream, subject: p.Subject, name: p.Name, deliverNew: p.Headers.DeliverNew,
+		ackWait: ackWaitFor(p), slots: make(chan struct{}, t.opts.MaxConcurrentPerSubject),
+		done: make(chan struct{}), finished: make(chan struct{}), state: t.reg.triggers.of(scriptKey{p.Subject, p.Name}),
+	}
+	s.prog.Store(p)
+	go s.run()
+	return s
+}
+
+// same: what the consumer is made of. max_deliver and backoff are read per message.
+func (s *streamTrigger) same(p *Program) bool {
+	return p.Headers.Stream == s.stream && p.Subject == s.subject && p.Headers.DeliverNew == s.deliverNew && ackWaitFor(p) == s.ackWait
+}
+
+func (s *streamTrigger) serve(p *Program) { s.prog.Store(p) }
+
+// stop stops consuming (messages delivered to this instance and not yet taken run first), then
+// waits for the calls until ctx ends. A message whose call did not end is delivered again.
+func (s *streamTrigger) stop(ctx context.Context) {
+	s.once.Do(func() { close(s.done) })
+	select {
+	case <-s.finished:
+	case <-ctx.Done():
+		return
+	}
+	calls := make(chan struct{})
+	go func() {
+		s.calls.Wait()
+		close(calls)
+	}()
+	select {
+	case <-calls:
+	case <-ctx.Done():
+	}
+}
+
+func (s *streamTrigger) fields() []zap.Field {
+	return []zap.Field{zap.String("subject", s.subject), zap.String("name", s.name), zap.String("stream", s.stream)}
+}
+
+// run keeps the consumer going: it makes it (again after it was deleted, or while the stream or
+// JetStream is missing) until stop.
+func (s *streamTrigger) run() {
+	defer close(s.finished)
+	for {
+		cc, broken, err := s.consume()
+		s.state.setError(err)
+		if err != nil {
+			if msg := err.Error(); s.said.Load() == nil || *s.said.Load() != msg {
+				s.said.Store(&msg)
+				s.t.log.Error("stream trigger not running; retrying", append(s.fields(), zap.Error(err))...)
+			}
+			if !s.t.waitRetry(s.done) {
+				return
+			}
+			continue
+		}
+		s.said.Store(nil)
+		s.t.log.Info("consuming stream", append(s.fields(), zap.String("consumer", script.ResourceName(s.subject, s.name)), zap.Duration("ack_wait", s.ackWait))...)
+		select {
+		case <-s.done:
+			// The messages delivered to this instance and not yet taken get a moment to start;
+			// past it (a handler waiting for a slot, a pull the server no longer answers after it
+			// restarted) they are left: not acked, they are delivered again.
+			cc.Drain()
+			select {
+			case <-cc.Closed():
+			case <-time.After(drainWait):
+				cc.Stop()
+			}
+			return
+		case err := <-broken:
+			cc.Stop()
+			s.state.setError(err)
+			s.t.log.Warn("stream consumer lost; making it again", append(s.fields(), zap.Error(err))...)
+			if !s.t.waitRetry(s.done) {
+				return
+			}
+		}
+	}
+}
+
+// consume makes (or updates) the consumer and starts taking its messages. broken receives the
+// error that ends the consumption for good (the consumer or its stream was deleted).
+func (s *streamTrigger) consume() (jetstream.ConsumeContext, <-chan error, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	what := fmt.Sprintf("script %q on %s (--* stream: %s)", s.name, s.subject, s.stream)
+	js, err := s.t.jetStream()
+	if err != nil {
+		return nil, nil, err
+	}
+	name := script.ResourceName(s.subject, s.name)
+	cfg := jetstream.ConsumerConfig{
+		Durable:       name,
+		Description:   fmt.Sprintf("msgscript: script %q on %s", s.name, s.subject),
+		FilterSubject: s.subject,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       s.ackWait,
+		MaxDeliver:    -1, // msgscript counts the tries, to dead-letter the last one
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	}
+	if s.deliverNew {
+		cfg.DeliverPolicy = jetstream.DeliverNewPolicy
+	}
+	existing, err := js.Consumer(ctx, s.stream, name)
+	switch {
+	case err == nil:
+		// Where a consumer starts is decided once, when it is made; JetStream refuses to change it.
+		c := existing.CachedInfo().Config
+		cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = c.DeliverPolicy, c.OptStartSeq, c.OptStartTime
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		return nil, nil, fmt.Errorf("stream %q not found: create it, e.g. nats stream add %s --subjects '%s' --defaults", s.stream, s.stream, s.subject)
+	case !errors.Is(err, jetstream.ErrConsumerNotFound):
+		return nil, nil, explain(err, what)
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, s.stream, cfg)
+	if err != nil {
+		return nil, nil, explain(err, what)
+	}
+	broken := make(chan error, 1)
+	cc, err := cons.Consume(s.handle,
+		jetstream.PullMaxMessages(cap(s.slots)),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+				select {
+				case broken <- err:
+				default:
+				}
+				return
+			}
+			s.t.log.Debug("stream consumer", append(s.fields(), zap.Error(err))...)
+		}))
+	if err != nil {
+		return nil, nil, err
+	}
+	return cc, broken, nil
+}
+
+// handle takes a slot for a message, then runs it on its own goroutine: the consumer delivers the
+// next one meanwhile.
+func (s *streamTrigger) handle(msg jetstream.Msg) {
+	received := time.Now()
+	s.slots <- struct{}{}
+	s.t.disp.slots <- struct{}{}
+	s.calls.Add(1)
+	go func() {
+		defer func() {
+			<-s.t.disp.slots
+			<-s.slots
+			s.calls.Done()
+		}()
+		s.process(msg, received)
+	}()
+}
+
+// process runs the script on one message and settles it with JetStream.
+func (s *streamTrigger) process(msg jetstream.Msg, received time.Time) {
+	p := s.prog.Load()
+	tries := 1
+	if meta, err := msg.Metadata(); err == nil {
+		tries = int(meta.NumDelivered)
+	}
+	if time.Since(received) > s.ackWait/4 {
+		_ = msg.InProgress() // it waited for a slot: give the call its whole ack wait
+	}
+	m := &nats.Msg{Subject: msg.Subject(), Data: msg.Data(), Header: msg.Headers()}
+	res := s.t.reg.runTriggered(s.t.disp.ctx, p, m)
+	if res.err == nil {
+		if err := msg.Ack(); err != nil {
+			s.t.log.Warn("cannot ack a stream message; it will run again", append(s.fields(), zap.Error(err))...)
+		}
+		s.state.acked.Add(1)
+		s.reply(m, res)
+		return
+	}
+	maxDeliver := p.Headers.MaxDeliver
+	if maxDeliver == 0 {
+		maxDeliver = script.DefaultMaxDeliver
+	}
+	if tries < maxDeliver {
+		s.state.retried.Add(1)
+		_ = msg.NakWithDelay(script.RetryDelay(p.Headers.Backoff, tries))
+		return
+	}
+	if err := s.deadLetter(msg, m, res.err, tries); err != nil {
+		// Not stored where it should be: keep the message rather than lose it, and try later.
+		s.t.log.Error("cannot dead-letter a stream message; keeping it", append(s.fields(), zap.Error(err))...)
+		_ = msg.NakWithDelay(script.RetryDelay(p.Headers.Backoff, tries))
+		return
+	}
+	s.state.dead.Add(1)
+	_ = msg.TermWithReason(fmt.Sprintf("msgscript: failed %d times, sent to %s", tries, DeadLetterPrefix+m.Subject))
+	s.reply(m, res)
+}
+
+// reply sends the script's answer where the message's Msgscript-Reply-To header says.
+func (s *streamTrigger) reply(m *nats.Msg, res result) {
+	to := m.Header.Get(HeaderReplyTo)
+	if to == "" {
+		return
+	}
+	if err := replyAllowed(to); err != nil {
+		s.t.log.Warn("no reply sent", append(s.fields(), zap.Error(err))...)
+		return
+	}
+	if err := s.t.nc.Load().PublishMsg(newReply(to, m.Subject, []result{res})); err != nil {
+		s.t.log.Warn("cannot send reply", append(s.fields(), zap.Error(err))...)
+	}
+}

@@ -1,0 +1,319 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/micro"
+	lua "github.com/yuin/gopher-lua"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/msgscript/msgscript/internal/testfiles"
+	"github.com/msgscript/msgscript/internal/testnats"
+	"github.com/msgscript/msgscript/script"
+)
+
+// seen records what the scripts were called with: record(payload) adds to it, and the calls of
+// each payload are counted.
+type seen struct {
+	mu    sync.Mutex
+	calls map[string]int
+	order []string
+}
+
+func newSeen() *seen { return &seen{calls: map[string]int{}} }
+
+func (s *seen) preload() Preloader {
+	return func(L *lua.LState) {
+		L.SetGlobal("record", L.NewFunction(func(L *lua.LState) int {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			p := L.CheckString(1)
+			s.calls[p]++
+			s.order = append(s.order, p)
+			return 0
+		}))
+	}
+}
+
+// callsOf is how many calls had payload p.
+func (s *seen) callsOf(p string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[p]
+}
+
+// distinct and total are how many payloads were seen, and how many calls in all.
+func (s *seen) counts() (distinct, total int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.calls), len(s.order)
+}
+
+// jetStream makes a stream on subjects of a JetStream server, and returns a client of it.
+func jetStreamWith(t *testing.T, ns *server.Server, stream string, subjects ...string) jetstream.JetStream {
+	t.Helper()
+	js, err := jetstream.New(connect(t, ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stream != "" {
+		if _, err := js.CreateStream(context.Background(), jetstream.StreamConfig{Name: stream, Subjects: subjects}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return js
+}
+
+func publishN(t *testing.T, js jetstream.JetStream, subject string, n int) {
+	t.Helper()
+	for i := range n {
+		if _, err := js.Publish(context.Background(), subject, fmt.Appendf(nil, "m%03d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// consumerSettled waits until the script's consumer has every message acknowledged or terminated.
+func consumerSettled(t *testing.T, js jetstream.JetStream, stream, subject, name string) {
+	t.Helper()
+	eventually(t, "every message settled", func() bool {
+		c, err := js.Consumer(context.Background(), stream, script.ResourceName(subject, name))
+		if err != nil {
+			return false
+		}
+		info, err := c.Info(context.Background())
+		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+	})
+}
+
+const streamScript = "--* subject: hooks.in\n--* name: hook\n--* stream: HOOKS\n%s\nfunction OnMessage(subject, payload) %s return 'ok' end\n"
+
+// Messages published while no msgscript runs are kept by the stream, and all run once it starts.
+func TestStreamRunsWhatWasPublishedWhileDown(t *testing.T) {
+	ns := testnats.StartJetStream(t, "")
+	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
+	publishN(t, js, "hooks.in", 50)
+
+	s := newSeen()
+	dir := testfiles.Dir(t, map[string]string{"hook.lua": fmt.Sprintf(streamScript, "", "record(payload)")})
+	e := startEngine(t, ns, dir, Options{Preload: []Preloader{s.preload()}})
+	eventually(t, "50 messages run", func() bool { d, _ := s.counts(); return d == 50 })
+	consumerSettled(t, js, "HOOKS", "hooks.in", "hook")
+	if d, n := s.counts(); d != 50 || n != 50 {
+		t.Fatalf("%d messages in %d calls, want 50 in 50", d, n)
+	}
+	// The script is not also subscribed on the subject: a core message would run it twice.
+	if got := e.Registry().Subjects(); len(got) != 0 {
+		t.Fatalf("subscribed to %v, want nothing but the stream", got)
+	}
+}
+
+// Stopping msgscript in the middle of a backlog loses nothing: what was not acknowledged runs
+// after the restart.
+func TestStreamLosesNothingOverARestart(t *testing.T) {
+	ns := testnats.StartJetStream(t, "")
+	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
+	s := newSeen()
+	dir := testfiles.Dir(t, map[string]string{"hook.lua": fmt.Sprintf(streamScript, "--* timeout: 1s", "sleep(20) record(payload)")})
+	var n atomicCounter
+	opts := Options{Preload: []Preloader{s.preload(), counter(&n.Int64)}, MaxConcurrent: 4}
+	first := New(connect(t, ns), dirStore(dir)(zap.NewNop()), opts)
+	if err := first.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	publishN(t, js, "hooks.in", 100)
+	eventually(t, "the first instance started on the backlog", func() bool { d, _ := s.counts(); return d >= 10 })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := first.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	done, _ := s.counts()
+	if done >= 100 {
+		t.Fatalf("the first instance ran all %d before stopping; the test proves nothing", done)
+	}
+	startEngine(t, ns, dir, opts)
+	eventually(t, "the rest run after the restart", func() bool { d, _ := s.counts(); return d == 100 })
+	consumerSettled(t, js, "HOOKS", "hooks.in", "hook")
+}
+
+// A script that always fails is tried max_deliver times, with its backoff between the tries,
+// then its message goes to msgscript.dead.<subject> with the error, and is not tried again.
+func TestStreamDeadLetters(t *testing.T) {
+	ns := testnats.StartJetStream(t, "")
+	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
+	jetStreamWith(t, ns, "DEAD", "msgscript.dead.>")
+	watcher := connect(t, ns)
+	dead, err := watcher.SubscribeSync("msgscript.dead.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSeen()
+	dir := testfiles.Dir(t, map[string]string{"hook.lua": fmt.Sprintf(streamScript,
+		"--* max_deliver: 3\n--* backoff: 100ms, 300ms", `record(payload) error("the API is down")`)})
+	e := startEngine(t, ns, dir, Options{Preload: []Preloader{s.preload()}})
+	start := time.Now()
+	if _, err := js.PublishMsg(context.Background(), &nats.Msg{Subject: "hooks.in", Data: []byte("order 42"),
+		Header: nats.Header{"X-Delivery": []string{"abc"}}}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := dead.NextMsg(10 * time.Second)
+	if err != nil {
+		t.Fatalf("no dead letter: %v", err)
+	}
+	took := time.Since(start)
+	want := map[string]string{
+		micro.ErrorCodeHeader: "500", HeaderDeadSubject: "hooks.in", HeaderDeadStream: "HOOKS", HeaderDeadScript: "hook",
+		HeaderDeadDeliveries: "3", HeaderDeadSequence: "1", "X-Delivery": "abc",
+	}
+	for k, v := range want {
+		if got := m.Header.Get(k); got != v {
+			t.Errorf("header %s: got %q, want %q", k, got, v)
+		}
+	}
+	if e := m.Header.Get(micro.ErrorHeader); !strings.Contains(e, "hook: ") || !strings.Contains(e, "the API is down") {
+		t.Errorf("error header: got %q", e)
+	}
+	if m.Subject != "msgscript.dead.hooks.in" || string(m.Data) != "order 42" {
+		t.Errorf("dead letter %s %q", m.Subject, m.Data)
+	}
+	if took < 400*time.Millisecond {
+		t.Errorf("three tries in %v: the backoff of 100ms then 300ms was not waited", took)
+	}
+	consumerSettled(t, js, "HOOKS", "hooks.in", "hook")
+	time.Sleep(500 * time.Millisecond) // a fourth try would come within the backoff
+	if _, n := s.counts(); n != 3 {
+		t.Fatalf("tried %d times, want max_deliver 3", n)
+	}
+	st, _, _ := e.Registry().ScriptStatus("hooks.in", "hook")
+	if tr := st.Trigger; tr == nil || !tr.Running || tr.Retried != 2 || tr.Dead != 1 || tr.Acked != 0 || tr.Consumer != script.ResourceName("hooks.in", "hook") {
+		t.Errorf("status: %+v", st.Trigger)
+	}
+	// The stream keeping dead letters has it.
+	stored, err := js.Stream(context.Background(), "DEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg, err := stored.GetLastMsgForSubject(context.Background(), "msgscript.dead.hooks.in"); err != nil || string(msg.Data) != "order 42" {
+		t.Fatalf("dead letter not kept by the DEAD stream: %v", err)
+	}
+}
+
+// A script that fails once then succeeds is acked at its second try: no dead letter.
+func TestStreamRetrySucceeds(t *testing.T) {
+	ns := testnats.StartJetStream(t, "")
+	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
+	watcher := connect(t, ns)
+	dead, _ := watcher.SubscribeSync("msgscript.dead.>")
+	s := newSeen()
+	// The state keeps no globals between calls: whether to fail is decided in Go.
+	var failed atomicCounter
+	failOnce := func(L *lua.LState) {
+		L.SetGlobal("error_once", L.NewFunction(func(L *lua.LState) int {
+			if failed.Add(1) == 1 {
+				L.RaiseError("flaky")
+			}
+			return 0
+		}))
+	}
+	dir := testfiles.Dir(t, map[string]string{"hook.lua": fmt.Sprintf(streamScript, "--* backoff: 50ms", `record(payload) error_once()`)})
+	startEngine(t, ns, dir, Options{Preload: []Preloader{s.preload(), failOnce}})
+	publishN(t, js, "hooks.in", 1)
+	consumerSettled(t, js, "HOOKS", "hooks.in", "hook")
+	eventually(t, "two tries", func() bool { _, n := s.counts(); return n == 2 })
+	if m, err := dead.NextMsg(300 * time.Millisecond); err == nil {
+		t.Fatalf("dead letter for a message that succeeded at its second try: %v", m.Header)
+	}
+}
+
+// With two instances on one stream, each message runs once.
+func TestStreamTwoInstancesRunEachMessageOnce(t *testing.T) {
+	ns := testnats.StartJetStream(t, "")
+	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
+	dir := testfiles.Dir(t, map[string]string{"hook.lua": fmt.Sprintf(streamScript, "", "record(payload)")})
+	a, b := newSeen(), newSeen()
+	startEngine(t, ns, dir, Options{Preload: []Preloader{a.preload()}})
+	startEngine(t, ns, dir, Options{Preload: []Preloader{b.preload()}})
+	publishN(t, js, "hooks.in", 200)
+	consumerSettled(t, js, "HOOKS", "hooks.in", "hook")
+	eventually(t, "200 calls", func() bool { _, x := a.counts(); _, y := b.counts(); return x+y >= 200 })
+	time.Sleep(200 * time.Millisecond)
+	_, x := a.counts()
+	_, y := b.counts()
+	if x+y != 200 {
+		t.Fatalf("%d + %d calls for 200 messages", x, y)
+	}
+	for p := range a.calls {
+		if b.callsOf(p) > 0 {
+			t.Fatalf("%s ran on both instances", p)
+		}
+	}
+}
+
+// A message carrying Msgscript-Reply-To gets the script's reply there.
+func TestStreamReplyTo(t *testing.T) {
+	ns := testnats.StartJetStream(t, "")
+	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
+	dir := testfiles.Dir(t, map[string]string{"hook.lua": fmt.Sprintf(streamScript, "", "")})
+	startEngine(t, ns, dir, Options{})
+	nc := connect(t, ns)
+	replies, _ := nc.SubscribeSync("answers.1")
+	if _, err := js.PublishMsg(context.Background(), &nats.Msg{Subject: "hooks.in", Data: []byte("x"),
+		Header: nats.Header{HeaderReplyTo: []string{"answers.1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := replies.NextMsg(5 * time.Second)
+	if err != nil || string(m.Data) != `{"hook":"ok"}` {
+		t.Fatalf("reply: %v %v", m, err)
+	}
+}
+
+// A server without JetStream: the script is not run, and the log says what to do.
+func TestStreamWithoutJetStreamSaysSo(t *testing.T) {
+	ns := startNATS(t)
+	core, logs := observer.New(zapcore.ErrorLevel)
+	dir := testfiles.Dir(t, map[string]string{
+		"hook.lua": fmt.Sprintf(streamScript, "", ""),
+		"tick.lua": "--* subject: jobs.tick\n--* cron: @every 1s\nfunction OnMessage() end\n",
+	})
+	e := startEngine(t, ns, dir, Options{Logger: zap.New(core)})
+	for _, what := range []string{"--* stream: HOOKS", `cron "@every 1s"`} {
+		eventually(t, "an error naming "+what, func() bool {
+			for _, e := range logs.All() {
+				if err, _ := e.ContextMap()["error"].(string); strings.Contains(err, what) && strings.Contains(err, "start nats-server with -js") {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	for _, name := range []string{"hook", "tick"} {
+		subject := map[string]string{"hook": "hooks.in", "tick": "jobs.tick"}[name]
+		st, _, _ := e.Registry().ScriptStatus(subject, name)
+		if st.Trigger == nil || st.Trigger.Running || !strings.Contains(st.Trigger.Error, "start nats-server with -js") {
+			t.Errorf("%s status: %+v", name, st.Trigger)
+		}
+	}
+}
+
+// A stream that does not exist yet: the trigger says so, and starts once it is made.
+func TestStreamMadeLater(t *testing.T) {
+	ns := testnats.StartJetStream(t, "")
+	s := newSeen()
+	dir := testfiles.Dir(t, map[string]string{"hook.lua": fmt.Sprintf(streamScript, "", "record(payload)")})
+	startEngine(t, ns, dir, Options{Preload: []Preloader{s.preload()}, retryEvery: 100 * time.Millisecond})
+	time.Sleep(300 * time.Millisecond)
+	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
+	publishN(t, js, "hooks.in", 3)
+	eventually(t, "the messages run", func() bool { d, _ := s.counts(); return d == 3 })
+}
