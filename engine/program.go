@@ -50,7 +50,6 @@ func newProgram(subject, name string, it store.Item, code *Code, opts *Options, 
 	}
 }
 
-
 // Close releases the idle states; calls in progress finish on theirs.
 func (p *Program) Close() { p.pool.close() }
 
