@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -62,5 +64,35 @@ func TestCronScriptAnswersRequests(t *testing.T) {
 	startEngine(t, ns, dir, Options{})
 	if m := request(t, connect(t, ns), "jobs.nightly", ""); string(m.Data) != `{"tick":"ran"}` {
 		t.Fatalf("got %s", m.Data)
+	}
+}
+
+// Removing a cron script stops its schedule.
+func TestCronStopsWithItsScript(t *testing.T) {
+	ns := testnats.StartJetStream(t, "")
+	dir := testfiles.Dir(t, map[string]string{"tick.lua": "--* subject: jobs.tick\n--* cron: @every 1s\nfunction OnMessage(s, p) tick(s, p) end\n"})
+	k := &ticks{runs: map[int64][]string{}}
+	e := startEngine(t, ns, dir, Options{Preload: []Preloader{k.preload("a")}})
+	runs := func() int {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		return k.n
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runs() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no tick in 5s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := os.Remove(filepath.Join(dir, "tick.lua")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the script removed", func() bool { return len(e.Registry().Status()) == 0 })
+	time.Sleep(100 * time.Millisecond) // a call that started just before
+	before := runs()
+	time.Sleep(2500 * time.Millisecond)
+	if after := runs(); after != before {
+		t.Fatalf("%d ticks ran after the script was removed", after-before)
 	}
 }

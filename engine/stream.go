@@ -41,6 +41,8 @@ type streamTrigger struct {
 	done     chan struct{} // closed by stop
 	finished chan struct{} // closed when run has returned
 	once     sync.Once
+	mu       sync.Mutex
+	stopping bool                   // under mu: set once stop waits for calls
 	said     atomic.Pointer[string] // the last failure logged, not to say it at every retry
 	state    *triggerState
 }
@@ -81,6 +83,9 @@ func (s *streamTrigger) stop(ctx context.Context) {
 	case <-ctx.Done():
 		return
 	}
+	s.mu.Lock()
+	s.stopping = true
+	s.mu.Unlock()
 	calls := make(chan struct{})
 	go func() {
 		s.calls.Wait()
@@ -199,9 +204,21 @@ func (s *streamTrigger) consume() (jetstream.ConsumeContext, <-chan error, error
 // next one meanwhile.
 func (s *streamTrigger) handle(msg jetstream.Msg) {
 	received := time.Now()
-	s.slots <- struct{}{}
-	s.t.disp.slots <- struct{}{}
-	s.calls.Add(1)
+	if !s.begin() {
+		_ = msg.Nak() // stopping: no call takes it here; another instance may at once
+		return
+	}
+	if !s.acquire(s.slots) {
+		s.calls.Done()
+		_ = msg.Nak()
+		return
+	}
+	if !s.acquire(s.t.disp.slots) {
+		<-s.slots
+		s.calls.Done()
+		_ = msg.Nak()
+		return
+	}
 	go func() {
 		defer func() {
 			<-s.t.disp.slots
@@ -210,6 +227,34 @@ func (s *streamTrigger) handle(msg jetstream.Msg) {
 		}()
 		s.process(msg, received)
 	}()
+}
+
+// acquire takes a slot of ch, waiting for one unless the trigger stops meanwhile (false). A
+// free slot is taken even when stopping: the messages already delivered run while it drains.
+func (s *streamTrigger) acquire(ch chan struct{}) bool {
+	select {
+	case ch <- struct{}{}:
+		return true
+	default:
+	}
+	select {
+	case ch <- struct{}{}:
+		return true
+	case <-s.done:
+		return false
+	}
+}
+
+// begin counts a message in calls unless the trigger is stopping, when it reports false: stop
+// waits for calls once no new one can begin.
+func (s *streamTrigger) begin() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopping {
+		return false
+	}
+	s.calls.Add(1)
+	return true
 }
 
 // process runs the script on one message and settles it with JetStream.

@@ -317,3 +317,26 @@ func TestStreamMadeLater(t *testing.T) {
 	publishN(t, js, "hooks.in", 3)
 	eventually(t, "the messages run", func() bool { d, _ := s.counts(); return d == 3 })
 }
+
+// deliver: new makes a new consumer start at the end of the stream: what was stored before is
+// left alone, what comes next runs.
+func TestStreamDeliverNew(t *testing.T) {
+	ns := testnats.StartJetStream(t, "")
+	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
+	publishN(t, js, "hooks.in", 3)
+	s := newSeen()
+	dir := testfiles.Dir(t, map[string]string{"hook.lua": fmt.Sprintf(streamScript, "--* deliver: new", "record(payload)")})
+	startEngine(t, ns, dir, Options{Preload: []Preloader{s.preload()}})
+	eventually(t, "the consumer made", func() bool {
+		_, err := js.Consumer(context.Background(), "HOOKS", script.ResourceName("hooks.in", "hook"))
+		return err == nil
+	})
+	if _, err := js.Publish(context.Background(), "hooks.in", []byte("fresh")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the new message", func() bool { return s.callsOf("fresh") == 1 })
+	consumerSettled(t, js, "HOOKS", "hooks.in", "hook")
+	if d, _ := s.counts(); d != 1 {
+		t.Fatalf("%d messages ran, want only the one published after the start", d)
+	}
+}
