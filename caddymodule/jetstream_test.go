@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nats.go/micro"
 
@@ -199,5 +200,24 @@ func stopCaddy(t *testing.T) {
 	t.Helper()
 	if err := caddy.Stop(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A jetstream_dir that cannot be a folder stops the start, saying which option to fix and why
+// (the server itself only logs it, then never gets ready).
+func TestEmbeddedJetStreamDirUnusable(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(fmt.Sprintf("{\n\tadmin off\n\tmsgscript {\n\t\tembedded_nats %s\n\t\tjetstream_dir %s\n\t\tstore dir %s\n\t}\n}\n",
+		testnet.FreeAddr(t), filepath.Join(file, "js"), scriptsDir(t))), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = caddy.Load(cfg, true)
+	t.Cleanup(func() { _ = caddy.Stop() })
+	if err == nil || !strings.Contains(err.Error(), "jetstream_dir") || !strings.Contains(err.Error(), "not a directory") {
+		t.Fatalf("got %v, want an error naming jetstream_dir", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -215,6 +216,11 @@ func startEmbeddedNATS(addr, jsDir string, log *zap.Logger) (*natsConn, error) {
 	}
 	opts := &server.Options{Host: host, Port: port, NoSigs: true, ServerName: "msgscript"}
 	if jsDir != "off" {
+		// Made here to say at once what is wrong with it: the server only logs it, then does not
+		// get ready.
+		if err := os.MkdirAll(jsDir, 0o700); err != nil {
+			return nil, fmt.Errorf("embedded NATS server: its JetStream folder (jetstream_dir; off runs without JetStream): %v", err)
+		}
 		opts.JetStream, opts.StoreDir = true, jsDir
 	}
 	srv, err := server.NewServer(opts)

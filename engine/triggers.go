@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -125,11 +124,11 @@ func (t *triggers) jetStream() (jetstream.JetStream, error) {
 // retryEvery is the pause before a trigger tries again to reach its stream or bucket.
 const retryEvery = 2 * time.Second
 
-// explain turns what JetStream answers into what to do about it.
+// explain turns JetStream being off (its API has no responder) into what to do about it; what
+// says who needs it.
 func explain(err error, what string) error {
-	switch {
-	case errors.Is(err, jetstream.ErrJetStreamNotEnabled), errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount),
-		errors.Is(err, nats.ErrNoResponders) && what != "":
+	if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) ||
+		errors.Is(err, nats.ErrNoResponders) {
 		return fmt.Errorf("%s needs NATS JetStream, which the NATS server has off: start nats-server with -js (msgscript's embedded NATS has it on): %w", what, err)
 	}
 	return err
@@ -145,6 +144,3 @@ func (t *triggers) waitRetry(done <-chan struct{}) bool {
 		return false
 	}
 }
-
-// sameDurations reports whether two backoff schedules are the same.
-func sameDurations(a, b []time.Duration) bool { return slices.Equal(a, b) }
