@@ -352,9 +352,14 @@ http://%s {
 	if r.Status != 200 {
 		t.Fatalf("%d %s", r.Status, r.Body)
 	}
+	// The request returned once every hop had: their messages are on their way. Wait for four,
+	// then a while for a fifth.
 	n := 0
-	for {
-		if _, err := hops.NextMsg(200 * time.Millisecond); err != nil {
+	for wait := 5 * time.Second; ; wait = 500 * time.Millisecond {
+		if n == 4 {
+			wait = 300 * time.Millisecond
+		}
+		if _, err := hops.NextMsg(wait); err != nil {
 			break
 		}
 		n++
