@@ -34,6 +34,7 @@ var conns = caddy.NewUsagePool()
 type natsConn struct {
 	log     *zap.Logger
 	srv     *server.Server
+	unlock  func()                                        // lets go of the embedded server's jetstream_dir, once it is shut down
 	connect func(opts ...nats.Option) (*nats.Conn, error) // opens a client connection (again)
 
 	current atomic.Pointer[nats.Conn]
@@ -142,6 +143,9 @@ func (c *natsConn) Destruct() error {
 		c.srv.Shutdown()
 		c.srv.WaitForShutdown()
 	}
+	if c.unlock != nil {
+		c.unlock()
+	}
 	if errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrConnectionReconnecting) {
 		err = nil // nothing could be sent anyway
 	}
@@ -205,7 +209,8 @@ func dialNATS(url string, log *zap.Logger) (*natsConn, error) {
 
 // startEmbeddedNATS runs a NATS server in the process, listening on addr for other clients, with
 // JetStream keeping its data in jsDir ("off": without JetStream), and connects to it in-process.
-func startEmbeddedNATS(addr, jsDir string, log *zap.Logger) (*natsConn, error) {
+func startEmbeddedNATS(addr, jsDir string, log *zap.Logger) (c *natsConn, err error) {
+	unlock := func() {}
 	host, portStr, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("embedded_nats %q: %v", addr, err)
@@ -221,8 +226,18 @@ func startEmbeddedNATS(addr, jsDir string, log *zap.Logger) (*natsConn, error) {
 		if err := os.MkdirAll(jsDir, 0o700); err != nil {
 			return nil, fmt.Errorf("embedded NATS server: its JetStream folder (jetstream_dir; off runs without JetStream): %v", err)
 		}
+		release, err := lockDir(jsDir)
+		if err != nil {
+			return nil, fmt.Errorf("embedded NATS server: jetstream_dir: %v", err)
+		}
+		unlock = release
 		opts.JetStream, opts.StoreDir = true, jsDir
 	}
+	defer func() {
+		if c == nil {
+			unlock()
+		}
+	}()
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("embedded NATS server: %v", err)
@@ -237,13 +252,14 @@ func startEmbeddedNATS(addr, jsDir string, log *zap.Logger) (*natsConn, error) {
 		srv.Shutdown()
 		return nil, fmt.Errorf("embedded NATS server on %s: JetStream did not start in %s (see the log; jetstream_dir off runs without it)", addr, jsDir)
 	}
-	c, err := newNATSConn(log, srv, func(opts ...nats.Option) (*nats.Conn, error) {
+	c, err = newNATSConn(log, srv, func(opts ...nats.Option) (*nats.Conn, error) {
 		return nats.Connect("", append(opts, nats.InProcessServer(srv))...)
 	})
 	if err != nil {
 		srv.Shutdown()
 		return nil, fmt.Errorf("connecting to the embedded NATS server: %v", err)
 	}
+	c.unlock = unlock
 	return c, nil
 }
 

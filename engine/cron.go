@@ -35,7 +35,9 @@ var instanceID = func() string {
 
 // cronTrigger runs a `--* cron:` script's OnMessage(subject, "") on each tick of its schedule,
 // once per cluster. A tick is claimed before it runs, so it runs at most once: if the instance
-// that claimed it dies during the call, that tick is not run again (the next one is).
+// that claimed it dies during the call, that tick is not run again (the next one is). An instance
+// runs one call of a script's ticks at a time: a tick that comes while the last call still runs
+// is left to the other instances (skipped when there are none).
 type cronTrigger struct {
 	t     *triggers
 	spec  string
@@ -46,7 +48,8 @@ type cronTrigger struct {
 	done     chan struct{}
 	finished chan struct{}
 	once     sync.Once
-	said     string // the last failure logged; only run's goroutine uses it
+	said     string      // the last failure logged; only run's goroutine uses it
+	busy     atomic.Bool // a call of this script's ticks runs here
 	state    *triggerState
 }
 
@@ -111,12 +114,22 @@ func (c *cronTrigger) run() {
 			}
 		}
 		tick := c.sched.Next(time.Now())
+		if tick.IsZero() { // checked with the headers; a schedule that ends stops here
+			c.state.setError(fmt.Errorf("the schedule %q has no next tick", c.spec))
+			return
+		}
 		timer := time.NewTimer(time.Until(tick))
 		select {
 		case <-timer.C:
 		case <-c.done:
 			timer.Stop()
 			return
+		}
+		if c.busy.Load() {
+			// The call of an earlier tick still runs here. Not claimed: another instance may take
+			// the tick; here one call at a time keeps a slow script from piling up.
+			c.state.skipped.Add(1)
+			continue
 		}
 		p := c.prog.Load()
 		key := script.ResourceName(p.Subject, p.Name) + "." + strconv.FormatInt(tick.UnixMilli(), 10)
@@ -134,20 +147,26 @@ func (c *cronTrigger) run() {
 		default:
 			c.fail("cron tick skipped: cannot claim it", err)
 			c.state.setError(fmt.Errorf("last tick skipped: cannot claim it: %w", err))
-			if errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
-				bucket = nil
-			}
+			bucket = nil // deleted, or made again otherwise: open it anew for the next tick
 		}
 	}
 }
 
 // call runs the script for a tick, on its own goroutine so that a long call does not make the
-// next tick late; the calls share the slots of every other call.
+// next tick late; it waits for one of the slots all calls share, as a message would.
 func (c *cronTrigger) call(p *Program) {
+	c.busy.Store(true)
 	c.calls.Add(1)
 	go func() {
-		defer c.calls.Done()
-		c.t.disp.slots <- struct{}{}
+		defer func() {
+			c.busy.Store(false)
+			c.calls.Done()
+		}()
+		select {
+		case c.t.disp.slots <- struct{}{}:
+		case <-c.done:
+			return
+		}
 		defer func() { <-c.t.disp.slots }()
 		c.t.reg.runTriggered(c.t.disp.ctx, p, &nats.Msg{Subject: p.Subject})
 	}()

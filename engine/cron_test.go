@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"sync"
@@ -94,5 +95,40 @@ func TestCronStopsWithItsScript(t *testing.T) {
 	time.Sleep(2500 * time.Millisecond)
 	if after := runs(); after != before {
 		t.Fatalf("%d ticks ran after the script was removed", after-before)
+	}
+}
+
+// A call longer than the interval: the ticks meanwhile are let go, not piled up, so a slow cron
+// script holds one call slot, not all of them.
+func TestCronOneCallAtATime(t *testing.T) {
+	ns := testnats.StartJetStream(t, "")
+	dir := testfiles.Dir(t, map[string]string{"slow.lua": "--* subject: jobs.slow\n--* cron: @every 1s\n--* timeout: 10s\nfunction OnMessage() count() sleep(2500) end\n"})
+	var started atomicCounter
+	e := startEngine(t, ns, dir, Options{Preload: []Preloader{counter(&started.Int64)}})
+	time.Sleep(4200 * time.Millisecond)
+	st, _, _ := e.Registry().ScriptStatus("jobs.slow", "slow")
+	if st.Trigger == nil || st.Trigger.Skipped == 0 || st.Trigger.Ticks > 2 || started.Load() > 2 {
+		t.Fatalf("4.2s of @every 1s calls of 2.5s: %d started, trigger %+v", started.Load(), st.Trigger)
+	}
+}
+
+// The election bucket deleted (nats kv del msgscript_cron): it is made again at the next tick.
+func TestCronBucketDeleted(t *testing.T) {
+	ns := testnats.StartJetStream(t, "")
+	dir := testfiles.Dir(t, map[string]string{"tick.lua": "--* subject: jobs.tick\n--* cron: @every 1s\nfunction OnMessage() count() end\n"})
+	var n atomicCounter
+	startEngine(t, ns, dir, Options{Preload: []Preloader{counter(&n.Int64)}, retryEvery: 100 * time.Millisecond})
+	eventually(t, "a first tick", func() bool { return n.Load() > 0 })
+	js := jetStreamWith(t, ns, "", "")
+	if err := js.DeleteKeyValue(context.Background(), CronBucket); err != nil {
+		t.Fatal(err)
+	}
+	before := n.Load()
+	deadline := time.Now().Add(10 * time.Second)
+	for n.Load() < before+2 {
+		if time.Now().After(deadline) {
+			t.Fatal("no tick after the bucket was deleted")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

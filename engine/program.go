@@ -58,6 +58,9 @@ func (p *Program) Close() { p.pool.close() }
 type CallError struct {
 	Msg     string
 	Timeout bool // the call ran past its deadline
+	// refused: the script did not run, as the message was more hops deep than max_depth;
+	// trying it again cannot help.
+	refused bool
 }
 
 func (e *CallError) Error() string { return e.Msg }

@@ -142,7 +142,7 @@ func (r *Registry) runTriggered(ctx context.Context, p *Program, m *nats.Msg) re
 	if depth > r.opts.MaxDepth {
 		msg := fmt.Sprintf("call depth %d exceeds max_depth %d: a loop through NATS?", depth, r.opts.MaxDepth)
 		p.stats.record(Refused, 0, time.Now(), msg)
-		return result{name: p.Name, err: &CallError{Msg: msg}}
+		return result{name: p.Name, err: &CallError{Msg: msg, refused: true}}
 	}
 	if depth > 0 {
 		ctx = callctx.WithDepth(ctx, depth)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,12 +45,16 @@ type streamTrigger struct {
 	mu       sync.Mutex
 	stopping bool                   // under mu: set once stop waits for calls
 	said     atomic.Pointer[string] // the last failure logged, not to say it at every retry
+	refused  logEvery               // messages that could not be dead-lettered, or replies refused
 	state    *triggerState
 }
 
 // ackMargin is what the ack wait adds to the script's timeout: the time to start the call and
 // send the ack.
 const ackMargin = 5 * time.Second
+
+// maxBuffered bounds the messages a stream trigger has delivered and waiting for a call.
+const maxBuffered = 64
 
 // drainWait bounds how long a stopping trigger waits for the messages it was delivered to start.
 const drainWait = time.Second
@@ -183,7 +188,9 @@ func (s *streamTrigger) consume() (jetstream.ConsumeContext, <-chan error, error
 	}
 	broken := make(chan error, 1)
 	cc, err := cons.Consume(s.handle,
-		jetstream.PullMaxMessages(cap(s.slots)),
+		// Few enough waiting in the client that, should every slot be taken for long, they do not
+		// outlive their ack wait there (the one waiting for a slot is kept in progress).
+		jetstream.PullMaxMessages(min(cap(s.slots), maxBuffered)),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
 				select {
@@ -208,12 +215,12 @@ func (s *streamTrigger) handle(msg jetstream.Msg) {
 		_ = msg.Nak() // stopping: no call takes it here; another instance may at once
 		return
 	}
-	if !s.acquire(s.slots) {
+	if !s.acquire(s.slots, msg) {
 		s.calls.Done()
 		_ = msg.Nak()
 		return
 	}
-	if !s.acquire(s.t.disp.slots) {
+	if !s.acquire(s.t.disp.slots, msg) {
 		<-s.slots
 		s.calls.Done()
 		_ = msg.Nak()
@@ -229,19 +236,27 @@ func (s *streamTrigger) handle(msg jetstream.Msg) {
 	}()
 }
 
-// acquire takes a slot of ch, waiting for one unless the trigger stops meanwhile (false). A
-// free slot is taken even when stopping: the messages already delivered run while it drains.
-func (s *streamTrigger) acquire(ch chan struct{}) bool {
+// acquire takes a slot of ch for msg, waiting for one unless the trigger stops meanwhile
+// (false). A free slot is taken even when stopping: the messages already delivered run while it
+// drains. While it waits, JetStream is told the message is in progress, so that its ack wait does
+// not run out and send it to another instance as well.
+func (s *streamTrigger) acquire(ch chan struct{}, msg jetstream.Msg) bool {
 	select {
 	case ch <- struct{}{}:
 		return true
 	default:
 	}
-	select {
-	case ch <- struct{}{}:
-		return true
-	case <-s.done:
-		return false
+	tick := time.NewTicker(s.ackWait / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case ch <- struct{}{}:
+			return true
+		case <-tick.C:
+			_ = msg.InProgress()
+		case <-s.done:
+			return false
+		}
 	}
 }
 
@@ -264,10 +279,20 @@ func (s *streamTrigger) process(msg jetstream.Msg, received time.Time) {
 	if meta, err := msg.Metadata(); err == nil {
 		tries = int(meta.NumDelivered)
 	}
+	maxDeliver := p.Headers.MaxDeliver
+	if maxDeliver == 0 {
+		maxDeliver = script.DefaultMaxDeliver
+	}
+	m := &nats.Msg{Subject: msg.Subject(), Data: msg.Data(), Header: msg.Headers()}
+	if tries > maxDeliver {
+		// Its last try ended without settling it (its instance stopped, or the dead letter could
+		// not be sent): the script has had its tries.
+		s.giveUp(msg, m, &CallError{Msg: fmt.Sprintf("delivered %d times, past max_deliver %d, without an answer (an instance stopped during its last try?)", tries, maxDeliver)}, tries)
+		return
+	}
 	if time.Since(received) > s.ackWait/4 {
 		_ = msg.InProgress() // it waited for a slot: give the call its whole ack wait
 	}
-	m := &nats.Msg{Subject: msg.Subject(), Data: msg.Data(), Header: msg.Headers()}
 	res := s.t.reg.runTriggered(s.t.disp.ctx, p, m)
 	if res.err == nil {
 		if err := msg.Ack(); err != nil {
@@ -277,24 +302,40 @@ func (s *streamTrigger) process(msg jetstream.Msg, received time.Time) {
 		s.reply(m, res)
 		return
 	}
-	maxDeliver := p.Headers.MaxDeliver
-	if maxDeliver == 0 {
-		maxDeliver = script.DefaultMaxDeliver
-	}
-	if tries < maxDeliver {
+	if tries < maxDeliver && !res.err.refused {
 		s.state.retried.Add(1)
 		_ = msg.NakWithDelay(script.RetryDelay(p.Headers.Backoff, tries))
 		return
 	}
-	if err := s.deadLetter(msg, m, res.err, tries); err != nil {
-		// Not stored where it should be: keep the message rather than lose it, and try later.
-		s.t.log.Error("cannot dead-letter a stream message; keeping it", append(s.fields(), zap.Error(err))...)
-		_ = msg.NakWithDelay(script.RetryDelay(p.Headers.Backoff, tries))
-		return
+	if s.giveUp(msg, m, res.err, tries) {
+		s.reply(m, res)
+	}
+}
+
+// giveUp dead-letters a message whose script failed for the last time and terminates it; when the
+// dead letter cannot be sent, the message is kept (delivered again after the backoff) and giveUp
+// reports false. A message that cannot become a dead letter (a dead letter itself, or a subject
+// too long) is terminated with a log line: it stays in its stream.
+func (s *streamTrigger) giveUp(msg jetstream.Msg, m *nats.Msg, failure *CallError, tries int) bool {
+	if why := deadLetterRefused(m.Subject); why != "" {
+		if skipped, ok := s.refused.allow(); ok {
+			s.t.log.Error("stream message not dead-lettered: "+why+"; it stays in its stream",
+				append(s.fields(), zap.String("message_subject", truncate(m.Subject)), zap.Uint64("sequence", sequenceOf(msg)),
+					zap.String("error", failure.Msg), zap.Int64("more_since_last_said", skipped))...)
+		}
+		_ = msg.TermWithReason("msgscript: failed " + strconv.Itoa(tries) + " times; " + why)
+		return true
+	}
+	if err := s.deadLetter(msg, m, failure, tries); err != nil {
+		if skipped, ok := s.refused.allow(); ok {
+			s.t.log.Error("cannot dead-letter a stream message; keeping it", append(s.fields(), zap.Error(err), zap.Int64("more_since_last_said", skipped))...)
+		}
+		_ = msg.NakWithDelay(script.RetryDelay(s.prog.Load().Headers.Backoff, tries))
+		return false
 	}
 	s.state.dead.Add(1)
 	_ = msg.TermWithReason(fmt.Sprintf("msgscript: failed %d times, sent to %s", tries, DeadLetterPrefix+m.Subject))
-	s.reply(m, res)
+	return true
 }
 
 // reply sends the script's answer where the message's Msgscript-Reply-To header says.
@@ -304,7 +345,9 @@ func (s *streamTrigger) reply(m *nats.Msg, res result) {
 		return
 	}
 	if err := replyAllowed(to); err != nil {
-		s.t.log.Warn("no reply sent", append(s.fields(), zap.Error(err))...)
+		if skipped, ok := s.refused.allow(); ok {
+			s.t.log.Warn("no reply sent", append(s.fields(), zap.Error(err), zap.Int64("more_since_last_said", skipped))...)
+		}
 		return
 	}
 	if err := s.t.nc.Load().PublishMsg(newReply(to, m.Subject, []result{res})); err != nil {

@@ -129,7 +129,7 @@ const retryEvery = 2 * time.Second
 func explain(err error, what string) error {
 	if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) ||
 		errors.Is(err, nats.ErrNoResponders) {
-		return fmt.Errorf("%s needs NATS JetStream, which the NATS server has off: start nats-server with -js (msgscript's embedded NATS has it on): %w", what, err)
+		return fmt.Errorf("%s needs NATS JetStream, which the NATS server has off: start nats-server with -js (or, with msgscript's embedded NATS server, do not set jetstream_dir off): %w", what, err)
 	}
 	return err
 }

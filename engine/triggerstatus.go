@@ -22,6 +22,8 @@ type TriggerStatus struct {
 	Retried uint64 `json:"retried,omitempty"`
 	Dead    uint64 `json:"dead_lettered,omitempty"`
 	Ticks   uint64 `json:"ticks,omitempty"`
+	// Skipped are the ticks this instance let go because its call of an earlier one still ran.
+	Skipped uint64 `json:"ticks_skipped,omitempty"`
 }
 
 // triggerState is what a script's trigger reports, kept across its versions and triggers.
@@ -29,6 +31,7 @@ type triggerState struct {
 	err                         atomic.Pointer[string]
 	running                     atomic.Bool
 	acked, retried, dead, ticks atomic.Uint64
+	skipped                     atomic.Uint64
 }
 
 // triggerStates are the registry's, by script; sync.Map because triggers write them from their
@@ -64,7 +67,8 @@ func (t *triggerStates) statusOf(key scriptKey, p *Program) *TriggerStatus {
 	}
 	s := t.of(key)
 	st := &TriggerStatus{Stream: p.Headers.Stream, Cron: p.Headers.Cron, Running: s.running.Load(),
-		Acked: s.acked.Load(), Retried: s.retried.Load(), Dead: s.dead.Load(), Ticks: s.ticks.Load()}
+		Acked: s.acked.Load(), Retried: s.retried.Load(), Dead: s.dead.Load(), Ticks: s.ticks.Load(),
+		Skipped: s.skipped.Load()}
 	if p.Headers.Stream != "" {
 		st.Consumer = script.ResourceName(key.subject, key.name)
 	}

@@ -13,10 +13,11 @@ import (
 	"github.com/msgscript/msgscript/script"
 )
 
-// The attack: a sandboxed script reads or rewrites another script's state through a bucket
-// named after it (kv.bucket("msgscript_..."), or any bucket shared with trusted scripts). In the
-// sandbox the kv module has the script's own bucket, named after it by the engine's call, and
-// kv.bucket raises; outside it, named buckets are open to every script.
+// The attack: a script reads or rewrites another script's state through a bucket named after it
+// (kv.bucket("msgscript_...")), or a sandboxed one through any bucket shared with trusted
+// scripts. In the sandbox the kv module has the script's own bucket, named after it by the
+// engine's call, and kv.bucket raises; outside it, named buckets are open to every script, but
+// not msgscript's own.
 func TestSandboxKVHasOnlyTheScriptsOwnBucket(t *testing.T) {
 	nc := testnats.Connect(t, testnats.StartJetStream(t, "").ClientURL())
 	services := luaenv.Services{NATS: func() *nats.Conn { return nc }}
@@ -43,8 +44,14 @@ func TestSandboxKVHasOnlyTheScriptsOwnBucket(t *testing.T) {
 			t.Errorf("kv.bucket(%q) in the sandbox: %v", name, err)
 		}
 	}
-	if got, err := callWith(t, luaenv.Policy{}, services, `return require("kv").bucket("`+own+`"):get("k")`); err != nil || got != "mine" {
+	if got, err := callWith(t, luaenv.Policy{}, services, `return require("kv").bucket("shared"):put("k", "v")`); err != nil || got != "1" {
 		t.Errorf("kv.bucket outside the sandbox: %q, %v", got, err)
+	}
+	for _, name := range []string{own, "msgscript_cron"} {
+		got, err := callWith(t, luaenv.Policy{}, services, `local b, err = require("kv").bucket("`+name+`") return tostring(b) .. " " .. err`)
+		if err != nil || !strings.Contains(got, "nil kv: bucket names starting with \"msgscript_\" are msgscript's own") {
+			t.Errorf("kv.bucket(%q) outside the sandbox: %q, %v", name, got, err)
+		}
 	}
 }
 

@@ -189,15 +189,11 @@ func TestKVRefusesBadArguments(t *testing.T) {
 func TestKVWithoutJetStream(t *testing.T) {
 	nc := testnats.Connect(t, testnats.Start(t).ClientURL())
 	mods := Modules(&Env{NATS: func() *nats.Conn { return nc }})
-	const off = "kv: the NATS server has JetStream off (start nats-server with -js, or use msgscript's embedded NATS)"
+	const off = "kv: the NATS server has JetStream off (start nats-server with -js, or, with msgscript's embedded NATS server, do not set jetstream_dir off)"
 	for _, code := range []string{`kv.get("k")`, `kv.put("k", "v")`, `kv.delete("k")`, `kv.keys()`, `kv.bucket("b"):get("k")`} {
-		start := time.Now()
 		got, err := runKV(t, mods, inScript("funcs.a", "a"), false, `local kv = require("kv") local r, err = `+code+` return r, err`)
 		if err != nil || got != "nil|"+off {
 			t.Errorf("%s: %q, %v", code, got, err)
-		}
-		if d := time.Since(start); d > 3*time.Second {
-			t.Errorf("%s took %s to find JetStream off", code, d)
 		}
 	}
 }

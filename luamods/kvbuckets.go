@@ -12,7 +12,7 @@ import (
 
 var (
 	errKVNoNATS       = errors.New("kv: no NATS connection")
-	errKVJetStreamOff = errors.New("kv: the NATS server has JetStream off (start nats-server with -js, or use msgscript's embedded NATS)")
+	errKVJetStreamOff = errors.New("kv: the NATS server has JetStream off (start nats-server with -js, or, with msgscript's embedded NATS server, do not set jetstream_dir off)")
 	errKVAccountOff   = errors.New("kv: JetStream is not enabled for msgscript's NATS account (give the account JetStream in the server's config)")
 )
 

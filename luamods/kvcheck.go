@@ -62,8 +62,16 @@ func checkKVBucket(name string) error {
 			return fmt.Errorf("kv: bucket name %q contains %q: bucket names are letters, digits, '_' and '-' only", name, string(rune(c)))
 		}
 	}
+	if strings.HasPrefix(name, reservedKVPrefix) {
+		// The scripts' own buckets and the cron election: another script opening one would read
+		// or overwrite what is not its own, or make the cron bucket without its TTL.
+		return fmt.Errorf("kv: bucket names starting with %q are msgscript's own (each script's bucket, the cron election); name yours otherwise", reservedKVPrefix)
+	}
 	return nil
 }
+
+// reservedKVPrefix starts the names of the buckets msgscript keeps itself.
+const reservedKVPrefix = "msgscript_"
 
 // isNameByte is a letter, a digit, '_' or '-': all a bucket name may have.
 func isNameByte(c byte) bool {

@@ -27,6 +27,10 @@ var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | 
 // not from the moment an instance started, for the same reason: @every 1m ticks on each minute.
 func ParseSchedule(spec string) (Schedule, error) {
 	spec = strings.TrimSpace(spec)
+	if tz, rest, ok := strings.Cut(spec, " "); ok && (strings.HasPrefix(tz, "CRON_TZ=") || strings.HasPrefix(tz, "TZ=")) &&
+		strings.HasPrefix(strings.TrimSpace(rest), "@every ") {
+		spec = strings.TrimSpace(rest) // a zone means nothing to @every, which must tick as everywhere
+	}
 	if rest, ok := strings.CutPrefix(spec, "@every "); ok {
 		d, err := time.ParseDuration(strings.TrimSpace(rest))
 		if err != nil || d < time.Second {
@@ -40,6 +44,9 @@ func ParseSchedule(spec string) (Schedule, error) {
 	s, err := cronParser.Parse(spec)
 	if err != nil {
 		return nil, fmt.Errorf("%v (want five fields such as \"*/5 * * * *\", six with seconds first, @hourly or @every 1m)", err)
+	}
+	if s.Next(time.Now()).IsZero() {
+		return nil, fmt.Errorf("%q never fires (a day that no month has, such as 30 February?)", spec)
 	}
 	return s, nil
 }

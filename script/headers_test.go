@@ -90,6 +90,7 @@ func TestParseJetStreamHeadersErrors(t *testing.T) {
 		{"--* subject: a\n\n--* deliver: new\n", "line 3", "needs a `--* stream:` header"},
 		{"--* cron: every day\n", "line 1", "five fields"},
 		{"--* cron: @every 10ms\n", "line 1", "a second or more"},
+		{"--* cron: 0 0 30 2 *\n", "line 1", "never fires"},
 		{"--* cron: 61 * * * *\n", "line 1", "five fields"},
 		{"--* subject: a.*\n--* cron: @hourly\n", "line 2", "without wildcards"},
 		{"--* subject: a\n--* cron: @hourly\n--* stream: S\n", "line 2", "exclude each other"},
@@ -119,6 +120,7 @@ func TestSchedules(t *testing.T) {
 		{"*/10 * * * * *", time.Date(2026, 11, 30, 10, 17, 50, 0, time.UTC)},
 		{"@daily", time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)},
 		{"CRON_TZ=Europe/Paris 0 12 * * *", time.Date(2026, 11, 30, 11, 0, 0, 0, time.UTC)},
+		{"CRON_TZ=Asia/Tokyo @every 5s", time.Date(2026, 11, 30, 10, 17, 45, 0, time.UTC)},
 	}
 	for _, c := range cases {
 		s, err := ParseSchedule(c.spec)

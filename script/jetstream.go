@@ -51,7 +51,7 @@ func parseBackoff(value string) ([]time.Duration, error) {
 	for _, f := range fields {
 		d, err := time.ParseDuration(f)
 		if err != nil || d <= 0 || d > maxBackoff {
-			return nil, fmt.Errorf("wants positive durations of a week at most such as 1s, 30s, 5m, got %q", f)
+			return nil, fmt.Errorf("wants positive durations of a week (168h) at most in Go's units (ms, s, m, h) such as 1s, 30s, 5m, got %q", f)
 		}
 		out = append(out, d)
 	}

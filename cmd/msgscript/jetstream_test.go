@@ -123,3 +123,26 @@ end
 		t.Fatalf("after kill -9 and a restart: %s, want the count to go on at 3", got)
 	}
 }
+
+// Two msgscript processes given one jetstream_dir: the second refuses to start, rather than run a
+// second NATS server over the first one's files.
+func TestJetStreamDirIsNotShared(t *testing.T) {
+	jsDir, scripts := t.TempDir(), testfiles.Dir(t, map[string]string{"hello.lua": "--* subject: funcs.hello\nfunction OnMessage() return 'hi' end\n"})
+	caddyfile := func(addr string) string {
+		return fmt.Sprintf("{\n\tadmin off\n\tmsgscript {\n\t\tembedded_nats %s\n\t\tjetstream_dir %s\n\t\tstore dir %s\n\t}\n}\n", addr, jsDir, scripts)
+	}
+	first, second := testnet.FreeAddr(t), testnet.FreeAddr(t)
+	config := testfiles.Dir(t, map[string]string{"first.caddyfile": caddyfile(first), "second.caddyfile": caddyfile(second)})
+	s := run(t, config, "first.caddyfile")
+	request(t, connect(t, s, "nats://"+first), "funcs.hello", "")
+	other := run(t, config, "second.caddyfile")
+	select {
+	case err := <-other.done:
+		other.done <- err
+		if err == nil || !strings.Contains(other.output.String(), "is in use by another msgscript") {
+			t.Fatalf("second instance: %v\n%s", err, other.output)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the second instance runs on the first one's jetstream_dir\n%s", other.output)
+	}
+}

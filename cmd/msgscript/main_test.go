@@ -75,6 +75,7 @@ func connect(t *testing.T, s *server, url string) *nats.Conn {
 		}
 		select {
 		case err := <-s.done:
+			s.done <- err // for the cleanup, which waits for it
 			t.Fatalf("msgscript exited: %v\n%s", err, s.output)
 		default:
 		}

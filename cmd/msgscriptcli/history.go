@@ -77,6 +77,9 @@ func (g *globals) noSuch(ref store.Ref, h etcdstore.History) error {
 }
 
 func (g *globals) history(ref store.Ref) error {
+	if err := ref.Validate(); err != nil {
+		return usageError{err}
+	}
 	return g.withEtcd(func(ctx context.Context, es *etcdstore.Store) error {
 		h, err := es.History(ctx, ref)
 		if err != nil {

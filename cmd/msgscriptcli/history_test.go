@@ -298,3 +298,12 @@ func TestHistoryVersionIsTheEngines(t *testing.T) {
 		t.Errorf("history names the version %q, the engine %q", got, p.Version)
 	}
 }
+
+// A subject or name that no script can have is a usage error, before etcd is asked.
+func TestHistoryRefusesBadNames(t *testing.T) {
+	dir := t.TempDir()
+	e := "--etcdurls=127.0.0.1:1" // never reached
+	fails(t, dir, 2, "subject", e, "history", "", "hello")
+	fails(t, dir, 2, "name", e, "rollback", "funcs.hello", "a/b")
+	fails(t, dir, 2, "name", e, "lib", "history", "")
+}

@@ -93,6 +93,9 @@ func checkLibrary(ctx context.Context, st store.Store, ref store.Ref, origin str
 
 // rollback stores again the text ref had at revision rev (0: the previous version).
 func (g *globals) rollback(ref store.Ref, rev int64, check checker) error {
+	if err := ref.Validate(); err != nil {
+		return usageError{err}
+	}
 	return g.withEtcd(func(ctx context.Context, es *etcdstore.Store) error {
 		// The current version (revision 0 when there is none: deleted), and the one to restore.
 		var current, target etcdstore.Version
