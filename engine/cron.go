@@ -72,15 +72,7 @@ func (c *cronTrigger) stop(ctx context.Context) {
 	case <-ctx.Done():
 		return
 	}
-	calls := make(chan struct{})
-	go func() {
-		c.calls.Wait()
-		close(calls)
-	}()
-	select {
-	case <-calls:
-	case <-ctx.Done():
-	}
+	waitFor(ctx, &c.calls)
 }
 
 func (c *cronTrigger) fields() []zap.Field {

@@ -91,15 +91,7 @@ func (s *streamTrigger) stop(ctx context.Context) {
 	s.mu.Lock()
 	s.stopping = true
 	s.mu.Unlock()
-	calls := make(chan struct{})
-	go func() {
-		s.calls.Wait()
-		close(calls)
-	}()
-	select {
-	case <-calls:
-	case <-ctx.Done():
-	}
+	waitFor(ctx, &s.calls)
 }
 
 func (s *streamTrigger) fields() []zap.Field {

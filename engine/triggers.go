@@ -144,3 +144,16 @@ func (t *triggers) waitRetry(done <-chan struct{}) bool {
 		return false
 	}
 }
+
+// waitFor waits for wg until ctx ends.
+func waitFor(ctx context.Context, wg *sync.WaitGroup) {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}

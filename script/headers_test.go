@@ -28,7 +28,7 @@ func TestParseHeaders(t *testing.T) {
 }
 
 func TestParseHeadersErrors(t *testing.T) {
-	cases := []struct{ src, line, msg string }{
+	cases := []headerErrorCase{
 		{"--* subject: a\n--* timout: 5s\n", "line 2", `unknown header "timout"`},
 		{"--* subject: a\n--* subject: b\n", "line 2", "repeats the one on line 1"},
 		{"--* http: true\n--* html: false\n", "line 2", "repeats"},
@@ -40,17 +40,7 @@ func TestParseHeadersErrors(t *testing.T) {
 		{"--* subject: >\n", "line 1", "wildcard"},
 		{"--* name: a/b\n", "line 1", "contains '/'"},
 	}
-	for _, c := range cases {
-		_, err := ParseHeaders([]byte(c.src))
-		var he *HeaderError
-		if !errors.As(err, &he) {
-			t.Errorf("%q: got %v, want a HeaderError", c.src, err)
-			continue
-		}
-		if !strings.HasPrefix(err.Error(), c.line) || !strings.Contains(err.Error(), c.msg) {
-			t.Errorf("%q: got %q, want %s ... %s", c.src, err, c.line, c.msg)
-		}
-	}
+	wantHeaderErrors(t, cases)
 }
 
 // A store needs the subject and name of a script even when another header is wrong, so that the
@@ -80,7 +70,7 @@ func TestParseJetStreamHeaders(t *testing.T) {
 }
 
 func TestParseJetStreamHeadersErrors(t *testing.T) {
-	cases := []struct{ src, line, msg string }{
+	cases := []headerErrorCase{
 		{"--* stream: a.b\n", "line 1", "does not allow"},
 		{"--* stream: S\n--* max_deliver: 0\n", "line 2", "from 1 to 1000"},
 		{"--* stream: S\n--* max_deliver: lots\n", "line 2", "from 1 to 1000"},
@@ -95,17 +85,7 @@ func TestParseJetStreamHeadersErrors(t *testing.T) {
 		{"--* subject: a.*\n--* cron: @hourly\n", "line 2", "without wildcards"},
 		{"--* subject: a\n--* cron: @hourly\n--* stream: S\n", "line 2", "exclude each other"},
 	}
-	for _, c := range cases {
-		_, err := ParseHeaders([]byte(c.src))
-		var he *HeaderError
-		if !errors.As(err, &he) {
-			t.Errorf("%q: got %v, want a HeaderError", c.src, err)
-			continue
-		}
-		if !strings.HasPrefix(err.Error(), c.line) || !strings.Contains(err.Error(), c.msg) {
-			t.Errorf("%q: got %q, want %s ... %s", c.src, err, c.line, c.msg)
-		}
-	}
+	wantHeaderErrors(t, cases)
 }
 
 func TestSchedules(t *testing.T) {
@@ -160,5 +140,23 @@ func TestResourceName(t *testing.T) {
 	long := ResourceName(strings.Repeat("s.", 200)+"x", strings.Repeat("n", 200))
 	if len(long) > 200 || strings.ContainsAny(long, ".*> ") {
 		t.Fatalf("got %q", long)
+	}
+}
+
+// headerErrorCase is a text whose headers are wrong: the error must point at line and say msg.
+type headerErrorCase struct{ src, line, msg string }
+
+func wantHeaderErrors(t *testing.T, cases []headerErrorCase) {
+	t.Helper()
+	for _, c := range cases {
+		_, err := ParseHeaders([]byte(c.src))
+		var he *HeaderError
+		if !errors.As(err, &he) {
+			t.Errorf("%q: got %v, want a HeaderError", c.src, err)
+			continue
+		}
+		if !strings.HasPrefix(err.Error(), c.line) || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%q: got %q, want %s ... %s", c.src, err, c.line, c.msg)
+		}
 	}
 }

@@ -2,7 +2,6 @@ package testnats
 
 import (
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 )
@@ -22,15 +21,6 @@ func StartJetStreamOn(t testing.TB, port int, dir string) *server.Server {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true,
+	return start(t, &server.Options{Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true,
 		JetStream: true, StoreDir: dir, ServerName: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server with JetStream did not start")
-	}
-	t.Cleanup(ns.Shutdown)
-	return ns
 }
