@@ -196,19 +196,20 @@ func TestFormats(t *testing.T) {
 	}
 }
 
-// A stream script's page says which stream and consumer call it, what came of its messages, and
-// that its trigger does not run (this registry has no engine to run it).
+// A stream script's page says which stream and consumer call it, what came of its messages, that
+// its trigger does not run (this registry has no engine to run it), and the header it ignored.
 func TestScriptPageShowsTheTrigger(t *testing.T) {
 	reg := engine.NewRegistry(engine.Options{Logger: zaptest.NewLogger(t)})
 	t.Cleanup(reg.Close)
 	reg.Replace([]store.Event{{Op: store.OpPut, Item: store.Item{
 		Ref:    store.Ref{Kind: store.KindScript, Subject: "hooks.in", Name: "hook"},
-		Source: []byte("--* stream: HOOKS\nfunction OnMessage() end\n"), Origin: "hook.lua"}}})
+		Source: []byte("--* stream: HOOKS\n--* subjet: hooks.in\nfunction OnMessage() end\n"), Origin: "hook.lua"}}})
 	h := &Handler{Source: func() (engine.Instance, *engine.Registry, bool) { return engine.Instance{}, reg, true }}
 	_, page := serve(t, h, "GET", "/?subject=hooks.in&name=hook")
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`data-cell="trigger">stream HOOKS \(consumer msgscript_hook_hooks_in_[0-9a-f]{8}\): 0 acked, 0 retried, 0 dead-lettered<`),
 		regexp.MustCompile(`data-cell="state" class="warn">serving [0-9a-f]{12}; its trigger does not run<`),
+		regexp.MustCompile(`<dt>Header ignored</dt><dd class="warn">hook.lua:2: unknown header &#34;subjet&#34;, ignored \(did you mean subject\?\)</dd>`),
 	} {
 		if !want.MatchString(page) {
 			t.Errorf("page lacks %s", want)

@@ -98,6 +98,7 @@ type row struct {
 
 	Trigger      string // how a stream or a schedule calls the script, and what came of it
 	TriggerError string // why that trigger does not run now
+	Warnings     []string
 }
 
 // moment is a time as the pages show it: how long ago, and exactly in its title.
@@ -136,6 +137,7 @@ func rowOf(st engine.ScriptStatus, now time.Time) row {
 	if tr := st.Trigger; tr != nil {
 		r.Trigger, r.TriggerError = triggerOf(tr), tr.Error
 	}
+	r.Warnings = st.Warnings
 	switch {
 	case st.Version == "":
 		r.State, r.Health = "does not compile", "bad"

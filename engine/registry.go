@@ -246,6 +246,9 @@ func (r *Registry) compile(key scriptKey, e *scriptEntry) (replaced *Program) {
 	} else {
 		r.log.Info("script loaded", fields...)
 	}
+	for _, w := range code.Headers.WarningsAt(e.item.Origin) {
+		r.log.Warn("script header ignored", append(fields, zap.String("warning", w.Error()))...)
+	}
 	return replaced
 }
 

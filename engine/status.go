@@ -26,6 +26,9 @@ type ScriptStatus struct {
 	Libraries []string   `json:"libraries,omitempty"`
 	HTTP      bool       `json:"http,omitempty"`
 	Timeout   string     `json:"timeout,omitempty"`
+	// Warnings are the header lines of the version serving that were read but not used
+	// (unknown, or repeated), as "origin:line: message".
+	Warnings []string `json:"warnings,omitempty"`
 	// Trigger is set for a script that a stream or a schedule calls.
 	Trigger *TriggerStatus `json:"trigger,omitempty"`
 	Calls   CallCounts     `json:"calls"`
@@ -119,6 +122,9 @@ func (r *Registry) statusOf(key scriptKey, e *scriptEntry) ScriptStatus {
 	if p := e.prog; p != nil {
 		st.Version, st.Revision, st.Libraries, st.HTTP = p.Version, p.Revision, p.Libraries, p.Headers.HTTP
 		st.Timeout = p.timeout.String()
+		for _, w := range p.Headers.WarningsAt(p.Origin) {
+			st.Warnings = append(st.Warnings, w.Error())
+		}
 	}
 	if e.err != nil {
 		st.Stored, st.Error = store.Version(e.item.Source), e.err.Error()

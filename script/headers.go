@@ -5,7 +5,9 @@ package script
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +41,12 @@ type Headers struct {
 	Backoff    []time.Duration // nil when not set: DefaultBackoff
 	DeliverNew bool
 	Cron       string
+
+	// Warnings are the header lines read but not used: an unknown header (the original msgscript
+	// ignored them, and its later versions added some), or one that repeats an earlier one (the
+	// later wins, as in the original). The script still loads; the server logs them and the CLI
+	// prints them.
+	Warnings []HeaderError
 }
 
 // HeaderError points at the header line that could not be read.
@@ -54,10 +62,10 @@ const headerPrefix = "--*"
 // ParseHeaders reads every header line of src. Lines that do not start with `--*` (after leading
 // blanks) are ignored. On an error it still returns what it could read, so a store can find the
 // subject and name of a script whose other headers are wrong and report the error against it; the
-// error is the first one met.
+// error holds every problem of the text (errors.Join of *HeaderError, in line order).
 func ParseHeaders(src []byte) (Headers, error) {
 	var h Headers
-	var first error
+	var errs []error
 	seen := map[string]int{}
 	for lineNo := 1; len(src) > 0; lineNo++ {
 		var line []byte
@@ -66,14 +74,57 @@ func ParseHeaders(src []byte) (Headers, error) {
 		if !bytes.HasPrefix(line, []byte(headerPrefix)) {
 			continue
 		}
-		if err := h.set(string(line[len(headerPrefix):]), seen, lineNo); err != nil && first == nil {
-			first = err
+		if err := h.set(string(line[len(headerPrefix):]), seen, lineNo); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	if first == nil {
-		first = h.check(seen)
+	if len(errs) == 0 {
+		if err := h.check(seen); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	return h, first
+	return h, errors.Join(errs...)
+}
+
+// warn records a header line that is read but not used.
+func (h *Headers) warn(line int, format string, args ...any) {
+	h.Warnings = append(h.Warnings, HeaderError{Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+// didYouMean names the known header key is a slip of ("subjet", "timout", "requires"), as
+// " (did you mean subject?)", or says which are known.
+func didYouMean(key string) string {
+	best, bestDist := "", 3
+	for _, k := range knownHeaders {
+		if d := distance(key, k); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	if best != "" {
+		return fmt.Sprintf(" (did you mean %s?)", best)
+	}
+	return " (known: " + strings.Join(knownHeaders, ", ") + ")"
+}
+
+// distance is the Levenshtein distance between a and b (bytes: header keys are ASCII).
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 var knownHeaders = []string{"subject", "name", "require", "http", "html", "timeout", "stream", "max_deliver", "backoff", "deliver", "cron"}
@@ -113,14 +164,19 @@ func (h *Headers) set(line string, seen map[string]int, lineNo int) error {
 	if value == "" {
 		return fail("header %q has no value", key)
 	}
+	if !slices.Contains(knownHeaders, key) {
+		h.warn(lineNo, "unknown header %q, ignored%s", key, didYouMean(key))
+		return nil
+	}
 	if key != "require" {
-		// Only require may repeat: a second subject or name is almost always a copy-paste mistake.
+		// Only require repeats by design: a second subject or name is more often a copy-paste
+		// mistake than meant, so it is said; the later one wins, as in the original msgscript.
 		canonical := key
 		if key == "html" {
 			canonical = "http"
 		}
 		if prev, dup := seen[canonical]; dup {
-			return fail("header %q repeats the one on line %d", key, prev)
+			h.warn(lineNo, "header %q repeats the one on line %d; this later one wins", key, prev)
 		}
 		seen[canonical] = lineNo
 	}
@@ -183,8 +239,6 @@ func (h *Headers) set(line string, seen map[string]int, lineNo int) error {
 			return fail("header \"cron\": %v", err)
 		}
 		h.Cron = value
-	default:
-		return fail("unknown header %q (known: %s)", key, strings.Join(knownHeaders, ", "))
 	}
 	return nil
 }

@@ -29,9 +29,6 @@ func TestParseHeaders(t *testing.T) {
 
 func TestParseHeadersErrors(t *testing.T) {
 	cases := []headerErrorCase{
-		{"--* subject: a\n--* timout: 5s\n", "line 2", `unknown header "timout"`},
-		{"--* subject: a\n--* subject: b\n", "line 2", "repeats the one on line 1"},
-		{"--* http: true\n--* html: false\n", "line 2", "repeats"},
 		{"\n\n--* timeout: forever\n", "line 3", "positive duration"},
 		{"--* timeout: -1s\n", "line 1", "positive duration"},
 		{"--* http: maybe\n", "line 1", "true or false"},
@@ -46,9 +43,9 @@ func TestParseHeadersErrors(t *testing.T) {
 // A store needs the subject and name of a script even when another header is wrong, so that the
 // error is reported against that script instead of the file silently vanishing.
 func TestParseHeadersKeepsWhatItReadOnError(t *testing.T) {
-	h, err := ParseHeaders([]byte("--* subject: funcs.a\n--* bogus: 1\n--* name: a\n"))
+	h, err := ParseHeaders([]byte("--* subject: funcs.a\n--* timeout: soon\n--* name: a\n"))
 	if err == nil {
-		t.Fatal("want an error for the unknown header")
+		t.Fatal("want an error for the bad timeout")
 	}
 	if h.Subject != "funcs.a" || h.Name != "a" {
 		t.Fatalf("got %+v, want subject and name read", h)
@@ -158,5 +155,47 @@ func wantHeaderErrors(t *testing.T, cases []headerErrorCase) {
 		if !strings.HasPrefix(err.Error(), c.line) || !strings.Contains(err.Error(), c.msg) {
 			t.Errorf("%q: got %q, want %s ... %s", c.src, err, c.line, c.msg)
 		}
+	}
+}
+
+// As in the original msgscript, a header it does not know is ignored and a repeated one is
+// overridden by the later: the script loads, with warnings that say so (and what was meant).
+func TestHeaderWarnings(t *testing.T) {
+	src := "--* subject: funcs.a\n--* TODO: tidy this\n--* subjet: funcs.b\n--* executor: lua\n--* timeout: 1s\n--* timeout: 2s\n--* http: true\n--* html: false\n"
+	h, err := ParseHeaders([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Subject != "funcs.a" || h.Timeout != 2*time.Second || h.HTTP {
+		t.Errorf("headers: %+v", h)
+	}
+	want := []HeaderError{
+		{2, `unknown header "todo", ignored (known: subject, name, require, http, html, timeout, stream, max_deliver, backoff, deliver, cron)`},
+		{3, `unknown header "subjet", ignored (did you mean subject?)`},
+		{4, `unknown header "executor", ignored (known: subject, name, require, http, html, timeout, stream, max_deliver, backoff, deliver, cron)`},
+		{6, `header "timeout" repeats the one on line 5; this later one wins`},
+		{8, `header "html" repeats the one on line 7; this later one wins`},
+	}
+	if !reflect.DeepEqual(h.Warnings, want) {
+		t.Errorf("warnings:\n got %v\nwant %v", h.Warnings, want)
+	}
+	if got := h.WarningsAt("a.lua")[1].Error(); got != `a.lua:3: unknown header "subjet", ignored (did you mean subject?)` {
+		t.Errorf("located: %s", got)
+	}
+}
+
+// Every problem of a text is reported at once, each at its line.
+func TestParseFileReportsEveryProblem(t *testing.T) {
+	_, err := ParseFile("a.lua", []byte("--* subject: funcs.a\n--* timeout: soon\n--* http: maybe\n--* name: a/b\n"))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "a.lua:2: ") || !strings.HasPrefix(lines[1], "a.lua:3: ") || !strings.HasPrefix(lines[2], "a.lua:4: ") {
+		t.Fatalf("got:\n%s", err)
+	}
+	var first *Error
+	if !errors.As(err, &first) || first.Line != 2 {
+		t.Fatalf("the first problem: %v", first)
 	}
 }

@@ -25,6 +25,10 @@ func readSource(path string) ([]byte, script.Headers, error) {
 		return nil, script.Headers{}, err
 	}
 	h, err := script.ParseFile(path, text)
+	for _, w := range h.WarningsAt(path) {
+		// Loaded all the same, as the server does: said, so that a slip (subjet:) is seen.
+		fmt.Fprintf(os.Stderr, "msgscriptcli: warning: %v\n", w)
+	}
 	return text, h, err
 }
 
