@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -49,6 +50,12 @@ func newAddCmd(g *globals) *cobra.Command {
 					return fmt.Errorf("nothing stored:\n%w", errors.Join(problems...))
 				}
 				for _, f := range scripts {
+					// The same text again is no new version: storing it would bump its etcd
+					// revision and fill its history with copies.
+					if cur, err := st.Script(ctx, f.subject, f.name); err == nil && bytes.Equal(cur.Source, f.text) {
+						fmt.Fprintf(g.stdout, "unchanged %s/%s (%s)\n", f.subject, f.name, f.path)
+						continue
+					}
 					if err := st.PutScript(ctx, f.subject, f.name, f.text); err != nil {
 						return fmt.Errorf("storing %s: %v", f.path, err)
 					}

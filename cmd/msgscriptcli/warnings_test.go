@@ -32,3 +32,18 @@ func TestAddWarnsOfIgnoredHeaders(t *testing.T) {
 		t.Errorf("dev: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 }
+
+// Adding the text already stored changes nothing: no new etcd revision, no copy in the history.
+func TestAddSameTextAgain(t *testing.T) {
+	etcd := testetcd.Start(t)
+	e := "--etcdurls=" + etcd.Endpoint()
+	dir := testfiles.Dir(t, map[string]string{"hello.lua": helloScript})
+	ok(t, dir, e, "add", "hello.lua")
+	_, rev := current(t, etcd.Client(), "msgscript/scripts/funcs.hello/hello")
+	if out := ok(t, dir, e, "add", "hello.lua"); !strings.HasPrefix(out, "unchanged funcs.hello/hello") {
+		t.Errorf("second add said %q", out)
+	}
+	if _, again := current(t, etcd.Client(), "msgscript/scripts/funcs.hello/hello"); again != rev {
+		t.Errorf("revision %d -> %d for the same text", rev, again)
+	}
+}
