@@ -37,8 +37,15 @@ type result struct {
 // cli runs msgscriptcli with args in dir.
 func cli(t *testing.T, dir string, args ...string) result {
 	t.Helper()
+	return cliStdin(t, dir, "", args...)
+}
+
+// cliStdin is cli with stdin holding the given text.
+func cliStdin(t *testing.T, dir, stdin string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(testbin.Build(t, "github.com/msgscript/msgscript/cmd/msgscriptcli"), args...)
 	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(stdin)
 	cmd.Env = append(os.Environ(), "ETCD_ENDPOINTS=", "NATS_URL=")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -196,7 +203,7 @@ func TestLibraryCommands(t *testing.T) {
 	if !strings.Contains(keys(t, etcd.Client()), "msgscript/libs/web=--* name: web\n") {
 		t.Errorf("library key layout:\n%s", keys(t, etcd.Client()))
 	}
-	ok(t, dir, e, "lib", "rm", "web")
+	ok(t, dir, e, "lib", "rm", "--force", "web") // uses-missing-lib.lua requires it
 	fails(t, dir, 1, "no library web", e, "lib", "rm", "web")
 	fails(t, dir, 1, "no library web", e, "lib", "show", "web")
 	fails(t, dir, 2, "accepts 1 arg", e, "lib", "rm")

@@ -130,5 +130,7 @@ func newDevCmd(g *globals) *cobra.Command {
 	}
 	f.register(cmd)
 	cmd.Flags().StringVarP(&input, "input", "i", "", "the payload, or a file holding it")
+	hiddenAlias(cmd, "library", &f.libDir, "libs")
+	hiddenAlias(cmd, "pluginDir", &g.pluginDir, "plugin")
 	return cmd
 }

@@ -38,13 +38,13 @@ func (g *globals) register(root *cobra.Command) {
 	f := root.PersistentFlags()
 	f.StringVarP(&g.etcdURLs, "etcdurls", "e", envOr("ETCD_ENDPOINTS", "localhost:2379"), "etcd endpoints, comma-separated (env ETCD_ENDPOINTS)")
 	f.StringVar(&g.etcdPrefix, "prefix", etcdstore.DefaultPrefix, "etcd key prefix")
-	f.StringVarP(&g.natsURL, "natsurl", "u", os.Getenv("NATS_URL"), "NATS server for the nats module of the scripts that dev and devhttp run (env NATS_URL)")
+	f.StringVarP(&g.natsURL, "natsurl", "u", os.Getenv("NATS_URL"), "NATS server for invoke and for the nats module of the scripts that dev and devhttp run (env NATS_URL)")
 	f.StringVarP(&g.backend, "backend", "b", "etcd", "where the scripts live: etcd or dir")
 	f.StringVar(&g.dir, "dir", "", "the scripts folder, with --backend dir")
 	f.StringVarP(&g.logLevel, "log", "L", "warn", "log level: debug, info, warn or error")
 	// Bounds each command's work against the store, so that an unreachable etcd is an error
-	// rather than a hang.
-	f.DurationVar(&g.timeout, "timeout", 10*time.Second, "how long to wait for the store")
+	// rather than a hang; invoke waits as long for its reply.
+	f.DurationVar(&g.timeout, "timeout", 10*time.Second, "how long to wait for the store, or for invoke's reply")
 	f.StringVarP(&g.pluginDir, "plugin", "p", "", "folder of Go plugins (*.so) for the scripts that dev and devhttp run")
 }
 
@@ -86,6 +86,9 @@ func (g *globals) store() (store.Store, error) {
 		}
 		g.st = dirstore.New(g.dir, log)
 	case "etcd":
+		if err := g.checkEtcd(etcdstore.Endpoints(g.etcdURLs)); err != nil {
+			return nil, err
+		}
 		cli, err := g.etcdClient()
 		if err != nil {
 			return nil, err

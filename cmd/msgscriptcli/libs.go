@@ -99,14 +99,20 @@ func readLibraries(paths []string, recursive bool) ([]libraryFile, error) {
 
 func newLibAddCmd(g *globals) *cobra.Command {
 	var recursive bool
+	var name string
 	cmd := &cobra.Command{
-		Use:   "add [-r] PATH...",
+		Use:   "add [-r] [-n NAME] PATH...",
 		Short: "Compile libraries (files, or folders of .lua files) and store them",
 		Args:  args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, paths []string) error {
 			files, err := readLibraries(paths, recursive)
 			if err != nil {
 				return err
+			}
+			if name != "" {
+				if err := renameLibrary(files, paths, name); err != nil {
+					return err
+				}
 			}
 			return g.withStore(func(ctx context.Context, st store.Store) error {
 				libs, err := storedLibraries(ctx, st)
@@ -127,7 +133,21 @@ func newLibAddCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&recursive, "recursive", "r", false, "also read the sub-folders of folders")
+	cmd.Flags().StringVarP(&name, "name", "n", "", "name of the one library FILE, instead of its header or file name")
 	return cmd
+}
+
+// renameLibrary gives the one library file read the name of -n/--name, as add's -n does for a
+// script. A name for several files, or for a folder's, would store them all under one key.
+func renameLibrary(files []libraryFile, paths []string, name string) error {
+	if len(files) != 1 || files[0].path != paths[0] {
+		return usageError{errors.New("lib add: -n names one library; pass one FILE with it")}
+	}
+	if err := script.ValidateName(name); err != nil {
+		return usageError{fmt.Errorf("lib add -n: %v", err)}
+	}
+	files[0].name = name
+	return nil
 }
 
 // checkLibraries compiles libraries about to be stored. Their new versions replace the stored
@@ -149,12 +169,26 @@ func checkLibraries(libs libraries, files []libraryFile) error {
 }
 
 func newLibRmCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "rm NAME",
-		Short: "Remove a library",
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "rm [--force] NAME",
+		Short: "Remove a library, unless stored scripts require it",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			return g.withStore(func(ctx context.Context, st store.Store) error {
+				if !force {
+					// A library already gone is "no library", whoever still requires it.
+					if _, err := st.Library(ctx, a[0]); err != nil {
+						return g.missing(err, "library "+a[0])
+					}
+					users, err := requiredBy(ctx, st, a[0])
+					if err != nil {
+						return fmt.Errorf("reading the scripts from %s: %v", g.where(), err)
+					}
+					if len(users) > 0 {
+						return fmt.Errorf("library %s is required by %s; nothing removed (--force removes it anyway)", a[0], strings.Join(users, ", "))
+					}
+				}
 				if err := st.DeleteLibrary(ctx, a[0]); err != nil {
 					return g.missing(err, "library "+a[0])
 				}
@@ -163,6 +197,8 @@ func newLibRmCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
+	cmd.Flags().BoolVar(&force, "force", false, "remove it even when stored scripts require it (they will no longer compile)")
+	return cmd
 }
 
 func newLibListCmd(g *globals) *cobra.Command {

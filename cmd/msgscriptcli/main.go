@@ -7,6 +7,7 @@
 //	msgscriptcli rollback funcs.hello hello   store its previous version again
 //	msgscriptcli lib add -r libs/             store libraries
 //	msgscriptcli dev hello.lua -i John        run a script here, as the server would
+//	msgscriptcli invoke funcs.hello John      send a NATS request to a running msgscript
 //
 // Errors go to stderr and end with a non-zero exit status: 1 when the command failed, 2 when it
 // was called wrongly.
@@ -31,6 +32,10 @@ func main() {
 // usageError marks a command called wrongly (exit status 2), as opposed to one that failed.
 type usageError struct{ error }
 
+// errReported is a failure the command has already told on stderr in its own words (invoke's
+// "error <code>: <message>"); run adds only the exit status 1.
+var errReported = errors.New("failed, as reported above")
+
 // run executes the command line and returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
 	root := newRoot(stdout, stderr)
@@ -38,6 +43,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	err := root.Execute()
 	if err == nil {
 		return 0
+	}
+	if errors.Is(err, errReported) {
+		return 1
 	}
 	fmt.Fprintln(stderr, "msgscriptcli:", err)
 	if errors.Is(err, context.DeadlineExceeded) {
@@ -72,6 +80,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newLibCmd(g),
 		newDevCmd(g), newDevHTTPCmd(g),
 		newStatusCmd(g), newVersionCmd(stdout),
+		newInvokeCmd(g),
 	)
 	return root
 }
