@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/caddyserver/caddy/v2"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -33,6 +34,14 @@ func (DirStore) CaddyModule() caddy.ModuleInfo {
 func (s *DirStore) Validate() error {
 	if s.Path == "" {
 		return fmt.Errorf("store dir: no path")
+	}
+	// Said by `caddy validate` and at load, not first when the store is read at start.
+	fi, err := os.Stat(s.Path)
+	switch {
+	case err != nil:
+		return fmt.Errorf("store dir: %v", err)
+	case !fi.IsDir():
+		return fmt.Errorf("store dir: %s is not a folder", s.Path)
 	}
 	return nil
 }
