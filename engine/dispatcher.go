@@ -275,11 +275,7 @@ func (d *dispatcher) Stop(ctx context.Context) error {
 
 	var draining sync.WaitGroup
 	for _, s := range subs {
-		draining.Add(1)
-		go func() {
-			defer draining.Done()
-			d.drain(ctx, s)
-		}()
+		draining.Go(func() { d.drain(ctx, s) })
 	}
 	draining.Wait()
 	done := make(chan struct{})

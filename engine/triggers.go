@@ -107,11 +107,7 @@ func (t *triggers) stop(ctx context.Context) {
 	t.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, tr := range running {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tr.stop(ctx)
-		}()
+		wg.Go(func() { tr.stop(ctx) })
 	}
 	wg.Wait()
 }
