@@ -81,10 +81,16 @@ func startEngineOn(t testing.TB, ns *server.Server, open func(*zap.Logger) store
 // eventually retries check until it passes or 5 s have gone by.
 func eventually(t testing.TB, what string, check func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	eventuallyWithin(t, 5*time.Second, what, check)
+}
+
+// eventuallyWithin is eventually with its own bound.
+func eventuallyWithin(t testing.TB, d time.Duration, what string, check func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !check() {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 5s", what)
+			t.Fatalf("%s: not within %v", what, d)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
