@@ -30,6 +30,9 @@ end
 
 const helloReply = `{"hello":"Processed subject: funcs.hello with payload: John"}`
 
+// helloHTTP is helloReply over HTTP, which ends JSON with a newline.
+const helloHTTP = helloReply + "\n"
+
 func scriptsDir(t *testing.T) string {
 	return testfiles.Dir(t, map[string]string{"hello.lua": helloScript})
 }

@@ -41,6 +41,7 @@ end
 GET, POST, PUT, PATCH, DELETE, OPTIONS = all, all, all, all, all, all
 function HEAD(url) return "", 204, {["X-Method"] = "HEAD"} end
 `,
+	"raw.lua": "--* subject: funcs.raw\n--* reply: raw\nfunction OnMessage(s, p) return '{\"greeting\":\"hi '..p..'\"}' end\n",
 	"created.lua": "--* subject: web.created\n--* http: true\nfunction POST(url, body)\n" +
 		"  return '{\"id\":7}', 201, {['Content-Type'] = 'application/json', ['Location'] = '/items/7', ['Set-Cookie'] = {'a=1', 'b=2'}}\nend\n",
 }
@@ -116,8 +117,14 @@ func TestHandlerNormalAndHTTPMode(t *testing.T) {
 	base := "http://" + s.plain
 
 	r := testhttp.Do(t, "POST", base+"/funcs.hello", strings.NewReader("John"))
-	if r.Status != 200 || r.Body != helloReply || r.Header.Get("Content-Type") != "application/json" {
+	if r.Status != 200 || r.Body != helloHTTP || r.Header.Get("Content-Type") != "application/json" {
 		t.Fatalf("normal mode: %d %q %v", r.Status, r.Body, r.Header)
+	}
+
+	// A `--* reply: raw` script: its return value is the body, JSON typed as such, not wrapped.
+	r = testhttp.Do(t, "POST", base+"/funcs.raw", strings.NewReader("Ann"))
+	if r.Status != 200 || r.Body != `{"greeting":"hi Ann"}` || r.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("raw reply: %d %q %v", r.Status, r.Body, r.Header)
 	}
 
 	// HTTP mode: the script's status, headers (repeated ones too) and body, as they are.
@@ -223,7 +230,7 @@ func TestHandlerStatuses(t *testing.T) {
 		t.Errorf("chunked body over the limit: %d %q", r.Status, r.Body)
 	}
 	// Within the limits, the edge site's own connection works and only X-Keep is passed on.
-	if r := testhttp.Do(t, "POST", limited+"/funcs.hello", strings.NewReader("John")); r.Status != 200 || r.Body != helloReply {
+	if r := testhttp.Do(t, "POST", limited+"/funcs.hello", strings.NewReader("John")); r.Status != 200 || r.Body != helloHTTP {
 		t.Errorf("edge site: %d %q", r.Status, r.Body)
 	}
 	if r := testhttp.Do(t, "GET", limited+"/web.echo", nil, "X-Keep", "1", "X-Drop", "1"); r.Header.Get("X-Headers") != "X-Keep" {
@@ -278,7 +285,7 @@ func TestHandlerFailuresReachHandleErrors(t *testing.T) {
 		{base + "/funcs.nothing", "", 404, "custom 404: no script listens on funcs.nothing"},
 		{base + "/$SYS.x", "", 400, `custom 400: subject "$SYS.x" is reserved for NATS itself`},
 		{base + "/funcs.fail", "", 500, "custom 500: fail: "},
-		{base + "/funcs.hello", "John", 200, helloReply},
+		{base + "/funcs.hello", "John", 200, helloHTTP},
 	} {
 		r := testhttp.Do(t, "POST", c.url, strings.NewReader(c.body))
 		if r.Status != c.status || !strings.HasPrefix(r.Body, c.want) {
@@ -311,7 +318,7 @@ func TestHandlerBehindBasicAuth(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || string(b) != helloReply {
+	if resp.StatusCode != 200 || string(b) != helloHTTP {
 		t.Fatalf("with credentials: %d %s", resp.StatusCode, b)
 	}
 }

@@ -34,3 +34,19 @@ func TestUnknownHeaderLoadsWithAWarning(t *testing.T) {
 		t.Errorf("log: %v", logs.All())
 	}
 }
+
+// A script stored under a subject its header does not name (an etcd key written by hand) is
+// served on the key's subject, and says so.
+func TestSubjectHeaderDifferingFromTheKeyWarns(t *testing.T) {
+	reg := NewRegistry(Options{})
+	t.Cleanup(reg.Close)
+	reg.Replace([]store.Event{putScript("funcs.key", "s", "--* name: s\n--* subject: funcs.header\nfunction OnMessage() return 'ran' end\n")})
+	if got := string(reg.Answer(context.Background(), "funcs.key", &nats.Msg{Subject: "funcs.key"}).Data); got != `{"s":"ran"}` {
+		t.Fatalf("got %s", got)
+	}
+	st, _, _ := reg.ScriptStatus("funcs.key", "s")
+	want := `s.lua:2: header subject "funcs.header" differs from the subject it is stored under; it is served on funcs.key`
+	if len(st.Warnings) != 1 || st.Warnings[0] != want {
+		t.Errorf("warnings %q, want %q", st.Warnings, want)
+	}
+}

@@ -101,7 +101,7 @@ function OnMessage(subject, payload) return "message " .. payload end
 		t.Fatalf("PUT: %d %q", w.Code, w.Body)
 	}
 	w := serve(t, reg, httptest.NewRequest("POST", "/web.both", strings.NewReader("y")))
-	if w.Code != 200 || w.Body.String() != `{"both":"message y"}` || w.Header().Get("Content-Type") != "application/json" {
+	if w.Code != 200 || w.Body.String() != "{\"both\":\"message y\"}\n" || w.Header().Get("Content-Type") != "application/json" {
 		t.Fatalf("POST: %d %q %v", w.Code, w.Body, w.Header())
 	}
 }

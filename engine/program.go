@@ -10,6 +10,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/msgscript/msgscript/callctx"
+	"github.com/msgscript/msgscript/script"
 	"github.com/msgscript/msgscript/store"
 )
 
@@ -52,6 +53,18 @@ func newProgram(subject, name string, it store.Item, code *Code, opts *Options, 
 
 // Close releases the idle states; calls in progress finish on theirs.
 func (p *Program) Close() { p.pool.close() }
+
+// warnings are the header lines of the script that are read but not used, located in its origin:
+// its headers' own, and a `--* subject:` that differs from the subject it is stored under (an
+// etcd key written by hand, or `msgscriptcli add -s`), which it is served on.
+func (p *Program) warnings() []*script.Error {
+	w := p.Headers.WarningsAt(p.Origin)
+	if h := p.Headers.Subject; h != "" && h != p.Subject {
+		w = append(w, &script.Error{Origin: p.Origin, Line: p.Headers.SubjectLine,
+			Msg: fmt.Sprintf("header subject %q differs from the subject it is stored under; it is served on %s", h, p.Subject)})
+	}
+	return w
+}
 
 // CallError is a script failing in one call. It concerns that script alone: the others on the
 // same subject still answer.

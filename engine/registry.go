@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -48,9 +50,12 @@ type scriptKey struct{ subject, name string }
 // scriptEntry is one script: its latest stored text, the last version that compiled, and the
 // counters of its calls, which its versions share.
 type scriptEntry struct {
-	item  store.Item
-	prog  *Program // serving; nil when no version has compiled yet
-	err   error    // why item is not the version serving; nil when it is
+	item store.Item
+	prog *Program // serving; nil when no version has compiled yet
+	err  error    // why item is not the version serving; nil when it is
+	// alone is set when prog, a `--* reply: raw` script, is not served because other scripts
+	// share its subject: it says so (see rawConflicts).
+	alone string
 	stats *counters
 }
 
@@ -246,7 +251,7 @@ func (r *Registry) compile(key scriptKey, e *scriptEntry) (replaced *Program) {
 	} else {
 		r.log.Info("script loaded", fields...)
 	}
-	for _, w := range code.Headers.WarningsAt(e.item.Origin) {
+	for _, w := range e.prog.warnings() {
 		r.log.Warn("script header ignored", append(fields, zap.String("warning", w.Error()))...)
 	}
 	return replaced
@@ -269,10 +274,11 @@ func (r *Registry) library(name string) (Source, bool) {
 
 // publish rebuilds the subject map that messages are looked up in.
 func (r *Registry) publish() {
+	r.rawConflicts()
 	m := map[string]*subjectEntry{}
 	var triggered []*Program
 	for key, e := range r.scripts {
-		if e.prog == nil {
+		if e.prog == nil || e.alone != "" {
 			continue
 		}
 		if e.prog.Headers.Stream != "" || e.prog.Headers.Cron != "" {
@@ -304,6 +310,36 @@ func (r *Registry) publish() {
 	}
 	r.bySubject.Store(&m)
 	r.triggered.Store(&triggered)
+}
+
+// rawConflicts marks the `--* reply: raw` scripts that share their subject with another script:
+// their reply is the whole answer, so they cannot be merged with others, and which one would win
+// is no choice to make silently. They are not served (said in their status and the log) until
+// they are alone again.
+func (r *Registry) rawConflicts() {
+	bySubject := map[string][]string{}
+	for key, e := range r.scripts {
+		if e.prog != nil {
+			bySubject[key.subject] = append(bySubject[key.subject], key.name)
+		}
+	}
+	for key, e := range r.scripts {
+		was := e.alone
+		e.alone = ""
+		if e.prog == nil || !e.prog.Headers.RawReply || len(bySubject[key.subject]) < 2 {
+			if was != "" && e.prog != nil {
+				r.log.Info("script served again: it is alone on its subject", zap.String("subject", key.subject), zap.String("name", key.name))
+			}
+			continue
+		}
+		others := slices.DeleteFunc(slices.Clone(bySubject[key.subject]), func(n string) bool { return n == key.name })
+		slices.Sort(others)
+		e.alone = fmt.Sprintf("not served: `--* reply: raw` makes its reply the whole answer, so it must be the only script on %s; also there: %s",
+			key.subject, strings.Join(others, ", "))
+		if e.alone != was {
+			r.log.Error("script not served", zap.String("subject", key.subject), zap.String("name", key.name), zap.String("error", e.alone))
+		}
+	}
 }
 
 // Close releases every program's Lua states.

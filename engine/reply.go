@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
@@ -20,12 +22,16 @@ const maxErrorLen = 4096
 // Nats-Service-Error value "name: message" per failed script.
 //
 // When an HTTP-mode script answered an HTTP request, its response is the reply instead (the first
-// one by script name, should several scripts on the subject be in HTTP mode).
+// one by script name, should several scripts on the subject be in HTTP mode); when a `--* reply:
+// raw` script answered (it is alone on its subject), what it returned is.
 func newReply(inbox, subject string, results []result) *nats.Msg {
 	for _, r := range results {
 		if r.http != nil {
 			return r.http.Msg(inbox)
 		}
+	}
+	if len(results) == 1 && results[0].raw && results[0].err == nil {
+		return rawReply(inbox, results[0].body)
 	}
 	size := 2
 	for _, r := range results {
@@ -64,6 +70,20 @@ func newReply(inbox, subject string, results []result) *nats.Msg {
 		msg.Header.Set(micro.ErrorCodeHeader, strconv.Itoa(code))
 	}
 	return msg
+}
+
+// rawReply is the reply of a `--* reply: raw` script: what it returned, as it is. Its Content-Type
+// header tells the HTTP handler what it is: JSON when it parses as JSON, else text, else bytes
+// (never sniffed: a script echoing its input must not become an HTML page on the server's origin).
+func rawReply(inbox, body string) *nats.Msg {
+	ct := "application/octet-stream"
+	switch {
+	case json.Valid([]byte(body)):
+		ct = "application/json"
+	case utf8.ValidString(body):
+		ct = "text/plain; charset=utf-8"
+	}
+	return &nats.Msg{Subject: inbox, Data: []byte(body), Header: nats.Header{"Content-Type": []string{ct}}}
 }
 
 // failureReply is a reply that says only that the call failed, with the NATS micro error headers.

@@ -19,6 +19,7 @@ type result struct {
 	name string
 	body string
 	http *httpmsg.Response // set when an HTTP-mode script answered an HTTP request
+	raw  bool              // body is the whole reply (`--* reply: raw`)
 	err  *CallError
 }
 
@@ -59,7 +60,7 @@ func (r *Registry) runScript(ctx context.Context, p *Program, m *nats.Msg, req *
 	if err == nil {
 		p.stats.record(OK, end.Sub(start), end, "")
 		endSpan(span, nil)
-		return result{name: p.Name, body: body, http: resp}
+		return result{name: p.Name, body: body, http: resp, raw: p.Headers.RawReply}
 	}
 	var ce *CallError
 	if !errors.As(err, &ce) {

@@ -19,7 +19,7 @@ type ScriptStatus struct {
 	Version  string `json:"version,omitempty"`
 	Revision int64  `json:"revision,omitempty"` // etcd's revision of the version serving
 	// Stored is the latest stored version when it is not the one serving, and Error why: its
-	// compile error, located at file:line.
+	// compile error, located at file:line, or why the version that compiled is not served.
 	Stored    string     `json:"stored,omitempty"`
 	Error     string     `json:"error,omitempty"`
 	ErrorLine *ErrorLine `json:"error_line,omitempty"`
@@ -27,7 +27,8 @@ type ScriptStatus struct {
 	HTTP      bool       `json:"http,omitempty"`
 	Timeout   string     `json:"timeout,omitempty"`
 	// Warnings are the header lines of the version serving that were read but not used
-	// (unknown, or repeated), as "origin:line: message".
+	// (unknown, repeated, or a subject header that differs from the subject it is stored under),
+	// as "origin:line: message".
 	Warnings []string `json:"warnings,omitempty"`
 	// Trigger is set for a script that a stream or a schedule calls.
 	Trigger *TriggerStatus `json:"trigger,omitempty"`
@@ -122,9 +123,12 @@ func (r *Registry) statusOf(key scriptKey, e *scriptEntry) ScriptStatus {
 	if p := e.prog; p != nil {
 		st.Version, st.Revision, st.Libraries, st.HTTP = p.Version, p.Revision, p.Libraries, p.Headers.HTTP
 		st.Timeout = p.timeout.String()
-		for _, w := range p.Headers.WarningsAt(p.Origin) {
+		for _, w := range p.warnings() {
 			st.Warnings = append(st.Warnings, w.Error())
 		}
+	}
+	if e.alone != "" && e.err == nil {
+		st.Stored, st.Version, st.Error = st.Version, "", e.alone
 	}
 	if e.err != nil {
 		st.Stored, st.Error = store.Version(e.item.Source), e.err.Error()

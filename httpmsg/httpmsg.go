@@ -144,7 +144,8 @@ func Failure(m *nats.Msg) (status int, msg string, failed bool) {
 }
 
 // WriteReply writes a script's reply as the HTTP response: in HTTP mode the status, headers and
-// body the script returned; in normal mode 200 and the JSON object name -> string; when a script
+// body the script returned; in normal mode 200 and the JSON object name -> string (or, for a
+// `--* reply: raw` script, what it returned, with the type the engine gave it); when a script
 // failed, its Failure as plain text. It returns the status written.
 func WriteReply(w http.ResponseWriter, m *nats.Msg) int {
 	if status, msg, failed := Failure(m); failed {
@@ -163,13 +164,33 @@ func WriteReply(w http.ResponseWriter, m *nats.Msg) int {
 				}
 			}
 		}
-	} else {
-		w.Header().Set("Content-Type", "application/json")
+		writeBody(w, status, m.Data, nil)
+		return status
 	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(m.Data)))
-	w.WriteHeader(status)
-	_, _ = w.Write(m.Data)
+	if ct := m.Header.Get("Content-Type"); ct != "" {
+		// A `--* reply: raw` script's reply, typed by the engine: sent as it is.
+		w.Header().Set("Content-Type", ct)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		writeBody(w, status, m.Data, nil)
+		return status
+	}
+	// The JSON object name -> reply, ended by a newline as JSON over HTTP usually is (a terminal
+	// prompt then starts on its own line after curl).
+	w.Header().Set("Content-Type", "application/json")
+	writeBody(w, status, m.Data, newline)
 	return status
+}
+
+var newline = []byte{'\n'}
+
+// writeBody writes status and body, then end, with their Content-Length.
+func writeBody(w http.ResponseWriter, status int, body, end []byte) {
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)+len(end)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+	if end != nil {
+		_, _ = w.Write(end)
+	}
 }
 
 // WriteError answers with status and a plain-text message.

@@ -75,8 +75,15 @@ func TestWriteReply(t *testing.T) {
 
 	w = httptest.NewRecorder()
 	WriteReply(w, &nats.Msg{Data: []byte(`{"a":"x"}`)})
-	if w.Code != 200 || w.Header().Get("Content-Type") != "application/json" || w.Body.String() != `{"a":"x"}` {
+	if w.Code != 200 || w.Header().Get("Content-Type") != "application/json" || w.Body.String() != "{\"a\":\"x\"}\n" || w.Header().Get("Content-Length") != "10" {
 		t.Errorf("normal reply: %d %v %q", w.Code, w.Header(), w.Body)
+	}
+
+	// A raw reply: typed by the engine, as it is.
+	w = httptest.NewRecorder()
+	WriteReply(w, &nats.Msg{Data: []byte("hi"), Header: nats.Header{"Content-Type": {"text/plain; charset=utf-8"}}})
+	if w.Code != 200 || w.Header().Get("Content-Type") != "text/plain; charset=utf-8" || w.Header().Get("X-Content-Type-Options") != "nosniff" || w.Body.String() != "hi" {
+		t.Errorf("raw reply: %d %v %q", w.Code, w.Header(), w.Body)
 	}
 
 	resp := (&Response{Status: 302, Header: map[string][]string{"Location": {"/next"}, "Msgscript-Status": {"200"}}}).Msg("inbox")

@@ -22,6 +22,12 @@ import (
 //	--* http: true             HTTP mode: call the function named after the verb (`html` is an alias)
 //	--* timeout: 5s            per-call deadline, overriding the server default
 //
+// msgscript's own reply format:
+//
+//	--* reply: raw             what OnMessage returns is the whole reply (default json: an object
+//	                           from script name to what it returned); the script must be alone on
+//	                           its subject
+//
 // and msgscript's own, for durable and scheduled work on NATS JetStream:
 //
 //	--* stream: WEBHOOKS       run on the messages of this JetStream stream (a durable consumer)
@@ -35,6 +41,11 @@ type Headers struct {
 	Requires []string
 	HTTP     bool
 	Timeout  time.Duration
+	RawReply bool
+
+	// SubjectLine is the line of the subject header (0 without one), to point at it when the
+	// subject a script is stored under differs.
+	SubjectLine int
 
 	Stream     string
 	MaxDeliver int             // 0 when not set: DefaultMaxDeliver
@@ -127,7 +138,7 @@ func distance(a, b string) int {
 	return prev[len(b)]
 }
 
-var knownHeaders = []string{"subject", "name", "require", "http", "html", "timeout", "stream", "max_deliver", "backoff", "deliver", "cron"}
+var knownHeaders = []string{"subject", "name", "require", "http", "html", "timeout", "reply", "stream", "max_deliver", "backoff", "deliver", "cron"}
 
 // check refuses headers that make no sense together, pointing at the line of the one that needs
 // another.
@@ -138,6 +149,9 @@ func (h *Headers) check(seen map[string]int) error {
 				return &HeaderError{Line: line, Msg: fmt.Sprintf("header %q needs a `--* stream:` header: it tunes how a stream's messages are retried", key)}
 			}
 		}
+	}
+	if h.RawReply && h.HTTP {
+		return &HeaderError{Line: seen["reply"], Msg: "header \"reply: raw\" is for OnMessage scripts: in HTTP mode the script's response is the reply already"}
 	}
 	if h.Cron != "" {
 		if h.Stream != "" {
@@ -185,7 +199,7 @@ func (h *Headers) set(line string, seen map[string]int, lineNo int) error {
 		if err := ValidatePattern(value); err != nil {
 			return fail("%v", err)
 		}
-		h.Subject = value
+		h.Subject, h.SubjectLine = value, lineNo
 	case "name":
 		if err := ValidateName(value); err != nil {
 			return fail("%v", err)
@@ -208,6 +222,15 @@ func (h *Headers) set(line string, seen map[string]int, lineNo int) error {
 			return fail("header \"timeout\" wants a positive duration such as 5s or 250ms, got %q", value)
 		}
 		h.Timeout = d
+	case "reply":
+		switch strings.ToLower(value) {
+		case "raw":
+			h.RawReply = true
+		case "json":
+			h.RawReply = false
+		default:
+			return fail("header \"reply\" wants raw or json, got %q", value)
+		}
 	case "stream":
 		if err := ValidateStream(value); err != nil {
 			return fail("%v", err)

@@ -21,7 +21,7 @@ func TestParseHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Headers{Subject: "funcs.hello", Name: "hello", Requires: []string{"web", "util"}, HTTP: true, Timeout: 250 * time.Millisecond}
+	want := Headers{Subject: "funcs.hello", SubjectLine: 1, Name: "hello", Requires: []string{"web", "util"}, HTTP: true, Timeout: 250 * time.Millisecond}
 	if !reflect.DeepEqual(h, want) {
 		t.Fatalf("got %+v, want %+v", h, want)
 	}
@@ -36,8 +36,19 @@ func TestParseHeadersErrors(t *testing.T) {
 		{"--* name:\n", "line 1", "has no value"},
 		{"--* subject: >\n", "line 1", "wildcard"},
 		{"--* name: a/b\n", "line 1", "contains '/'"},
+		{"--* reply: text\n", "line 1", "raw or json"},
+		{"--* http: true\n--* reply: raw\n", "line 2", "in HTTP mode"},
 	}
 	wantHeaderErrors(t, cases)
+}
+
+func TestParseReplyHeader(t *testing.T) {
+	for src, raw := range map[string]bool{"--* reply: raw\n": true, "--* reply: RAW\n": true, "--* reply: json\n": false, "": false} {
+		h, err := ParseHeaders([]byte(src))
+		if err != nil || h.RawReply != raw {
+			t.Errorf("%q: got raw %v, %v; want %v", src, h.RawReply, err, raw)
+		}
+	}
 }
 
 // A store needs the subject and name of a script even when another header is wrong, so that the
@@ -170,9 +181,9 @@ func TestHeaderWarnings(t *testing.T) {
 		t.Errorf("headers: %+v", h)
 	}
 	want := []HeaderError{
-		{2, `unknown header "todo", ignored (known: subject, name, require, http, html, timeout, stream, max_deliver, backoff, deliver, cron)`},
+		{2, `unknown header "todo", ignored (known: subject, name, require, http, html, timeout, reply, stream, max_deliver, backoff, deliver, cron)`},
 		{3, `unknown header "subjet", ignored (did you mean subject?)`},
-		{4, `unknown header "executor", ignored (known: subject, name, require, http, html, timeout, stream, max_deliver, backoff, deliver, cron)`},
+		{4, `unknown header "executor", ignored (known: subject, name, require, http, html, timeout, reply, stream, max_deliver, backoff, deliver, cron)`},
 		{6, `header "timeout" repeats the one on line 5; this later one wins`},
 		{8, `header "html" repeats the one on line 7; this later one wins`},
 	}

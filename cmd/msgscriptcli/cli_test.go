@@ -134,6 +134,15 @@ func TestScriptCommands(t *testing.T) {
 	ok(t, dir, e, "rm", "-s", "other.plain", "-n", "renamed")
 	fails(t, dir, 1, "no script other.plain/renamed", e, "rm", "-s", "other.plain", "-n", "renamed")
 	fails(t, dir, 2, "-s SUBJECT and -n NAME", e, "rm", "-s", "other.plain")
+	// SUBJECT NAME as arguments, as history and rollback take them.
+	if got := ok(t, dir, e, "show", "funcs.hello", "hello"); got != helloScript {
+		t.Errorf("show SUBJECT NAME gave %q", got)
+	}
+	fails(t, dir, 2, "name the script as SUBJECT NAME", e, "rm", "other.plain")
+	fails(t, dir, 2, "name the script as SUBJECT NAME", e, "rm", "other.plain", "plain", "-n", "plain")
+	if got := ok(t, dir, e, "rm", "other.plain", "plain"); got != "removed other.plain/plain\n" {
+		t.Errorf("rm SUBJECT NAME said %q", got)
+	}
 	if strings.Contains(keys(t, etcd.Client()), "renamed") {
 		t.Error("rm left the key")
 	}
@@ -223,7 +232,7 @@ func TestDev(t *testing.T) {
 	if got := ok(t, dir, "dev", "hello.lua", "-i", "John"); got != `{"hello":"Processed subject: funcs.hello with payload: John"}`+"\n" {
 		t.Errorf("dev hello: %q", got)
 	}
-	if got := ok(t, dir, "dev", "hello.lua", "-i", "payload.txt", "-s", "funcs.x", "-n", "h"); got != `{"h":"Processed subject: funcs.x with payload: from a file"}`+"\n" {
+	if got := ok(t, dir, "dev", "hello.lua", "-i", "@payload.txt", "-s", "funcs.x", "-n", "h"); got != `{"h":"Processed subject: funcs.x with payload: from a file"}`+"\n" {
 		t.Errorf("dev with a payload file and overrides: %q", got)
 	}
 	// libs/ next to the script is found by itself; -l names another folder.
@@ -293,5 +302,5 @@ func TestDevWithModules(t *testing.T) {
 		t.Errorf("plugins: %q", got)
 	}
 	fails(t, dir, 1, "io.open is not available in msgscript's sandbox", "dev", "--sandbox", "files.lua", "-i", "")
-	fails(t, dir, 1, "plugin_dir", "-p", filepath.Join(dir, "missing"), "dev", "plugin.lua", "-i", "")
+	fails(t, dir, 1, "plugin_dir", "dev", "-p", filepath.Join(dir, "missing"), "plugin.lua", "-i", "")
 }

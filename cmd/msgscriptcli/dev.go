@@ -30,7 +30,8 @@ func (f *devFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&f.libDir, "libs", "l", "", "folder of libraries (default: libs/ next to FILE, when there is one)")
 	cmd.Flags().StringVarP(&f.subject, "subject", "s", "", "subject, instead of the script's header")
 	cmd.Flags().StringVarP(&f.name, "name", "n", "", "name, instead of the script's header or file name")
-	cmd.Flags().BoolVar(&f.sandbox, "sandbox", false, "run the script in the sandbox, as a server with `sandbox` does")
+	// No backquotes in a usage string: pflag would take the quoted word for the flag's value name.
+	cmd.Flags().BoolVar(&f.sandbox, "sandbox", false, "run the script in the sandbox, as a server with the sandbox option does")
 }
 
 // setup prepares the logger and the Lua modules; the returned function lets go of the modules'
@@ -93,20 +94,19 @@ func (f *devFlags) load(path string, log *zap.Logger) (*engine.Registry, scriptF
 
 func newDevCmd(g *globals) *cobra.Command {
 	var f devFlags
-	var input string
+	var in payloadFlags
 	cmd := &cobra.Command{
-		Use:   "dev FILE -i PAYLOAD",
+		Use:   "dev FILE (-i PAYLOAD | -i @FILE | -f FILE | < FILE)",
 		Short: "Run a script here, as the server would, and print its reply",
-		Long: "Compiles FILE with its libraries, calls it once with PAYLOAD (the text itself, or the\n" +
-			"path of a file holding it) and prints the reply the server would send. The exit status\n" +
-			"is 1 when the script does not compile or fails.",
+		Long: "Compiles FILE with its libraries, calls it once with the payload and prints the reply the\n" +
+			"server would send. The payload is the text of -i (-i '' for an empty one), or the content\n" +
+			"of the file named by -i @FILE or -f FILE, or what stdin holds when it is not a terminal.\n" +
+			"The exit status is 1 when the script does not compile or fails.",
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			payload := []byte(input)
-			if fi, err := os.Stat(input); err == nil && fi.Mode().IsRegular() {
-				if payload, err = os.ReadFile(input); err != nil {
-					return err
-				}
+			payload, err := in.read(cmd, g)
+			if err != nil {
+				return err
 			}
 			// The reply carries a failing script's error, printed below; the engine's own log
 			// of it shows with -L info or debug.
@@ -129,7 +129,8 @@ func newDevCmd(g *globals) *cobra.Command {
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().StringVarP(&input, "input", "i", "", "the payload, or a file holding it")
+	in.register(cmd)
+	g.registerPlugin(cmd)
 	hiddenAlias(cmd, "library", &f.libDir, "libs")
 	hiddenAlias(cmd, "pluginDir", &g.pluginDir, "plugin")
 	return cmd

@@ -18,6 +18,10 @@ import (
 	"github.com/msgscript/msgscript/httpmsg"
 )
 
+// devHTTPPort is devhttp's default port: the original's 7634 was one swap away from the server's
+// 7643, so that a request meant for one reached the other.
+const devHTTPPort = 7680
+
 // devMaxBody bounds a request body, as the server's handler does by default.
 const devMaxBody = 1 << 20
 
@@ -26,9 +30,9 @@ func newDevHTTPCmd(g *globals) *cobra.Command {
 	var port int
 	var host string
 	cmd := &cobra.Command{
-		Use:   "devhttp FILE [-l libs] [--port 7634]",
+		Use:   "devhttp FILE [-l libs] [--port 7680]",
 		Short: "Serve one script over HTTP the way the server's handler does, reloading it on every request",
-		Long: "Serves FILE on http://127.0.0.1:7634/. A request to /<subject>/rest reaches the script as the\n" +
+		Long: "Serves FILE on http://127.0.0.1:7680/ (the original used 7634: --port 7634). A request to /<subject>/rest reaches the script as the\n" +
 			"server's handler would send it (any other path is taken as the rest), with the same\n" +
 			"statuses. FILE and its libraries are read again on every request, so an edit is live at\n" +
 			"once; a script that does not compile answers 500 with file:line: message.",
@@ -64,7 +68,8 @@ func newDevHTTPCmd(g *globals) *cobra.Command {
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().IntVar(&port, "port", 7634, "port to listen on")
+	g.registerPlugin(cmd)
+	cmd.Flags().IntVar(&port, "port", devHTTPPort, "port to listen on")
 	cmd.Flags().StringVar(&host, "host", "127.0.0.1", "address to listen on (0.0.0.0 for every interface)")
 	return cmd
 }

@@ -38,14 +38,19 @@ func (g *globals) register(root *cobra.Command) {
 	f := root.PersistentFlags()
 	f.StringVarP(&g.etcdURLs, "etcdurls", "e", envOr("ETCD_ENDPOINTS", "localhost:2379"), "etcd endpoints, comma-separated (env ETCD_ENDPOINTS)")
 	f.StringVar(&g.etcdPrefix, "prefix", etcdstore.DefaultPrefix, "etcd key prefix")
-	f.StringVarP(&g.natsURL, "natsurl", "u", os.Getenv("NATS_URL"), "NATS server for invoke and for the nats module of the scripts that dev and devhttp run (env NATS_URL)")
+	f.StringVarP(&g.natsURL, "natsurl", "u", os.Getenv("NATS_URL"), "NATS server for invoke, and for the nats module of the scripts run here (env NATS_URL)")
 	f.StringVarP(&g.backend, "backend", "b", "etcd", "where the scripts live: etcd or dir")
 	f.StringVar(&g.dir, "dir", "", "the scripts folder, with --backend dir")
 	f.StringVarP(&g.logLevel, "log", "L", "warn", "log level: debug, info, warn or error")
 	// Bounds each command's work against the store, so that an unreachable etcd is an error
 	// rather than a hang; invoke waits as long for its reply.
 	f.DurationVar(&g.timeout, "timeout", 10*time.Second, "how long to wait for the store, or for invoke's reply")
-	f.StringVarP(&g.pluginDir, "plugin", "p", "", "folder of Go plugins (*.so) for the scripts that dev and devhttp run")
+}
+
+// registerPlugin adds --plugin to a command that runs scripts here (dev, devhttp, test); the
+// others load no plugin, and their help does not offer it.
+func (g *globals) registerPlugin(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&g.pluginDir, "plugin", "p", "", "folder of Go plugins (*.so) for the scripts run here")
 }
 
 func envOr(name, def string) string {

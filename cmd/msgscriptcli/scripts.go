@@ -46,6 +46,9 @@ func newAddCmd(g *globals) *cobra.Command {
 					}
 					scripts = append(scripts, f)
 				}
+				if len(problems) == 0 {
+					problems = rawAlone(ctx, st, scripts)
+				}
 				if len(problems) > 0 {
 					return fmt.Errorf("nothing stored:\n%w", errors.Join(problems...))
 				}
@@ -73,11 +76,11 @@ func newAddCmd(g *globals) *cobra.Command {
 func newRmCmd(g *globals) *cobra.Command {
 	var subject, name string
 	cmd := &cobra.Command{
-		Use:   "rm -s SUBJECT -n NAME",
+		Use:   "rm SUBJECT NAME | rm -s SUBJECT -n NAME",
 		Short: "Remove a script",
-		Args:  args(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := needRef(cmd, subject, name); err != nil {
+		Args:  args(cobra.MaximumNArgs(2)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if err := needRef(cmd, a, &subject, &name); err != nil {
 				return err
 			}
 			return g.withStore(func(ctx context.Context, st store.Store) error {
@@ -93,16 +96,24 @@ func newRmCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// requiredRef adds the -s and -n flags that name one stored script.
+// requiredRef adds the -s and -n flags that name one stored script (the original's spelling; the
+// two arguments SUBJECT NAME do the same, as history and rollback take them).
 func requiredRef(cmd *cobra.Command, subject, name *string) {
-	cmd.Flags().StringVarP(subject, "subject", "s", "", "the script's subject (required)")
-	cmd.Flags().StringVarP(name, "name", "n", "", "the script's name (required)")
+	cmd.Flags().StringVarP(subject, "subject", "s", "", "the script's subject")
+	cmd.Flags().StringVarP(name, "name", "n", "", "the script's name")
 }
 
-// needRef checks that -s and -n were both given.
-func needRef(cmd *cobra.Command, subject, name string) error {
-	if subject == "" || name == "" {
-		return usageError{fmt.Errorf("%s: name the script with -s SUBJECT and -n NAME", cmd.CommandPath())}
+// needRef takes the script's subject and name from the arguments SUBJECT NAME, or checks that -s
+// and -n were both given.
+func needRef(cmd *cobra.Command, a []string, subject, name *string) error {
+	switch {
+	case len(a) == 2 && *subject == "" && *name == "":
+		*subject, *name = a[0], a[1]
+	case len(a) != 0:
+		*subject = "" // one or three arguments, or arguments and flags: said below
+	}
+	if *subject == "" || *name == "" {
+		return usageError{fmt.Errorf("%s: name the script as SUBJECT NAME, or with -s SUBJECT and -n NAME", cmd.CommandPath())}
 	}
 	return nil
 }
@@ -157,11 +168,11 @@ func printItems(g *globals, items []store.Item, prefix string, withSubject bool)
 func newShowCmd(g *globals) *cobra.Command {
 	var subject, name string
 	cmd := &cobra.Command{
-		Use:   "show -s SUBJECT -n NAME",
+		Use:   "show SUBJECT NAME | show -s SUBJECT -n NAME",
 		Short: "Print a stored script",
-		Args:  args(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := needRef(cmd, subject, name); err != nil {
+		Args:  args(cobra.MaximumNArgs(2)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if err := needRef(cmd, a, &subject, &name); err != nil {
 				return err
 			}
 			return g.withStore(func(ctx context.Context, st store.Store) error {

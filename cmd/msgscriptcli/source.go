@@ -42,6 +42,11 @@ func readScript(path, subject, name string) (scriptFile, error) {
 	f := scriptFile{path: path, subject: subject, name: name, text: text}
 	if f.subject == "" {
 		f.subject = h.Subject
+	} else if h.Subject != "" && h.Subject != f.subject {
+		// Allowed (one file serving two subjects), but the header then misleads whoever reads
+		// the script: the server says it too.
+		fmt.Fprintf(os.Stderr, "msgscriptcli: warning: %s:%d: header subject %q differs from -s %s, which the script is stored and served under\n",
+			path, h.SubjectLine, h.Subject, f.subject)
 	}
 	if f.name == "" {
 		f.name = h.NameFor(path)
