@@ -139,6 +139,8 @@ func rowOf(st engine.ScriptStatus, now time.Time) row {
 	}
 	r.Warnings = st.Warnings
 	switch {
+	case st.NotServed != "":
+		r.State, r.Health = st.NotServed, "bad"
 	case st.Version == "":
 		r.State, r.Health = "does not compile", "bad"
 	case st.Error != "":

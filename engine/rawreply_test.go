@@ -68,7 +68,7 @@ func TestRawReplyMustBeAlone(t *testing.T) {
 		t.Fatalf("with another script: got %s", got)
 	}
 	st, _, _ := reg.ScriptStatus("funcs.x", "raw")
-	if !strings.Contains(st.Error, "must be the only script on funcs.x; also there: other") || st.Version != "" || st.Stored == "" {
+	if !strings.Contains(st.NotServed, "must be alone on funcs.x; also there: other") || st.Version != "" || st.Stored == "" || st.Error != "" {
 		t.Errorf("status: %+v", st)
 	}
 	if l := logs.FilterMessage("script not served").All(); len(l) != 1 {
@@ -78,7 +78,7 @@ func TestRawReplyMustBeAlone(t *testing.T) {
 	if got := answer(); got != "raw" {
 		t.Fatalf("alone again: got %s", got)
 	}
-	if st, _, _ := reg.ScriptStatus("funcs.x", "raw"); st.Error != "" || st.Version == "" {
+	if st, _, _ := reg.ScriptStatus("funcs.x", "raw"); st.NotServed != "" || st.Version == "" || st.Stored != "" {
 		t.Errorf("status once alone: %+v", st)
 	}
 }

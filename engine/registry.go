@@ -334,7 +334,7 @@ func (r *Registry) rawConflicts() {
 		}
 		others := slices.DeleteFunc(slices.Clone(bySubject[key.subject]), func(n string) bool { return n == key.name })
 		slices.Sort(others)
-		e.alone = fmt.Sprintf("not served: `--* reply: raw` makes its reply the whole answer, so it must be the only script on %s; also there: %s",
+		e.alone = fmt.Sprintf("not served: a `--* reply: raw` script must be alone on %s; also there: %s",
 			key.subject, strings.Join(others, ", "))
 		if e.alone != was {
 			r.log.Error("script not served", zap.String("subject", key.subject), zap.String("name", key.name), zap.String("error", e.alone))

@@ -19,9 +19,12 @@ type ScriptStatus struct {
 	Version  string `json:"version,omitempty"`
 	Revision int64  `json:"revision,omitempty"` // etcd's revision of the version serving
 	// Stored is the latest stored version when it is not the one serving, and Error why: its
-	// compile error, located at file:line, or why the version that compiled is not served.
-	Stored    string     `json:"stored,omitempty"`
-	Error     string     `json:"error,omitempty"`
+	// compile error, located at file:line.
+	Stored string `json:"stored,omitempty"`
+	Error  string `json:"error,omitempty"`
+	// NotServed says why a script that compiled is not served (a `--* reply: raw` script that
+	// shares its subject); Version is then empty.
+	NotServed string     `json:"not_served,omitempty"`
 	ErrorLine *ErrorLine `json:"error_line,omitempty"`
 	Libraries []string   `json:"libraries,omitempty"`
 	HTTP      bool       `json:"http,omitempty"`
@@ -127,8 +130,11 @@ func (r *Registry) statusOf(key scriptKey, e *scriptEntry) ScriptStatus {
 			st.Warnings = append(st.Warnings, w.Error())
 		}
 	}
-	if e.alone != "" && e.err == nil {
-		st.Stored, st.Version, st.Error = st.Version, "", e.alone
+	if e.alone != "" {
+		st.NotServed, st.Version = e.alone, ""
+		if e.err == nil {
+			st.Stored = store.Version(e.item.Source)
+		}
 	}
 	if e.err != nil {
 		st.Stored, st.Error = store.Version(e.item.Source), e.err.Error()

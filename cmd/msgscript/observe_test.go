@@ -21,6 +21,8 @@ func TestStatusAndVersions(t *testing.T) {
 		"scripts/echo.lua": "--* subject: funcs.echo\nfunction OnMessage(s, p) return p end\n",
 		"scripts/fail.lua": "--* subject: funcs.fail\nfunction OnMessage(s, p)\n  error('no luck')\nend\n",
 		"scripts/hook.lua": "--* subject: hooks.in\n--* stream: HOOKS\nfunction OnMessage(s, p) end\n",
+		// A raw-reply script beside another on its subject is not served, and says why.
+		"scripts/raw.lua": "--* subject: funcs.echo\n--* reply: raw\nfunction OnMessage(s, p) return p end\n",
 	})
 	s := run(t, dir, "Caddyfile")
 	nc := connect(t, s, "nats://"+addr)
@@ -38,6 +40,8 @@ func TestStatusAndVersions(t *testing.T) {
 		regexp.MustCompile(`msgscript devel.* \(service msgscript, instance \w+\) on embedded NATS server on ` + regexp.QuoteMeta(addr)),
 		regexp.MustCompile(`funcs\.echo\s+echo\s+[0-9a-f]{12}\s+2\s+0\s+0\s+\S+\s*\n`),
 		regexp.MustCompile(`funcs\.fail\s+fail\s+[0-9a-f]{12}\s+1\s+1\s+0\s+\S+\s+scripts/fail.lua:3: no luck`),
+		regexp.MustCompile(`funcs\.echo\s+raw\s+none\s+0\s`),
+		regexp.MustCompile("funcs\\.echo/raw: not served: a `--\\* reply: raw` script must be alone on funcs\\.echo; also there: echo"),
 		// The stream the script consumes was never made: the operator is told, and how to.
 		regexp.MustCompile(`hooks\.in/hook: stream HOOKS \(consumer msgscript_hook_hooks_in_\w+\), 0 acked, 0 retried, 0 dead-lettered; NOT RUNNING: stream "HOOKS" not found: create it, e\.g\. nats stream add`),
 	} {

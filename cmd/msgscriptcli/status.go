@@ -96,6 +96,9 @@ func printStatus(out io.Writer, inst engine.Instance, scripts []engine.ScriptSta
 		}
 	}
 	for _, s := range scripts {
+		if s.NotServed != "" {
+			fmt.Fprintf(out, "\n%s/%s: %s\n", s.Subject, s.Name, oneLine(s.NotServed))
+		}
 		if s.Error != "" {
 			fmt.Fprintf(out, "\n%s/%s: stored version %s does not compile, %s: %s\n", s.Subject, s.Name, s.Stored,
 				map[bool]string{true: "version " + s.Version + " keeps serving", false: "nothing serves"}[s.Version != ""], oneLine(s.Error))
