@@ -89,9 +89,9 @@ func TestAddKeepsRawReplyScriptsAlone(t *testing.T) {
 	ok(t, dir, e, "add", "raw.lua") // itself again is no conflict
 	ok(t, dir, e, "rm", "funcs.x", "raw")
 	ok(t, dir, e, "add", "json.lua")
-	fails(t, dir, 1, "raw.lua: `--* reply: raw` makes its reply the whole answer, so it must be the only script on funcs.x; also there: json", e, "add", "raw.lua")
+	fails(t, dir, 1, "raw.lua: a `--* reply: raw` script must be alone on funcs.x (its return value is the whole reply); also there: json", e, "add", "raw.lua")
 	// Within one add, too.
-	fails(t, dir, 1, "must be the only script on funcs.y; also there: second", e, "add", "raw2.lua", "second.lua")
+	fails(t, dir, 1, "must be alone on funcs.y (its return value is the whole reply); also there: second", e, "add", "raw2.lua", "second.lua")
 	if k := keys(t, etcd.Client()); strings.Contains(k, "raw") || strings.Contains(k, "second") {
 		t.Errorf("stored:\n%s", k)
 	}

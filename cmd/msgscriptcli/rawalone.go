@@ -56,7 +56,7 @@ func rawAlone(ctx context.Context, st store.Store, adding []scriptFile) []error 
 		slices.Sort(rawOthers)
 		switch {
 		case scripts[f.name].raw:
-			problems = append(problems, fmt.Errorf("%s: `--* reply: raw` makes its reply the whole answer, so it must be the only script on %s; also there: %s",
+			problems = append(problems, fmt.Errorf("%s: a `--* reply: raw` script must be alone on %s (its return value is the whole reply); also there: %s",
 				f.path, f.subject, strings.Join(others, ", ")))
 		case len(rawOthers) > 0:
 			problems = append(problems, fmt.Errorf("%s: %s has a `--* reply: raw` script (%s), which must be the only one there; use another subject, or remove it first",
