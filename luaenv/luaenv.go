@@ -6,6 +6,7 @@ package luaenv
 
 import (
 	"context"
+	"net/http"
 	"net/netip"
 
 	"github.com/nats-io/nats.go"
@@ -28,6 +29,11 @@ type Services struct {
 	// returns the addresses of a host name. It is there for tests, which map names such as
 	// allowed.test to loopback addresses to play a DNS answer; the app and the CLI leave it nil.
 	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
+	// HTTPTransport, when set, carries every request of the http module instead of the
+	// network (the sandbox still checks each URL against http_hosts, but dials nothing):
+	// msgscriptcli test answers the scripts' requests with its mocks through it. The app leaves
+	// it nil.
+	HTTPTransport http.RoundTripper
 }
 
 // New returns what prepares each new Lua state under policy p (the engine's Options.Preload): the
@@ -39,7 +45,7 @@ type Services struct {
 // it connects to. The .so plugins of p.PluginDir are loaded here, once; New fails if one does not
 // load, or if p.DeniedAddrs holds something that is not an address.
 func New(p Policy, s Services) (func(*lua.LState), error) {
-	env := &luamods.Env{NATS: s.NATS, Etcd: s.Etcd, EtcdPrefix: p.EffectiveEtcdPrefix()}
+	env := &luamods.Env{NATS: s.NATS, Etcd: s.Etcd, EtcdPrefix: p.EffectiveEtcdPrefix(), Transport: s.HTTPTransport}
 	envNames := map[string]bool{}
 	if p.Sandbox {
 		dialer, err := newSandboxDialer(p, s.Resolve)

@@ -52,23 +52,28 @@ const maxRedirects = 10
 
 // newHTTPClient returns the client of env's http module: the shared one when env confines
 // nothing, else one of its own whose every redirect passes env.AllowURL and whose every
-// connection is made by env.DialContext. (net/http's client follows redirects by itself, so
-// checking the first URL alone would let an allowed host send a script anywhere.)
+// connection is made by env.DialContext (or whose every request goes to env.Transport).
+// (net/http's client follows redirects by itself, so checking the first URL alone would let an
+// allowed host send a script anywhere.)
 func newHTTPClient(env *Env) *http.Client {
-	if env.AllowURL == nil && env.DialContext == nil {
+	if env.AllowURL == nil && env.DialContext == nil && env.Transport == nil {
 		return httpClient
 	}
-	t := &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		MaxIdleConnsPerHost: 16,
-		IdleConnTimeout:     90 * time.Second,
+	rt := env.Transport
+	if rt == nil {
+		t := &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			MaxIdleConnsPerHost: 16,
+			IdleConnTimeout:     90 * time.Second,
+		}
+		if env.DialContext != nil {
+			t.Proxy = nil // a proxy would be the only address the dial saw
+			t.DialContext = env.DialContext
+			t.ForceAttemptHTTP2 = true // as the shared transport, which has no DialContext, does
+		}
+		rt = t
 	}
-	if env.DialContext != nil {
-		t.Proxy = nil // a proxy would be the only address the dial saw
-		t.DialContext = env.DialContext
-		t.ForceAttemptHTTP2 = true // as the shared transport, which has no DialContext, does
-	}
-	c := &http.Client{Transport: t}
+	c := &http.Client{Transport: rt}
 	if env.AllowURL != nil {
 		c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 			if len(via) >= maxRedirects {

@@ -56,6 +56,11 @@ type Env struct {
 	// never through an HTTP_PROXY, which would be all the dial saw. Nil: net's dialer, and the
 	// proxy of the environment.
 	DialContext func(ctx context.Context, network, address string) (net.Conn, error)
+	// Transport, when set, carries every request of the http module in place of a connection
+	// (DialContext is then unused; AllowURL still checks every URL and redirect), so that
+	// msgscriptcli test can answer the scripts' requests with its mocks and no request reaches
+	// the network. Nil: the module connects as described above.
+	Transport http.RoundTripper
 }
 
 // DefaultMaxHTTPBody bounds a response body read by the http module.

@@ -109,3 +109,22 @@ func TestAddUnderAnotherSubjectWarns(t *testing.T) {
 		t.Errorf("stored:\n%s", keys(t, etcd.Client()))
 	}
 }
+
+// Test files sit beside the scripts and libraries; add and lib add -r leave them out.
+func TestAddLeavesTestFilesOut(t *testing.T) {
+	etcd := testetcd.Start(t)
+	e := "--etcdurls=" + etcd.Endpoint()
+	dir := testfiles.Dir(t, map[string]string{
+		"hello.lua":            helloScript,
+		"hello_test.lua":       "function TestHello() end\n",
+		"libs/util.lua":        "function util() end\n",
+		"libs/util_test.lua":   "function TestUtil() end\n",
+		"libs/more/deep.lua":   "function deep() end\n",
+		"libs/more/x_test.lua": "function TestX() end\n",
+	})
+	fails(t, dir, 1, "hello_test.lua: a test file (*_test.lua) is no script: run it with msgscriptcli test", e, "add", "hello.lua", "hello_test.lua")
+	ok(t, dir, e, "lib", "add", "-r", "libs")
+	if k := keys(t, etcd.Client()); strings.Contains(k, "_test") || !strings.Contains(k, "msgscript/libs/deep=") || !strings.Contains(k, "msgscript/libs/util=") {
+		t.Errorf("stored:\n%s", k)
+	}
+}

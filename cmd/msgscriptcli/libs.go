@@ -14,6 +14,7 @@ import (
 	"github.com/msgscript/msgscript/engine"
 	"github.com/msgscript/msgscript/script"
 	"github.com/msgscript/msgscript/store"
+	"github.com/msgscript/msgscript/store/dirstore"
 )
 
 func newLibCmd(g *globals) *cobra.Command {
@@ -75,8 +76,8 @@ func readLibraries(paths []string, recursive bool) ([]libraryFile, error) {
 				}
 				return nil
 			}
-			if filepath.Ext(path) != ".lua" {
-				return nil
+			if filepath.Ext(path) != ".lua" || dirstore.IsTestFile(path) {
+				return nil // a test of the libraries, run by msgscriptcli test, is none itself
 			}
 			return add(path)
 		})

@@ -81,6 +81,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newDevCmd(g), newDevHTTPCmd(g),
 		newStatusCmd(g), newVersionCmd(stdout),
 		newInvokeCmd(g),
+		newTestCmd(g),
 	)
 	return root
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/msgscript/msgscript/engine"
 	"github.com/msgscript/msgscript/script"
 	"github.com/msgscript/msgscript/store"
+	"github.com/msgscript/msgscript/store/dirstore"
 )
 
 // scriptFile is a script read from disk, with the subject and name it is stored under.
@@ -35,6 +36,10 @@ func readSource(path string) ([]byte, script.Headers, error) {
 // readScript reads a script; subject and name come from the flags when given, else from its
 // headers (the name defaulting to the file name).
 func readScript(path, subject, name string) (scriptFile, error) {
+	if dirstore.IsTestFile(path) {
+		// `add *.lua` picks them up; the server would never load one as a script.
+		return scriptFile{}, fmt.Errorf("%s: a test file (*_test.lua) is no script: run it with msgscriptcli test", path)
+	}
 	text, h, err := readSource(path)
 	if err != nil {
 		return scriptFile{}, err

@@ -18,7 +18,8 @@ import (
 //
 //   - every *.lua file outside libs/ whose headers name a subject (`--* subject: ...`) is a script,
 //     named by its `--* name:` header or else by its file name;
-//   - every *.lua file under libs/ is a library named by its file name.
+//   - every *.lua file under libs/ is a library named by its file name;
+//   - *_test.lua files, anywhere, are neither: they hold msgscriptcli test's tests.
 //
 // Files are read when the store is watched and again once a change fsnotify reports has settled
 // (see settle.go).

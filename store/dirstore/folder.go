@@ -40,8 +40,16 @@ func (d *Store) walk(dir string, onDir, onFile func(path string)) {
 
 func hidden(name string) bool { return strings.HasPrefix(name, ".") }
 
-// isSource reports whether a file of that name is read: a .lua file that is not hidden.
-func isSource(name string) bool { return strings.HasSuffix(name, ".lua") && !hidden(name) }
+// isSource reports whether a file of that name is read: a .lua file that is not hidden and not
+// a test. A *_test.lua file holds tests for msgscriptcli test, which sit next to the scripts
+// they test: never a script or a library, whatever its headers say.
+func isSource(name string) bool {
+	return strings.HasSuffix(name, ".lua") && !hidden(name) && !IsTestFile(name)
+}
+
+// IsTestFile reports whether a file of that name holds tests (msgscriptcli test), which the store
+// never reads as a script or library: a name ending in _test.lua.
+func IsTestFile(name string) bool { return strings.HasSuffix(name, "_test.lua") }
 
 // under reports whether path lies inside the folder dir.
 func under(path, dir string) bool { return strings.HasPrefix(path, dir+string(filepath.Separator)) }
