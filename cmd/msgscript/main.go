@@ -19,6 +19,8 @@ import (
 )
 
 func main() {
+	// Usage lines and help say `msgscript serve`, `msgscript run`, not `caddy ...`.
+	caddy.CustomBinaryName = "msgscript"
 	if len(os.Args) == 2 && os.Args[1] == "version" {
 		_, full := caddy.Version()
 		fmt.Printf("msgscript %s\ncaddy %s\n", version.Get(), full)

@@ -208,7 +208,7 @@ func TestCaddyfileExample(t *testing.T) {
 	// The HTTP bridge (Caddy starts its apps in any order: wait for it), normal mode and
 	// the HTTP-mode example.
 	waitForPort(t, s, web)
-	if r := testhttp.Do(t, "POST", "http://"+web+"/funcs.hello", strings.NewReader("John")); r.Status != 200 || r.Body != `{"hello":"Processed subject: funcs.hello with payload: John"}` {
+	if r := testhttp.Do(t, "POST", "http://"+web+"/funcs.hello", strings.NewReader("John")); r.Status != 200 || r.Body != `{"hello":"Processed subject: funcs.hello with payload: John"}`+"\n" {
 		t.Errorf("POST /funcs.hello: %d %s", r.Status, r.Body)
 	}
 	page := testhttp.Do(t, "GET", "http://"+web+"/web.site/docs?name=%3Cb%3EAnn", nil)
