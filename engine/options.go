@@ -36,6 +36,9 @@ type Options struct {
 	SendRate float64
 	// PoolSize bounds the idle Lua states kept per script version. Default 4 per CPU, at least 8.
 	PoolSize int
+	// IdleStates bounds the idle Lua states kept by all the scripts together: past it, the one
+	// idle the longest is closed. Default 16 per CPU, at least 64.
+	IdleStates int
 	// Preload runs on every new Lua state, after the engine's own hardening: it adds the modules
 	// and applies the policy of what scripts may reach (see the luaenv package). Without it,
 	// scripts get Lua's base libraries, and require reads no files.
@@ -49,6 +52,10 @@ type Options struct {
 	ServiceName string
 	// ServiceVersion is the version it gives there (a semantic version). Default "0.0.0".
 	ServiceVersion string
+
+	// idle is the bound of IdleStates, shared by the pools of the registry these options are
+	// for (made by withDefaults).
+	idle *idleStates
 
 	// retryEvery is the pause before a stream or cron trigger tries again to reach JetStream
 	// (tests shorten it). Default 2s.
@@ -88,6 +95,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.PoolSize <= 0 {
 		o.PoolSize = max(8, 4*runtime.GOMAXPROCS(0))
+	}
+	if o.IdleStates <= 0 {
+		o.IdleStates = max(64, 16*runtime.GOMAXPROCS(0))
+	}
+	if o.idle == nil {
+		o.idle = newIdleStates(o.IdleStates)
 	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()

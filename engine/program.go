@@ -42,7 +42,7 @@ func newProgram(subject, name string, it store.Item, code *Code, opts *Options, 
 	return &Program{
 		Subject: subject, Name: name, Origin: it.Origin, Version: store.Version(it.Source), Revision: it.Revision,
 		Code: code, timeout: timeout, stats: stats,
-		pool: newStatePool(opts.PoolSize, func() *luaState {
+		pool: newStatePool(opts.PoolSize, opts.idle, func() *luaState {
 			st := newLuaState(opts)
 			st.deadline.sends = sends
 			st.deadline.script = callctx.Script{Subject: subject, Name: name}

@@ -30,6 +30,9 @@ type luaState struct {
 	ownMetas map[*lua.LTable]struct{}
 	// printed is how many bytes the call in progress printed (see harden).
 	printed int
+	// idle is the state's place among the registry's idle states while it is idle (see
+	// idleStates); zero while a call runs on it. Guarded by the idleStates' lock.
+	idle idleLink
 }
 
 // newLuaState builds a state with the standard libraries, hardened (see harden), then runs the

@@ -1,0 +1,57 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/msgscript/msgscript/store"
+)
+
+// Thousands of scripts called now and then keep IdleStates idle states between them, not a few
+// each: those idle the longest are closed, those of the scripts called last are kept.
+func TestIdleStatesAreBoundedAcrossScripts(t *testing.T) {
+	reg := NewRegistry(Options{IdleStates: 4})
+	t.Cleanup(reg.Close)
+	var batch []store.Event
+	for i := range 10 {
+		subject := fmt.Sprintf("funcs.s%d", i)
+		batch = append(batch, putScript(subject, "s", "--* subject: "+subject+"\nfunction OnMessage(s, p) return 'ok' end\n"))
+	}
+	reg.Replace(batch)
+	call := func(i int) {
+		subject := fmt.Sprintf("funcs.s%d", i)
+		if got := string(reg.Answer(context.Background(), subject, &nats.Msg{Subject: subject}).Data); got != `{"s":"ok"}` {
+			t.Fatalf("%s: %s", subject, got)
+		}
+	}
+	for i := range 10 {
+		call(i)
+	}
+	if n := reg.idleStates(); n != 4 {
+		t.Fatalf("%d idle states after 10 scripts called once, want the bound 4", n)
+	}
+	if n := reg.opts.idle.len(); n != 4 {
+		t.Fatalf("the bound counts %d", n)
+	}
+	for i := range 10 {
+		p, _ := reg.Script(fmt.Sprintf("funcs.s%d", i), "s")
+		if want := i >= 6; (p.pool.size() == 1) != want {
+			t.Errorf("script %d keeps %d idle states; want one only for the last 4 called", i, p.pool.size())
+		}
+	}
+	// A state taken by a call is no longer idle; it comes back as the most recently used.
+	call(0)
+	p0, _ := reg.Script("funcs.s0", "s")
+	p6, _ := reg.Script("funcs.s6", "s")
+	if p0.pool.size() != 1 || p6.pool.size() != 0 || reg.opts.idle.len() != 4 {
+		t.Errorf("after calling script 0 again: it keeps %d, script 6 %d, %d idle in all", p0.pool.size(), p6.pool.size(), reg.opts.idle.len())
+	}
+	// A script removed takes its idle states out of the count.
+	reg.Apply([]store.Event{{Op: store.OpDelete, Item: store.Item{Ref: store.Ref{Kind: store.KindScript, Subject: "funcs.s0", Name: "s"}}}})
+	if n := reg.opts.idle.len(); n != 3 {
+		t.Errorf("after removing a script: %d idle", n)
+	}
+}
