@@ -53,8 +53,10 @@ func (p *statePool) take(st *luaState) bool {
 	defer p.mu.Unlock()
 	for i, s := range p.idle {
 		if s == st {
-			p.idle = append(p.idle[:i], p.idle[i+1:]...)
-			p.idle = p.idle[:len(p.idle):len(p.idle)] // the slot left at the end holds no state
+			last := len(p.idle) - 1
+			copy(p.idle[i:], p.idle[i+1:])
+			p.idle[last] = nil // else the array would keep the closed state, and its ~100 KB, alive
+			p.idle = p.idle[:last]
 			return true
 		}
 	}

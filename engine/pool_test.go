@@ -3,7 +3,9 @@ package engine
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
+	"weak"
 
 	"github.com/nats-io/nats.go"
 
@@ -53,5 +55,30 @@ func TestIdleStatesAreBoundedAcrossScripts(t *testing.T) {
 	reg.Apply([]store.Event{{Op: store.OpDelete, Item: store.Item{Ref: store.Ref{Kind: store.KindScript, Subject: "funcs.s0", Name: "s"}}}})
 	if n := reg.opts.idle.len(); n != 3 {
 		t.Errorf("after removing a script: %d idle", n)
+	}
+}
+
+// A state closed because too many are idle is let go of, not kept by its pool's array: with
+// thousands of scripts, those were gigabytes.
+func TestEvictedStateIsReleased(t *testing.T) {
+	reg := NewRegistry(Options{IdleStates: 1})
+	t.Cleanup(reg.Close)
+	reg.Replace([]store.Event{
+		putScript("funcs.a", "a", "--* subject: funcs.a\nfunction OnMessage() return 'a' end\n"),
+		putScript("funcs.b", "b", "--* subject: funcs.b\nfunction OnMessage() return 'b' end\n"),
+	})
+	reg.Answer(context.Background(), "funcs.a", &nats.Msg{Subject: "funcs.a"})
+	a, _ := reg.Script("funcs.a", "a")
+	if a.pool.size() != 1 {
+		t.Fatal("a keeps no idle state")
+	}
+	w := weak.Make(a.pool.idle[0].L)
+	reg.Answer(context.Background(), "funcs.b", &nats.Msg{Subject: "funcs.b"}) // its state evicts a's
+	if a.pool.size() != 0 {
+		t.Fatal("a's state was not evicted")
+	}
+	runtime.GC()
+	if w.Value() != nil {
+		t.Error("the evicted state is still reachable")
 	}
 }

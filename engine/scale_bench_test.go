@@ -1,0 +1,54 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/msgscript/msgscript/store"
+)
+
+// BenchmarkScriptsHeap is what a script costs the heap once loaded and once called: a registry of
+// 1,000 hello-sized scripts on distinct subjects, each called once; reported per script. The
+// "bound" runs keep the default bound of idle states across scripts, "unbounded" one state per
+// script (what a per-script pool alone keeps).
+func BenchmarkScriptsHeap(b *testing.B) {
+	const n = 1000
+	for _, c := range []struct {
+		name string
+		idle int
+	}{{"bound", 0}, {"unbounded", n * 8}} {
+		b.Run(c.name, func(b *testing.B) {
+			var loaded, called float64
+			for b.Loop() {
+				before := heapInUse()
+				reg := NewRegistry(Options{IdleStates: c.idle})
+				batch := make([]store.Event, n)
+				for i := range n {
+					subject := fmt.Sprintf("funcs.s%d", i)
+					batch[i] = putScript(subject, "s", "--* subject: "+subject+"\n"+hello)
+				}
+				reg.Replace(batch)
+				loaded = float64(heapInUse()-before) / n
+				for i := range n {
+					subject := fmt.Sprintf("funcs.s%d", i)
+					reg.Answer(context.Background(), subject, &nats.Msg{Subject: subject, Data: []byte("x")})
+				}
+				called = float64(heapInUse()-before) / n
+				reg.Close()
+			}
+			b.ReportMetric(loaded, "heap-B/script-loaded")
+			b.ReportMetric(called, "heap-B/script-called")
+		})
+	}
+}
+
+func heapInUse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapInuse)
+}
