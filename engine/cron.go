@@ -159,7 +159,7 @@ func (c *cronTrigger) call(p *Program) {
 		case <-c.done:
 			return
 		}
-		defer func() { <-c.t.disp.slots }()
+		defer c.t.disp.release()
 		c.t.reg.runTriggered(c.t.disp.ctx, p, &nats.Msg{Subject: p.Subject})
 	}()
 }

@@ -16,13 +16,7 @@ import (
 )
 
 // dispatcher keeps one queue subscription per subject pattern that has scripts, runs the scripts
-// of each message and sends the reply.
-//
-// Messages are delivered by the NATS client straight into a channel per subscription, where
-// "pullers" wait: the puller that takes a message runs it itself, so a message costs one goroutine
-// hand-off, as in a hand-written responder. Pullers are elastic: whoever takes the last waiting
-// puller's place starts a spare before running its message (so a slow script never holds up the
-// next message), and pullers beyond two idle ones end.
+// of each message on its workers (see workers.go) and sends the reply.
 type dispatcher struct {
 	nc   atomic.Pointer[nats.Conn]
 	reg  *Registry
@@ -31,29 +25,32 @@ type dispatcher struct {
 	ctx  context.Context // parent of every call; cancelled only when a Stop runs out of time
 	kill context.CancelFunc
 
-	slots   chan struct{}  // bounds the calls running at once (Options.MaxConcurrent)
-	pullers sync.WaitGroup // every puller of every subscription
+	slots chan struct{} // bounds the calls running at once (Options.MaxConcurrent), triggers' too
 
-	mu      sync.Mutex
-	subs    map[string]*subscription
-	stopped bool
+	msgs     chan *nats.Msg // every subscription's messages
+	freed    chan struct{}  // a trigger gave back a slot: a worker may run what waits for one
+	stopped  chan struct{}  // closed by Stop once the subscriptions are drained
+	stopOnce sync.Once
+	workers  sync.WaitGroup
+
+	wmu    sync.Mutex // guards what follows
+	idle   int        // workers waiting on msgs
+	queues map[string]*subjectQueue
+	ready  []*subjectQueue // subjects with messages waiting and a call to spare, in turn
+
+	mu       sync.Mutex
+	subs     map[string]*subscription
+	stopping bool
 
 	refusedReplies logEvery // replies refused by replyAllowed, said once a second at most
+	dropped        logEvery // messages dropped because too many waited on their subject
 }
 
-// subscription is one subject pattern's NATS subscription and its pullers.
+// subscription is one subject pattern's NATS subscription.
 type subscription struct {
 	pattern string
 	sub     *nats.Subscription
-	msgs    chan *nats.Msg
-	slots   chan struct{} // bounds the calls running at once for this pattern
-	idle    atomic.Int32  // pullers waiting on msgs
-	drained chan struct{} // closed once NATS delivers no more: pullers empty msgs and end
 }
-
-// subscriptionBuffer is how many received messages may wait for a puller, per subscription. Past
-// it NATS drops messages and reports a slow consumer (logged).
-const subscriptionBuffer = 16 * 1024
 
 // newDispatcher returns a dispatcher for the registry's scripts on nc. It subscribes when sync is
 // called (by the registry, after each change).
@@ -62,17 +59,20 @@ func newDispatcher(nc *nats.Conn, reg *Registry, opts *Options) *dispatcher {
 	d := &dispatcher{
 		reg: reg, opts: opts, log: opts.Logger, ctx: ctx, kill: kill,
 		slots: make(chan struct{}, opts.MaxConcurrent),
-		subs:  map[string]*subscription{},
+		msgs:  make(chan *nats.Msg, sharedBuffer), freed: make(chan struct{}, 1), stopped: make(chan struct{}),
+		queues: map[string]*subjectQueue{},
+		subs:   map[string]*subscription{},
 	}
 	d.nc.Store(nc)
+	d.startWorker()
 	return d
 }
 
 // setConn moves every subscription to nc. The old connection is closed for good, so its
-// subscriptions deliver nothing more: their pullers finish what they hold and end.
+// subscriptions deliver nothing more; what they delivered still runs.
 func (d *dispatcher) setConn(nc *nats.Conn) {
 	d.mu.Lock()
-	if d.stopped || d.nc.Load() == nc {
+	if d.stopping || d.nc.Load() == nc {
 		d.mu.Unlock()
 		return
 	}
@@ -94,7 +94,7 @@ const flushTimeout = 2 * time.Second
 func (d *dispatcher) sync() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.stopped {
+	if d.stopping {
 		return
 	}
 	subjects := d.reg.Subjects()
@@ -105,16 +105,12 @@ func (d *dispatcher) sync() {
 		if d.subs[pattern] != nil {
 			continue
 		}
-		s := &subscription{pattern: pattern, msgs: make(chan *nats.Msg, subscriptionBuffer),
-			slots: make(chan struct{}, d.opts.MaxConcurrentPerSubject), drained: make(chan struct{})}
-		sub, err := d.nc.Load().ChanQueueSubscribe(pattern, d.opts.QueueGroup, s.msgs)
+		sub, err := d.nc.Load().ChanQueueSubscribe(pattern, d.opts.QueueGroup, d.msgs)
 		if err != nil {
 			d.log.Error("cannot subscribe", zap.String("subject", pattern), zap.Error(err))
 			continue
 		}
-		s.sub = sub
-		d.subs[pattern] = s
-		d.startPuller(s)
+		d.subs[pattern] = &subscription{pattern: pattern, sub: sub}
 		added = true
 		d.log.Debug("subscribed", zap.String("subject", pattern), zap.String("queue_group", d.opts.QueueGroup))
 	}
@@ -133,93 +129,30 @@ func (d *dispatcher) sync() {
 	}
 }
 
-// drain stops the subscription's delivery and, once NATS has handed over everything it had, lets
-// the pullers finish what is buffered and end.
+// drain stops the subscription's delivery and waits until NATS has handed over everything it had
+// (its messages still run), or ctx ends.
 func (d *dispatcher) drain(ctx context.Context, s *subscription) {
 	closed := s.sub.StatusChanged(nats.SubscriptionClosed)
 	if err := s.sub.Drain(); err != nil {
 		d.log.Warn("draining subscription", zap.String("subject", s.pattern), zap.Error(err))
 		_ = s.sub.Unsubscribe()
-	} else {
-		select {
-		case <-closed:
-		case <-ctx.Done():
-			_ = s.sub.Unsubscribe()
-		}
+		return
 	}
-	close(s.drained)
-}
-
-func (d *dispatcher) startPuller(s *subscription) {
-	d.pullers.Add(1)
-	go d.pull(s)
-}
-
-// pull waits for messages of one subscription and runs them.
-func (d *dispatcher) pull(s *subscription) {
-	defer d.pullers.Done()
-	for {
-		s.idle.Add(1)
-		select {
-		case m := <-s.msgs:
-			d.serve(s, m)
-			// Keep two pullers waiting at most: enough that a burst rarely waits for a goroutine
-			// to start, few enough that a quiet subject holds no crowd.
-			if s.idle.Load() >= 2 {
-				return
-			}
-		case <-s.drained:
-			s.idle.Add(-1)
-			for {
-				select {
-				case m := <-s.msgs:
-					d.take(s)
-					d.handle(s.pattern, m)
-					d.put(s)
-				default:
-					return
-				}
-			}
-		}
+	select {
+	case <-closed:
+	case <-ctx.Done():
+		_ = s.sub.Unsubscribe()
 	}
-}
-
-// serve handles one message taken from s: it takes its slots, makes sure another puller waits for
-// the next message, then handles the message itself.
-func (d *dispatcher) serve(s *subscription, m *nats.Msg) {
-	d.take(s)
-	defer d.put(s)
-	if s.idle.Add(-1) == 0 {
-		select {
-		case <-s.drained:
-		default:
-			d.startPuller(s)
-		}
-	}
-	d.handle(s.pattern, m)
 }
 
 // load is how many calls run now and how many messages wait for one.
 func (d *dispatcher) load() (inFlight, waiting int) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, s := range d.subs {
-		waiting += len(s.msgs)
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	for _, q := range d.queues {
+		waiting += len(q.waiting) - q.head
 	}
-	return len(d.slots), waiting
-}
-
-// take waits for a slot of s's subject pattern, then for one of all (MaxConcurrentPerSubject and
-// MaxConcurrent calls run at once): a subject that holds its share, a loop through NATS for
-// instance, leaves the other slots to the other subjects. put gives them back.
-func (d *dispatcher) take(s *subscription) {
-	s.slots <- struct{}{}
-	d.slots <- struct{}{}
-}
-
-func (d *dispatcher) put(s *subscription) {
-	<-d.slots
-	<-s.slots
+	return len(d.slots), waiting + len(d.msgs)
 }
 
 // handle runs the scripts of the message's subscription and replies if the message asks for it.
@@ -268,7 +201,7 @@ func replyAllowed(reply string) error {
 // waits for the calls in progress. When ctx ends first, the calls still running are cancelled.
 func (d *dispatcher) Stop(ctx context.Context) error {
 	d.mu.Lock()
-	d.stopped = true
+	d.stopping = true
 	subs := d.subs
 	d.subs = nil
 	d.mu.Unlock()
@@ -278,9 +211,10 @@ func (d *dispatcher) Stop(ctx context.Context) error {
 		draining.Go(func() { d.drain(ctx, s) })
 	}
 	draining.Wait()
+	d.stopOnce.Do(func() { close(d.stopped) })
 	done := make(chan struct{})
 	go func() {
-		d.pullers.Wait()
+		d.workers.Wait()
 		close(done)
 	}()
 	select {

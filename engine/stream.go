@@ -220,7 +220,7 @@ func (s *streamTrigger) handle(msg jetstream.Msg) {
 	}
 	go func() {
 		defer func() {
-			<-s.t.disp.slots
+			s.t.disp.release()
 			<-s.slots
 			s.calls.Done()
 		}()

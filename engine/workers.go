@@ -1,0 +1,241 @@
+package engine
+
+import (
+	"github.com/nats-io/nats.go"
+	"go.uber.org/zap"
+)
+
+// The core NATS messages of every subscription arrive on one channel (dispatcher.msgs), where
+// workers wait: the worker that takes a message runs it itself, so a message costs one goroutine
+// hand-off, as in a hand-written responder. Workers are elastic: the last idle worker to take a
+// message starts a spare before running it (so a slow script never holds up the next message),
+// and workers beyond two idle ones end. Goroutines follow the load, not the number of subjects.
+//
+// Fairness: a subject pattern runs at most MaxConcurrentPerSubject calls at once, and all of them
+// together MaxConcurrent (the dispatcher's slots, shared with the stream and cron triggers). A
+// message that finds its subject's share or every slot taken waits in its subject's queue, and
+// the worker goes back for the next message: a subject holding its share (a loop through NATS,
+// say) never holds up the others, and a flood on one subject never fills the channel the others'
+// messages come through. A worker whose call ends runs what waits, subject by subject in turn.
+
+// subjectQueue is one subject pattern's calls running and messages waiting; under
+// dispatcher.wmu. It exists while it has either.
+type subjectQueue struct {
+	pattern string
+	running int
+	waiting []*nats.Msg // oldest first, from head
+	head    int
+	ready   bool // in dispatcher.ready
+}
+
+// maxWaiting bounds the messages that wait for a slot, per subject pattern. Past it a message is
+// dropped (and said), as NATS drops those of a slow consumer.
+const maxWaiting = 16 * 1024
+
+// sharedBuffer is how many received messages may wait for a worker on the shared channel. Workers
+// move what cannot run at once to its subject's queue, so it fills only when they do not get the
+// CPU to; past it NATS drops messages and reports a slow consumer (logged).
+const sharedBuffer = 64 * 1024
+
+func (d *dispatcher) startWorker() {
+	d.workers.Add(1)
+	go d.work()
+}
+
+// work is one worker: it runs what waits in the subjects' queues when slots allow, else takes the
+// next message from the channel.
+func (d *dispatcher) work() {
+	defer d.workers.Done()
+	for {
+		if q, m := d.nextWaiting(); m != nil {
+			d.run(q, m)
+			continue
+		}
+		d.wmu.Lock()
+		if d.idle >= 2 {
+			d.wmu.Unlock()
+			return
+		}
+		d.idle++
+		d.wmu.Unlock()
+		select {
+		case m := <-d.msgs:
+			d.take(m)
+		case <-d.freed:
+			d.wmu.Lock()
+			d.idle--
+			d.wmu.Unlock()
+		case <-d.stopped:
+			d.wmu.Lock()
+			d.idle--
+			d.wmu.Unlock()
+			d.finish()
+			return
+		}
+	}
+}
+
+// take handles a message taken from the channel by an idle worker: it runs it when slots allow
+// (starting a spare worker first when it was the last idle one), or queues it.
+func (d *dispatcher) take(m *nats.Msg) {
+	d.wmu.Lock()
+	d.idle--
+	q := d.queueOf(m.Sub.Subject)
+	if q.running >= d.opts.MaxConcurrentPerSubject || q.ready || !d.acquire() {
+		// Its subject is at its share, or others wait before it, or every slot is taken.
+		d.enqueue(q, m)
+		d.wmu.Unlock()
+		return
+	}
+	q.running++
+	spare := d.idle == 0
+	d.wmu.Unlock()
+	if spare {
+		d.startWorker()
+	}
+	d.run(q, m)
+}
+
+// acquire takes one of the slots of all calls if one is free; under wmu.
+func (d *dispatcher) acquire() bool {
+	select {
+	case d.slots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// release gives back a slot of all calls, and wakes an idle worker to run what waits for one.
+func (d *dispatcher) release() {
+	<-d.slots
+	select {
+	case d.freed <- struct{}{}:
+	default:
+	}
+}
+
+// run handles a message whose slots are taken, then gives them back.
+func (d *dispatcher) run(q *subjectQueue, m *nats.Msg) {
+	d.handle(q.pattern, m)
+	d.wmu.Lock()
+	q.running--
+	if q.head < len(q.waiting) && !q.ready {
+		d.markReady(q)
+	}
+	d.forget(q)
+	d.wmu.Unlock()
+	<-d.slots
+}
+
+// nextWaiting takes the oldest waiting message of the next ready subject, when a slot is free;
+// nil when none can run.
+func (d *dispatcher) nextWaiting() (*subjectQueue, *nats.Msg) {
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	for len(d.ready) > 0 {
+		q := d.ready[0]
+		if q.running >= d.opts.MaxConcurrentPerSubject || q.head == len(q.waiting) {
+			// At its share (it is ready again when one of its calls ends), or emptied by a
+			// stopping worker.
+			d.ready = d.ready[1:]
+			q.ready = false
+			continue
+		}
+		if !d.acquire() {
+			return nil, nil
+		}
+		d.ready = d.ready[1:]
+		q.ready = false
+		m := q.pop()
+		if q.head < len(q.waiting) {
+			d.markReady(q) // its next message comes after the other subjects' (round robin)
+		}
+		return q, m
+	}
+	return nil, nil
+}
+
+// pop takes the oldest waiting message and counts its call as running; under wmu.
+func (q *subjectQueue) pop() *nats.Msg {
+	m := q.waiting[q.head]
+	q.waiting[q.head] = nil
+	q.head++
+	if q.head == len(q.waiting) {
+		q.waiting, q.head = q.waiting[:0], 0
+	}
+	q.running++
+	return m
+}
+
+// queueOf is the queue of a subject pattern, made on first use; under wmu.
+func (d *dispatcher) queueOf(pattern string) *subjectQueue {
+	q := d.queues[pattern]
+	if q == nil {
+		q = &subjectQueue{pattern: pattern}
+		d.queues[pattern] = q
+	}
+	return q
+}
+
+// enqueue puts a message that cannot run yet in its subject's queue; under wmu.
+func (d *dispatcher) enqueue(q *subjectQueue, m *nats.Msg) {
+	if len(q.waiting)-q.head >= maxWaiting {
+		if skipped, ok := d.dropped.allow(); ok {
+			d.log.Error("message dropped: too many wait for a slot on its subject", zap.String("subject", m.Subject),
+				zap.String("pattern", q.pattern), zap.Int("waiting", maxWaiting), zap.Int64("more_since_last_said", skipped))
+		}
+		d.forget(q)
+		return
+	}
+	q.waiting = append(q.waiting, m)
+	if !q.ready && q.running < d.opts.MaxConcurrentPerSubject {
+		d.markReady(q)
+	}
+}
+
+// markReady puts q last in the subjects whose messages run when a slot is free; under wmu.
+func (d *dispatcher) markReady(q *subjectQueue) {
+	q.ready = true
+	d.ready = append(d.ready, q)
+}
+
+// forget drops a queue with no call running and nothing waiting; under wmu.
+func (d *dispatcher) forget(q *subjectQueue) {
+	if q.running == 0 && q.head == len(q.waiting) && !q.ready {
+		delete(d.queues, q.pattern)
+	}
+}
+
+// finish runs, once the subscriptions are drained, what is left on the channel and in the queues.
+func (d *dispatcher) finish() {
+	for {
+		select {
+		case m := <-d.msgs:
+			d.slots <- struct{}{}
+			d.wmu.Lock()
+			q := d.queueOf(m.Sub.Subject)
+			q.running++
+			d.wmu.Unlock()
+			d.run(q, m)
+		default:
+			for {
+				d.wmu.Lock()
+				var q *subjectQueue
+				var m *nats.Msg
+				for _, c := range d.queues {
+					if c.head < len(c.waiting) {
+						q, m = c, c.pop()
+						break
+					}
+				}
+				d.wmu.Unlock()
+				if m == nil {
+					return
+				}
+				d.slots <- struct{}{}
+				d.run(q, m)
+			}
+		}
+	}
+}
