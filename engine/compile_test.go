@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	lua "github.com/yuin/gopher-lua"
 )
 
 // libs builds a LibraryFunc over name -> text; each library's origin is libs/<name>.lua.
@@ -106,4 +108,24 @@ func TestCompileRefusesSourceTooDeep(t *testing.T) {
 	if ce := compileErr(t, sum, nil); !strings.Contains(ce.Error(), "s.lua:1: an expression of more than 200 operators") {
 		t.Errorf("long sum: %v", ce)
 	}
+}
+
+// A compiled version keeps its code, not the compiler's 1,024-entry buffers (~12 KB a function,
+// whatever its size), for as long as it is stored.
+func TestCompiledCodeIsTrimmed(t *testing.T) {
+	code, err := Compile(Source{Origin: "hello.lua", Text: []byte(hello)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var check func(p *lua.FunctionProto)
+	check = func(p *lua.FunctionProto) {
+		if cap(p.Code) > 2*len(p.Code)+16 || cap(p.DbgSourcePositions) > 2*len(p.DbgSourcePositions)+16 {
+			t.Errorf("function at line %d: code %d/%d, positions %d/%d (len/cap)", p.LineDefined,
+				len(p.Code), cap(p.Code), len(p.DbgSourcePositions), cap(p.DbgSourcePositions))
+		}
+		for _, f := range p.FunctionPrototypes {
+			check(f)
+		}
+	}
+	check(code.proto)
 }
