@@ -52,3 +52,20 @@ func heapInUse() int64 {
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapInuse)
 }
+
+// BenchmarkLoadScripts is the start of a registry with 1,000 hello-sized scripts: every one
+// compiled (on every CPU) and made ready to serve.
+func BenchmarkLoadScripts(b *testing.B) {
+	const n = 1000
+	batch := make([]store.Event, n)
+	for i := range n {
+		subject := fmt.Sprintf("funcs.s%d", i)
+		batch[i] = putScript(subject, "s", "--* subject: "+subject+"\n"+hello)
+	}
+	for b.Loop() {
+		reg := NewRegistry(Options{})
+		reg.Replace(batch)
+		reg.Close()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/script")
+}
