@@ -150,7 +150,16 @@ func rewriteExpr(e ast.Expr) ast.Expr {
 			call.Args = append(call.Args, rewriteExpr(c.Lhs))
 			operand = c.Rhs
 		}
-		call.Args = append(call.Args, rewriteExpr(operand))
+		last := rewriteExpr(operand)
+		// An operand gives one value, even a call or ... in the last place, where an argument
+		// list would take all of theirs: "a" .. s:gsub(...) is "a" and the string, not its count.
+		switch l := last.(type) {
+		case *ast.FuncCallExpr:
+			l.AdjustRet = true
+		case *ast.Comma3Expr:
+			l.AdjustRet = true
+		}
+		call.Args = append(call.Args, last)
 		return call
 	case *ast.AttrGetExpr:
 		e.Object, e.Key = rewriteExpr(e.Object), rewriteExpr(e.Key)

@@ -153,14 +153,17 @@ func TestConcatenationAsInLua(t *testing.T) {
     return "(" .. x .. "+" .. y .. ")"
   end}
   local t = setmetatable({v = "T"}, mt)
-  local parts = {1 .. 2, "a" .. 1.5 .. "b", t .. "x", "x" .. t, "a" .. "b" .. t .. "c", loadstring("return 'l' .. 'oad'")()}
+  local function two(...) return "v", "extra" end
+  local parts = {1 .. 2, "a" .. 1.5 .. "b", t .. "x", "x" .. t, "a" .. "b" .. t .. "c", loadstring("return 'l' .. 'oad'")(),
+    -- A call or ... last gives one value, as in Lua: not gsub's count, not every vararg.
+    "g" .. ("xx"):gsub("x", "y"), (function(...) return "m" .. ... end)("1", "2"), "w" .. two()}
   local ok, err = pcall(function()
     return "x" .. nil
   end)
   parts[#parts + 1] = err
   return table.concat(parts, " ")
 end`, nil, Options{})
-	want := "12 a1.5b (T+x) (x+T) ab(T+c) load s.lua:10: cannot perform concat operation between string and nil"
+	want := "12 a1.5b (T+x) (x+T) ab(T+c) load gyy m1 wv s.lua:13: cannot perform concat operation between string and nil"
 	if got := onMessage(t, p, ""); got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
