@@ -26,8 +26,8 @@ func (p *statePool) get() *luaState {
 		st := p.idle[n-1]
 		p.idle[n-1] = nil
 		p.idle = p.idle[:n-1]
+		p.all.busy(st) // under p.mu: a state is in a pool's idle states and in the list together
 		p.mu.Unlock()
-		p.all.busy(st)
 		return st
 	}
 	p.mu.Unlock()
@@ -42,8 +42,11 @@ func (p *statePool) put(st *luaState) {
 		return
 	}
 	p.idle = append(p.idle, st)
+	evict, from := p.all.rest(p, st)
 	p.mu.Unlock()
-	p.all.rest(p, st)
+	if evict != nil && from.take(evict) {
+		evict.close()
+	}
 }
 
 // take removes st from the idle states, reporting whether it was there (a call may have taken it
@@ -106,11 +109,12 @@ type idleLink struct {
 
 func newIdleStates(max int) *idleStates { return &idleStates{max: max} }
 
-// rest records that st went idle in pool, and closes the longest idle state when there are too
-// many.
-func (a *idleStates) rest(pool *statePool, st *luaState) {
+// rest records that st went idle in pool (whose lock is held), and when there are too many idle
+// states takes the longest idle out of the list: the caller closes it once it has taken it from
+// its pool (where a call may have found it meanwhile).
+func (a *idleStates) rest(pool *statePool, st *luaState) (evict *luaState, from *statePool) {
 	if a == nil {
-		return
+		return nil, nil
 	}
 	a.mu.Lock()
 	st.idle = idleLink{pool: pool, prev: a.tail}
@@ -121,19 +125,16 @@ func (a *idleStates) rest(pool *statePool, st *luaState) {
 	}
 	a.tail = st
 	a.n++
-	var evict *luaState
-	var from *statePool
 	if a.n > a.max {
 		evict, from = a.head, a.head.idle.pool
 		a.unlink(evict)
 	}
 	a.mu.Unlock()
-	if evict != nil && from.take(evict) {
-		evict.close()
-	}
+	return evict, from
 }
 
-// busy records that st is no longer idle (a call took it, or its pool closed it).
+// busy records that st is no longer idle (a call took it, or its pool closed it); the lock of
+// its pool is held, or st has left the pool's idle states.
 func (a *idleStates) busy(st *luaState) {
 	if a == nil {
 		return

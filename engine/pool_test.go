@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
+	"sync"
 	"testing"
 	"weak"
 
@@ -80,5 +82,44 @@ func TestEvictedStateIsReleased(t *testing.T) {
 	runtime.GC()
 	if w.Value() != nil {
 		t.Error("the evicted state is still reachable")
+	}
+}
+
+// Calls taking and returning states from many goroutines at once keep the bound's list and the
+// pools in step: every idle state is in both, once.
+func TestIdleStatesUnderConcurrency(t *testing.T) {
+	reg := NewRegistry(Options{IdleStates: 3, PoolSize: 2})
+	t.Cleanup(reg.Close)
+	var batch []store.Event
+	for i := range 4 {
+		subject := fmt.Sprintf("funcs.s%d", i)
+		batch = append(batch, putScript(subject, "s", "--* subject: "+subject+"\nfunction OnMessage(s, p) return 'ok' end\n"))
+	}
+	reg.Replace(batch)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 300 {
+				subject := fmt.Sprintf("funcs.s%d", (g+i)%4)
+				if got := string(reg.Answer(context.Background(), subject, &nats.Msg{Subject: subject}).Data); got != `{"s":"ok"}` {
+					t.Errorf("%s: %s", subject, got)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	a := reg.opts.idle
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for st := a.head; st != nil; st = st.idle.next {
+		n++
+		if st.idle.pool == nil || !slices.Contains(st.idle.pool.idle, st) {
+			t.Fatalf("state %d of the list is not idle in its pool", n)
+		}
+	}
+	if n != a.n || n != reg.idleStates() || n > 3 {
+		t.Errorf("list of %d, counted %d, pools hold %d, bound 3", n, a.n, reg.idleStates())
 	}
 }
