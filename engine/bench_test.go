@@ -3,6 +3,11 @@ package engine
 import (
 	"context"
 	"testing"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/msgscript/msgscript/callctx"
+	"github.com/msgscript/msgscript/store"
 )
 
 // BenchmarkHelloOnMessage is the engine's bar: one OnMessage call of examples/hello.lua on a
@@ -50,5 +55,22 @@ func BenchmarkReply(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		newReply("_INBOX.x", "funcs.hello", results)
+	}
+}
+
+// BenchmarkAnswerHello is what the engine does for one NATS message to funcs.hello, short of NATS
+// itself: the lookup, the call under the engine's root context, the sender's wait from its
+// Msgscript-Timeout header (as nats.request and the HTTP handler send it), the reply.
+func BenchmarkAnswerHello(b *testing.B) {
+	reg := NewRegistry(Options{})
+	b.Cleanup(reg.Close)
+	reg.Replace([]store.Event{putScript("funcs.hello", "hello", hello)})
+	_, ctx := newCallRoot()
+	m := &nats.Msg{Subject: "funcs.hello", Reply: "_INBOX.x", Data: []byte("John"), Header: nats.Header{callctx.HeaderTimeout: []string{"5s"}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if r := reg.answerCore(ctx, "funcs.hello", m); len(r.Header) != 0 {
+			b.Fatal(r.Header)
+		}
 	}
 }

@@ -46,6 +46,8 @@ type deadline struct {
 	sends *rate.Limiter
 	// script is the script whose calls run on the state (states belong to one Program).
 	script callctx.Script
+	// root is the engine's root of the call in progress (see callRoot), when its parent has one.
+	root atomic.Pointer[callRoot]
 }
 
 func newDeadline() *deadline {
@@ -69,6 +71,13 @@ func (d *deadline) arm(parent context.Context, timeout time.Duration) {
 	d.timer.Reset(timeout)
 	if parent.Done() != nil {
 		d.stopParent = context.AfterFunc(parent, func() { d.fire(parent.Err()) })
+	}
+	// After armedAt: a kill that misses this root sees the call running, and one before it is
+	// seen here.
+	r := rootOf(parent)
+	d.root.Store(r)
+	if r != nil && r.killed.Load() {
+		d.fire(context.Canceled)
 	}
 }
 

@@ -22,8 +22,8 @@ type dispatcher struct {
 	reg  *Registry
 	opts *Options
 	log  *zap.Logger
-	ctx  context.Context // parent of every call; cancelled only when a Stop runs out of time
-	kill context.CancelFunc
+	ctx  context.Context // parent of every call, carrying root
+	root *callRoot       // killed only when a Stop runs out of time
 
 	slots chan struct{} // bounds the calls running at once (Options.MaxConcurrent), triggers' too
 
@@ -55,9 +55,9 @@ type subscription struct {
 // newDispatcher returns a dispatcher for the registry's scripts on nc. It subscribes when sync is
 // called (by the registry, after each change).
 func newDispatcher(nc *nats.Conn, reg *Registry, opts *Options) *dispatcher {
-	ctx, kill := context.WithCancel(context.Background())
+	root, ctx := newCallRoot()
 	d := &dispatcher{
-		reg: reg, opts: opts, log: opts.Logger, ctx: ctx, kill: kill,
+		reg: reg, opts: opts, log: opts.Logger, ctx: ctx, root: root,
 		slots: make(chan struct{}, opts.MaxConcurrent),
 		msgs:  make(chan *nats.Msg, sharedBuffer), freed: make(chan struct{}, 1), stopped: make(chan struct{}),
 		queues: map[string]*subjectQueue{},
@@ -219,10 +219,10 @@ func (d *dispatcher) Stop(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
-		d.kill()
+		d.root.kill()
 		return nil
 	case <-ctx.Done():
-		d.kill()
+		d.root.kill()
 		select {
 		case <-done:
 		case <-time.After(abandonAfter):

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 	"golang.org/x/net/http/httpguts"
@@ -17,7 +18,12 @@ import (
 // fn(url, body, req) and returns body[, status[, headers]]; resp is then set. Otherwise the script
 // runs as for any message, OnMessage(subject, body), and body is set.
 func (p *Program) ServeHTTP(ctx context.Context, subject string, req *httpmsg.Request) (body string, resp *httpmsg.Response, err error) {
-	err = p.call(ctx, func(L *lua.LState, env *lua.LTable) error {
+	return p.serveHTTP(ctx, 0, subject, req)
+}
+
+// serveHTTP is ServeHTTP bounded by limit too, when it is set (what its sender waits).
+func (p *Program) serveHTTP(ctx context.Context, limit time.Duration, subject string, req *httpmsg.Request) (body string, resp *httpmsg.Response, err error) {
+	err = p.call(ctx, limit, func(L *lua.LState, env *lua.LTable) error {
 		fn := env.RawGetString(req.Method)
 		if fn.Type() != lua.LTFunction {
 			if p.Headers.HTTP {

@@ -231,3 +231,35 @@ func TestSendRateBoundsAFanOut(t *testing.T) {
 	}
 	request(t, nc, "funcs.hello", "still answering")
 }
+
+// A call still running when Stop runs out of time is cancelled: an endless Lua loop ends there
+// and then, not at its own deadline, and nothing is left behind.
+func TestStopCancelsALoopingCall(t *testing.T) {
+	ns := startNATS(t)
+	dir := t.TempDir()
+	testfiles.Write(t, dir, map[string]string{"loop.lua": "--* subject: funcs.loop\n--* timeout: 1m\nfunction OnMessage() started() while true do end end"})
+	started := make(chan struct{}, 1)
+	signal := func(L *lua.LState) {
+		L.SetGlobal("started", L.NewFunction(func(L *lua.LState) int { started <- struct{}{}; return 0 }))
+	}
+	core, logs := observer.New(zap.InfoLevel)
+	e := New(connect(t, ns), dirstore.New(dir, zap.New(core)), Options{Preload: []Preloader{signal}, Logger: zap.New(core)})
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := connect(t, ns).Publish("funcs.loop", nil); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := e.Stop(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Stop: %v", err)
+	}
+	if logs.FilterMessage("calls still running after being cancelled; leaving them behind").Len() != 0 {
+		t.Error("the looping call was left behind, not cancelled")
+	}
+	if failed := logs.FilterMessage("script failed").All(); len(failed) != 1 || !strings.Contains(failed[0].ContextMap()["error"].(string), "canceled") {
+		t.Errorf("the call's end: %v", failed)
+	}
+}

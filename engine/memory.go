@@ -77,6 +77,15 @@ func (g *memoryGuard) add(d *deadline) {
 	g.mu.Unlock()
 }
 
+// each calls fn with every live state's deadline, under the guard's lock.
+func (g *memoryGuard) each(fn func(*deadline)) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for d := range g.states {
+		fn(d)
+	}
+}
+
 func (g *memoryGuard) remove(d *deadline) {
 	g.mu.Lock()
 	delete(g.states, d)

@@ -90,8 +90,13 @@ func (e *CallError) Code() int {
 // OnMessage runs the script's OnMessage(subject, payload) and returns the string it returns (a
 // number is turned into its text, nothing into "").
 func (p *Program) OnMessage(ctx context.Context, subject string, payload []byte) (string, error) {
+	return p.onMessage(ctx, 0, subject, payload)
+}
+
+// onMessage is OnMessage bounded by limit too, when it is set (what its sender waits).
+func (p *Program) onMessage(ctx context.Context, limit time.Duration, subject string, payload []byte) (string, error) {
 	var reply string
-	err := p.call(ctx, func(L *lua.LState, env *lua.LTable) (err error) {
+	err := p.call(ctx, limit, func(L *lua.LState, env *lua.LTable) (err error) {
 		reply, err = callOnMessage(L, env, subject, payload)
 		return err
 	})
@@ -131,14 +136,18 @@ func callOnMessage(L *lua.LState, env *lua.LTable, subject string, payload []byt
 // defines its functions), then entry; afterwards the state is cleaned and returned to the pool, or
 // closed when it may be damaged (a missed deadline stops the VM mid-instruction, a Go panic may
 // leave it inconsistent).
-func (p *Program) call(ctx context.Context, entry func(L *lua.LState, env *lua.LTable) error) (err error) {
+func (p *Program) call(ctx context.Context, limit time.Duration, entry func(L *lua.LState, env *lua.LTable) error) (err error) {
 	st := p.pool.get()
 	L := st.L
 	env := st.newEnv()
 	// L.Env too: gopher-lua's load/loadstring compile chunks into L.Env, which would otherwise
 	// be the base globals.
 	st.env, L.Env = env, env
-	st.deadline.arm(ctx, p.timeout)
+	timeout := p.timeout
+	if limit > 0 && limit < timeout {
+		timeout = limit
+	}
+	st.deadline.arm(ctx, timeout)
 	L.SetContext(st.deadline)
 	reusable := true
 	defer func() {

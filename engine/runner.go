@@ -25,10 +25,10 @@ type result struct {
 
 // runScripts calls every script listening on pattern with one message (several at once, each on its own
 // goroutine) and returns their results sorted by script name.
-func (r *Registry) runScripts(ctx context.Context, progs []*Program, m *nats.Msg) []result {
+func (r *Registry) runScripts(ctx context.Context, limit time.Duration, progs []*Program, m *nats.Msg) []result {
 	req := httpmsg.FromMsg(m)
 	if len(progs) == 1 { // the common case, kept free of goroutines and allocations
-		return []result{r.runScript(ctx, progs[0], m, req)}
+		return []result{r.runScript(ctx, limit, progs[0], m, req)}
 	}
 	results := make([]result, len(progs))
 	var wg sync.WaitGroup
@@ -36,7 +36,7 @@ func (r *Registry) runScripts(ctx context.Context, progs []*Program, m *nats.Msg
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = r.runScript(ctx, p, m, req)
+			results[i] = r.runScript(ctx, limit, p, m, req)
 		}()
 	}
 	wg.Wait()
@@ -45,16 +45,16 @@ func (r *Registry) runScripts(ctx context.Context, progs []*Program, m *nats.Msg
 
 // runScript runs one script, for an HTTP request when req is set, and logs its failure with the
 // subject and the script's name.
-func (r *Registry) runScript(ctx context.Context, p *Program, m *nats.Msg, req *httpmsg.Request) result {
+func (r *Registry) runScript(ctx context.Context, limit time.Duration, p *Program, m *nats.Msg, req *httpmsg.Request) result {
 	var body string
 	var resp *httpmsg.Response
 	var err error
 	ctx, span := r.startSpan(ctx, p, m)
 	start := time.Now()
 	if req != nil {
-		body, resp, err = p.ServeHTTP(ctx, m.Subject, req)
+		body, resp, err = p.serveHTTP(ctx, limit, m.Subject, req)
 	} else {
-		body, err = p.OnMessage(ctx, m.Subject, m.Data)
+		body, err = p.onMessage(ctx, limit, m.Subject, m.Data)
 	}
 	end := time.Now()
 	if err == nil {
@@ -118,12 +118,10 @@ func (r *Registry) answer(ctx context.Context, pattern string, m *nats.Msg, core
 	if depth > 0 {
 		ctx = callctx.WithDepth(ctx, depth)
 	}
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
-	results := r.runScripts(ctx, progs, m)
+	// The sender's wait (Msgscript-Timeout) bounds the calls as their deadline does: passed down,
+	// not as a context of its own, which would cost a timer and a registration with its parent per
+	// message.
+	results := r.runScripts(ctx, timeout, progs, m)
 	end := time.Now()
 	outcome, msg := OK, ""
 	for _, res := range results {
@@ -148,5 +146,5 @@ func (r *Registry) runTriggered(ctx context.Context, p *Program, m *nats.Msg) re
 	if depth > 0 {
 		ctx = callctx.WithDepth(ctx, depth)
 	}
-	return r.runScript(ctx, p, m, httpmsg.FromMsg(m))
+	return r.runScript(ctx, 0, p, m, httpmsg.FromMsg(m))
 }
