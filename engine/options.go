@@ -34,7 +34,9 @@ type Options struct {
 	// subject (ten publishes a call) had NATS drop msgscript's connection as a slow consumer.
 	// Its burst is one second's worth. Default 1000.
 	SendRate float64
-	// PoolSize bounds the idle Lua states kept per script version. Default 4 per CPU, at least 8.
+	// PoolSize bounds the idle Lua states kept per script version. Default IdleStates: a script
+	// called by many at once keeps a state for each, rather than making and dropping states (~100
+	// µs each) under load; IdleStates bounds what all scripts keep together.
 	PoolSize int
 	// IdleStates bounds the idle Lua states kept by all the scripts together: past it, the one
 	// idle the longest is closed. Default 16 per CPU, at least 64.
@@ -93,11 +95,11 @@ func (o Options) withDefaults() Options {
 	if o.MemoryLimit == 0 {
 		o.MemoryLimit = DefaultMemoryLimit()
 	}
-	if o.PoolSize <= 0 {
-		o.PoolSize = max(8, 4*runtime.GOMAXPROCS(0))
-	}
 	if o.IdleStates <= 0 {
 		o.IdleStates = max(64, 16*runtime.GOMAXPROCS(0))
+	}
+	if o.PoolSize <= 0 {
+		o.PoolSize = o.IdleStates
 	}
 	if o.idle == nil {
 		o.idle = newIdleStates(o.IdleStates)
