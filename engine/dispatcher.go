@@ -97,12 +97,12 @@ func (d *dispatcher) sync() {
 	if d.stopping {
 		return
 	}
-	subjects := d.reg.Subjects()
-	want := make(map[string]bool, len(subjects))
+	// The subject map itself, not the sorted list of Subjects: with 10,000 subjects, an edit would
+	// sort them all.
+	want := *d.reg.bySubject.Load()
 	added := false
-	for _, pattern := range subjects {
-		want[pattern] = true
-		if d.subs[pattern] != nil {
+	for pattern, se := range want {
+		if len(se.core) == 0 || d.subs[pattern] != nil {
 			continue
 		}
 		sub, err := d.nc.Load().ChanQueueSubscribe(pattern, d.opts.QueueGroup, d.msgs)
@@ -115,7 +115,7 @@ func (d *dispatcher) sync() {
 		d.log.Debug("subscribed", zap.String("subject", pattern), zap.String("queue_group", d.opts.QueueGroup))
 	}
 	for pattern, s := range d.subs {
-		if !want[pattern] {
+		if se := want[pattern]; se == nil || len(se.core) == 0 {
 			delete(d.subs, pattern)
 			go d.drain(context.Background(), s)
 		}

@@ -123,3 +123,32 @@ func TestIdleStatesUnderConcurrency(t *testing.T) {
 		t.Errorf("list of %d, counted %d, pools hold %d, bound 3", n, a.n, reg.idleStates())
 	}
 }
+
+// An edit rebuilds what its subject holds, and leaves the others' as they were: with 10,000
+// scripts an edit cost 8 ms of rebuilding everything.
+func TestEditRebuildsOnlyItsSubject(t *testing.T) {
+	reg := NewRegistry(Options{})
+	t.Cleanup(reg.Close)
+	var batch []store.Event
+	for i := range 3 {
+		subject := fmt.Sprintf("funcs.s%d", i)
+		batch = append(batch, putScript(subject, "s", "--* subject: "+subject+"\nfunction OnMessage() return 'v1' end\n"))
+	}
+	reg.Replace(batch)
+	before := *reg.bySubject.Load()
+	reg.Apply([]store.Event{putScript("funcs.s1", "s", "--* subject: funcs.s1\nfunction OnMessage() return 'v2' end\n")})
+	after := *reg.bySubject.Load()
+	if after["funcs.s0"] != before["funcs.s0"] || after["funcs.s2"] != before["funcs.s2"] {
+		t.Error("the subjects the edit did not touch were rebuilt")
+	}
+	if after["funcs.s1"] == before["funcs.s1"] {
+		t.Fatal("the edited subject was not rebuilt")
+	}
+	if got := string(reg.Answer(context.Background(), "funcs.s1", &nats.Msg{Subject: "funcs.s1"}).Data); got != `{"s":"v2"}` {
+		t.Errorf("edited: %s", got)
+	}
+	reg.Apply([]store.Event{{Op: store.OpDelete, Item: store.Item{Ref: store.Ref{Kind: store.KindScript, Subject: "funcs.s2", Name: "s"}}}})
+	if m := *reg.bySubject.Load(); m["funcs.s2"] != nil || len(m) != 2 || reg.subjects["funcs.s2"] != nil {
+		t.Errorf("removed: %v", m)
+	}
+}

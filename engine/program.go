@@ -51,6 +51,9 @@ func newProgram(subject, name string, it store.Item, code *Code, opts *Options, 
 	}
 }
 
+// triggered reports whether a stream or a schedule calls the script.
+func (p *Program) triggered() bool { return p.Headers.Stream != "" || p.Headers.Cron != "" }
+
 // Close releases the idle states; calls in progress finish on theirs.
 func (p *Program) Close() { p.pool.close() }
 

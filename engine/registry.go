@@ -26,7 +26,10 @@ type Registry struct {
 
 	mu      sync.Mutex
 	scripts map[scriptKey]*scriptEntry
-	libs    map[string]store.Item
+	// names are the scripts of each subject pattern (an index of scripts), so that a change
+	// rebuilds what its subjects hold, not what 10,000 scripts hold.
+	names map[string]map[string]*scriptEntry
+	libs  map[string]store.Item
 
 	// Counts of what happened since the registry was made, for metrics.
 	loads, compileFailures, storeEvents atomic.Uint64
@@ -72,7 +75,7 @@ func NewRegistry(opts Options) *Registry {
 func newRegistry(opts *Options, onChange func()) *Registry {
 	memory.use(opts.MemoryLimit, opts.Logger)
 	r := &Registry{opts: opts, log: opts.Logger, onChange: onChange, scripts: map[scriptKey]*scriptEntry{},
-		libs: map[string]store.Item{}, subjects: map[string]*counters{}}
+		names: map[string]map[string]*scriptEntry{}, libs: map[string]store.Item{}, subjects: map[string]*counters{}}
 	r.bySubject.Store(&map[string]*subjectEntry{})
 	return r
 }
@@ -177,6 +180,7 @@ func (r *Registry) apply(batch []store.Event) (retired []*Program) {
 	r.storeEvents.Add(uint64(len(batch)))
 	changedLibs := map[string]bool{}
 	dirty := map[scriptKey]bool{}
+	affected := map[string]bool{} // the subjects whose scripts changed
 	for _, ev := range batch {
 		it := ev.Item
 		switch it.Kind {
@@ -195,7 +199,9 @@ func (r *Registry) apply(batch []store.Event) (retired []*Program) {
 						retired = append(retired, e.prog)
 					}
 					delete(r.scripts, key)
+					r.unindex(key)
 					delete(dirty, key)
+					affected[key.subject] = true
 					r.triggers.forget(key)
 					r.log.Info("script removed", zap.String("subject", key.subject), zap.String("name", key.name))
 				}
@@ -205,6 +211,7 @@ func (r *Registry) apply(batch []store.Event) (retired []*Program) {
 			if e == nil {
 				e = &scriptEntry{stats: &counters{}}
 				r.scripts[key] = e
+				r.index(key, e)
 			}
 			e.item = it
 			dirty[key] = true
@@ -225,8 +232,9 @@ func (r *Registry) apply(batch []store.Event) (retired []*Program) {
 		if old := r.install(key, r.scripts[key], built[i].code, built[i].err); old != nil {
 			retired = append(retired, old)
 		}
+		affected[key.subject] = true
 	}
-	r.publish()
+	r.publish(affected)
 	return retired
 }
 
@@ -311,72 +319,111 @@ func (r *Registry) library(name string) (Source, bool) {
 	return Source{Origin: lib.Origin, Text: lib.Source}, ok
 }
 
-// publish rebuilds the subject map that messages are looked up in.
-func (r *Registry) publish() {
-	r.rawConflicts()
-	m := map[string]*subjectEntry{}
-	var triggered []*Program
-	for key, e := range r.scripts {
-		if e.prog == nil || e.alone != "" {
+// index and unindex keep names in step with scripts; under mu.
+func (r *Registry) index(key scriptKey, e *scriptEntry) {
+	m := r.names[key.subject]
+	if m == nil {
+		m = map[string]*scriptEntry{}
+		r.names[key.subject] = m
+	}
+	m[key.name] = e
+}
+
+func (r *Registry) unindex(key scriptKey) {
+	if m := r.names[key.subject]; m != nil {
+		delete(m, key.name)
+		if len(m) == 0 {
+			delete(r.names, key.subject)
+		}
+	}
+}
+
+// publish rebuilds, for the subject patterns affected by a change, what a message finds there,
+// and publishes the new subject map (a copy: readers of the previous one are never disturbed).
+func (r *Registry) publish(affected map[string]bool) {
+	m := maps.Clone(*r.bySubject.Load())
+	triggersChanged := false
+	for subject := range affected {
+		if se := m[subject]; se != nil && slices.ContainsFunc(se.progs, (*Program).triggered) {
+			triggersChanged = true // a trigger may be gone
+		}
+		r.rawConflicts(subject)
+		se := r.subjectEntry(subject)
+		if se == nil {
+			delete(m, subject)
+			delete(r.subjects, subject) // no script listens any more
 			continue
 		}
-		if e.prog.Headers.Stream != "" || e.prog.Headers.Cron != "" {
-			triggered = append(triggered, e.prog)
-		}
-		se := m[key.subject]
-		if se == nil {
-			stats := r.subjects[key.subject]
-			if stats == nil {
-				stats = &counters{}
-				r.subjects[key.subject] = stats
-			}
-			se = &subjectEntry{stats: stats}
-			m[key.subject] = se
-		}
-		se.progs = append(se.progs, e.prog)
-	}
-	for _, se := range m {
-		sort.Slice(se.progs, func(i, j int) bool { return se.progs[i].Name < se.progs[j].Name })
-		se.core = se.progs
-		if slices.ContainsFunc(se.progs, func(p *Program) bool { return p.Headers.Stream != "" }) {
-			se.core = slices.DeleteFunc(slices.Clone(se.progs), func(p *Program) bool { return p.Headers.Stream != "" })
-		}
-	}
-	for pattern := range r.subjects {
-		if m[pattern] == nil {
-			delete(r.subjects, pattern) // no script listens any more
+		m[subject] = se
+		if slices.ContainsFunc(se.progs, (*Program).triggered) {
+			triggersChanged = true
 		}
 	}
 	r.bySubject.Store(&m)
-	r.triggered.Store(&triggered)
+	if triggersChanged || r.triggered.Load() == nil {
+		var triggered []*Program
+		for _, se := range m {
+			for _, p := range se.progs {
+				if p.triggered() {
+					triggered = append(triggered, p)
+				}
+			}
+		}
+		r.triggered.Store(&triggered)
+	}
 }
 
-// rawConflicts marks the `--* reply: raw` scripts that share their subject with another script:
-// their reply is the whole answer, so they cannot be merged with others, and which one would win
-// is no choice to make silently. They are not served (said in their status and the log) until
-// they are alone again.
-func (r *Registry) rawConflicts() {
-	bySubject := map[string][]string{}
-	for key, e := range r.scripts {
-		if e.prog != nil {
-			bySubject[key.subject] = append(bySubject[key.subject], key.name)
+// subjectEntry builds what a message on subject finds: its scripts serving, sorted by name; nil
+// when none serves. Under mu.
+func (r *Registry) subjectEntry(subject string) *subjectEntry {
+	var progs []*Program
+	for _, e := range r.names[subject] {
+		if e.prog != nil && e.alone == "" {
+			progs = append(progs, e.prog)
 		}
 	}
-	for key, e := range r.scripts {
+	if len(progs) == 0 {
+		return nil
+	}
+	stats := r.subjects[subject]
+	if stats == nil {
+		stats = &counters{}
+		r.subjects[subject] = stats
+	}
+	sort.Slice(progs, func(i, j int) bool { return progs[i].Name < progs[j].Name })
+	se := &subjectEntry{progs: progs, core: progs, stats: stats}
+	if slices.ContainsFunc(progs, func(p *Program) bool { return p.Headers.Stream != "" }) {
+		se.core = slices.DeleteFunc(slices.Clone(progs), func(p *Program) bool { return p.Headers.Stream != "" })
+	}
+	return se
+}
+
+// rawConflicts marks the `--* reply: raw` scripts of subject that share it with another script:
+// their reply is the whole answer, so they cannot be merged with others, and which one would win
+// is no choice to make silently. They are not served (said in their status and the log) until
+// they are alone again. Under mu.
+func (r *Registry) rawConflicts(subject string) {
+	scripts := r.names[subject]
+	var names []string
+	for name, e := range scripts {
+		if e.prog != nil {
+			names = append(names, name)
+		}
+	}
+	for name, e := range scripts {
 		was := e.alone
 		e.alone = ""
-		if e.prog == nil || !e.prog.Headers.RawReply || len(bySubject[key.subject]) < 2 {
+		if e.prog == nil || !e.prog.Headers.RawReply || len(names) < 2 {
 			if was != "" && e.prog != nil {
-				r.log.Info("script served again: it is alone on its subject", zap.String("subject", key.subject), zap.String("name", key.name))
+				r.log.Info("script served again: it is alone on its subject", zap.String("subject", subject), zap.String("name", name))
 			}
 			continue
 		}
-		others := slices.DeleteFunc(slices.Clone(bySubject[key.subject]), func(n string) bool { return n == key.name })
+		others := slices.DeleteFunc(slices.Clone(names), func(n string) bool { return n == name })
 		slices.Sort(others)
-		e.alone = fmt.Sprintf("not served: a `--* reply: raw` script must be alone on %s; also there: %s",
-			key.subject, strings.Join(others, ", "))
+		e.alone = fmt.Sprintf("not served: a `--* reply: raw` script must be alone on %s; also there: %s", subject, strings.Join(others, ", "))
 		if e.alone != was {
-			r.log.Error("script not served", zap.String("subject", key.subject), zap.String("name", key.name), zap.String("error", e.alone))
+			r.log.Error("script not served", zap.String("subject", subject), zap.String("name", name), zap.String("error", e.alone))
 		}
 	}
 }
@@ -391,6 +438,7 @@ func (r *Registry) Close() {
 		}
 	}
 	r.scripts = map[scriptKey]*scriptEntry{}
+	r.names = map[string]map[string]*scriptEntry{}
 	r.bySubject.Store(&map[string]*subjectEntry{})
 	r.triggered.Store(nil)
 }

@@ -69,3 +69,26 @@ func BenchmarkLoadScripts(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/script")
 }
+
+// BenchmarkEditAmong is one script's edit applied to a registry of 100 or 10,000: compiled, made
+// the version serving, the subject map published. It should cost the same whatever the number of
+// scripts.
+func BenchmarkEditAmong(b *testing.B) {
+	for _, n := range []int{100, 10000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			reg := NewRegistry(Options{})
+			b.Cleanup(reg.Close)
+			batch := make([]store.Event, n)
+			for i := range n {
+				subject := fmt.Sprintf("funcs.s%d", i)
+				batch[i] = putScript(subject, "s", "--* subject: "+subject+"\n"+hello)
+			}
+			reg.Replace(batch)
+			i := 0
+			for b.Loop() {
+				i++
+				reg.Apply([]store.Event{putScript("funcs.s7", "s", fmt.Sprintf("--* subject: funcs.s7\nfunction OnMessage() return '%d' end\n", i))})
+			}
+		})
+	}
+}
