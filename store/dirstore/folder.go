@@ -2,7 +2,6 @@ package dirstore
 
 import (
 	"io/fs"
-	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -58,24 +57,55 @@ func under(path, dir string) bool { return strings.HasPrefix(path, dir+string(fi
 type duplicate struct{ kept, ignored store.Item }
 
 // snapshotOf turns what each file holds (by path) into what the store holds: when two files define
-// the same script or library, the first in path order wins and the other is listed in dups.
+// the same script or library, the first in path order wins and the other is listed in dups. Only
+// such files are ordered: with 10,000 files, sorting them all on every change was most of an
+// edit's cost.
 func snapshotOf(files map[string]store.Item) (snap store.Snapshot, dups []duplicate) {
-	snap = store.Snapshot{}
-	for _, path := range slices.SortedFunc(maps.Keys(files), walkOrder) {
-		it := files[path]
-		if kept, dup := snap[it.Ref]; dup {
-			dups = append(dups, duplicate{kept: kept, ignored: it})
+	snap = make(store.Snapshot, len(files))
+	var clashes map[store.Ref][]store.Item
+	for _, it := range files {
+		prev, dup := snap[it.Ref]
+		if !dup {
+			snap[it.Ref] = it
 			continue
 		}
-		snap[it.Ref] = it
+		if clashes == nil {
+			clashes = map[store.Ref][]store.Item{}
+		}
+		if clashes[it.Ref] == nil {
+			clashes[it.Ref] = []store.Item{prev}
+		}
+		clashes[it.Ref] = append(clashes[it.Ref], it)
 	}
+	for ref, items := range clashes {
+		slices.SortFunc(items, func(a, b store.Item) int { return walkOrder(a.Origin, b.Origin) })
+		snap[ref] = items[0]
+		for _, ignored := range items[1:] {
+			dups = append(dups, duplicate{kept: items[0], ignored: ignored})
+		}
+	}
+	slices.SortFunc(dups, func(a, b duplicate) int { return walkOrder(a.ignored.Origin, b.ignored.Origin) })
 	return snap, dups
 }
 
 // walkOrder orders paths as walking the folder meets them, name by name: a/b.lua before a.lua.
 func walkOrder(a, b string) int {
-	sep := string(filepath.Separator)
-	return slices.Compare(strings.Split(a, sep), strings.Split(b, sep))
+	for {
+		an, arest, amore := strings.Cut(a, string(filepath.Separator))
+		bn, brest, bmore := strings.Cut(b, string(filepath.Separator))
+		if c := strings.Compare(an, bn); c != 0 {
+			return c
+		}
+		switch {
+		case !amore && !bmore:
+			return 0
+		case !amore:
+			return -1 // a ends here: a is a prefix of b, as slices.Compare orders them
+		case !bmore:
+			return 1
+		}
+		a, b = arest, brest
+	}
 }
 
 func (d *Store) reportDuplicate(dup duplicate) {
