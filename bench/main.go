@@ -11,6 +11,25 @@
 // requests, alternating between the two so that any drift of the machine hits both alike, in
 // several rounds, and the throughput of concurrent requesters, each on its own connection, and
 // prints the ratios against msgscript's bars (README, Speed).
+//
+// With -scale it measures msgscript with many scripts instead:
+//
+//	go run ./bench -scale 100,1000,10000 [-store dir|etcd|both] [-rounds 3] [-edits 7] [-profile DIR]
+//
+// For each count N it writes N hello-sized scripts on distinct subjects (scale.s0 ...) to a
+// folder, or to an etcd member run inside this program, and starts `msgscript serve` on them (the
+// binary of -msgscript, else one built from ./cmd/msgscript), connected to a NATS server run
+// inside this program, with Caddy's admin API on a free loopback port. It measures the time from
+// the process's start until the last script answers (load) and until every script has answered
+// once (start→ready); then, a second later, the process's resident memory (VmRSS, and its peak),
+// its goroutines and Go heap (through the admin API's /debug/pprof/); then edit→live: a script
+// rewritten (a saved file, an etcd put) until a request on its subject returns the new reply,
+// polled every millisecond, -edits times. The counts and stores run in -rounds interleaved rounds
+// (every count, then again), each on a fresh process; it prints the median and min–max of the
+// rounds and checks the targets of the performance issue: at 10,000 scripts RSS ≤ 300 MB and
+// ≤ 2,000 goroutines, and edit→live at the largest count within 2x the smallest's. -profile saves
+// the heap and goroutine profiles of the largest count's last run to DIR, and a CPU profile of
+// edits made after the measured ones. Linux only (/proc).
 package main
 
 import (
@@ -81,17 +100,29 @@ func httpTarget(name, url string) target {
 
 func main() {
 	requests := flag.Int("requests", 5000, "sequential requests per target and round, for the latency figures")
-	rounds := flag.Int("rounds", 5, "latency rounds; the ratio reported is the median of the rounds'")
+	rounds := flag.Int("rounds", 5, "latency rounds; the ratio reported is the median of the rounds' (with -scale: interleaved rounds, default 3)")
 	concurrency := flag.Int("concurrency", 32, "concurrent requesters for the throughput figures")
 	duration := flag.Duration("duration", 5*time.Second, "how long each throughput run lasts")
 	examples := flag.String("examples", "./examples", "folder of scripts msgscript serves (must hold hello.lua)")
 	binary := flag.String("msgscript", "", "msgscript binary to measure (default: build ./cmd/msgscript)")
+	scale := flag.String("scale", "", "measure msgscript with these numbers of scripts instead, e.g. 100,1000,10000")
+	stores := flag.String("store", "both", "with -scale: the store of the scripts, dir, etcd or both")
+	edits := flag.Int("edits", 7, "with -scale: edits a run, for edit→live (at least 5)")
+	startTimeout := flag.Duration("start-timeout", 10*time.Minute, "with -scale: how long msgscript may take until every script answers")
+	profile := flag.String("profile", "", "with -scale: save the heap and goroutine profiles of the largest count's last run here, and a CPU profile of edits")
 	plainURL := flag.String("serve-plain", "", "internal: run the plain responder against this NATS URL")
 	bridge := flag.String("bridge", "", "internal: with -serve-plain, serve the plain HTTP bridge on this address")
 	flag.Parse()
 
 	if *plainURL != "" {
 		servePlain(*plainURL, *bridge)
+		return
+	}
+	if *scale != "" {
+		if err := scaleMain(*scale, *stores, *rounds, *edits, *binary, *startTimeout, *profile); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
 		return
 	}
 	if err := run(*requests, *rounds, *concurrency, *duration, *examples, *binary); err != nil {

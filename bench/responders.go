@@ -36,9 +36,12 @@ func (b *lockedBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
-func start(name string, args ...string) (*process, error) {
+func start(name string, args ...string) (*process, error) { return startEnv(nil, name, args...) }
+
+// startEnv starts name with the environment env (nil: this program's).
+func startEnv(env []string, name string, args ...string) (*process, error) {
 	p := &process{cmd: exec.Command(name, args...), out: &lockedBuffer{}, done: make(chan struct{})}
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	p.cmd.Stdout, p.cmd.Stderr, p.cmd.Env = p.out, p.out, env
 	if err := p.cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -131,12 +134,9 @@ func serveBridge(nc *nats.Conn, addr string) {
 // startMsgscript runs the msgscript binary (built here unless one is given) on a JSON config
 // serving the examples folder over NATS, and over HTTP on httpAddr through the handler.
 func startMsgscript(url, httpAddr, examples, binary, work string) (*process, error) {
-	if binary == "" {
-		binary = filepath.Join(work, "msgscript")
-		build := exec.Command("go", "build", "-o", binary, "./cmd/msgscript")
-		if out, err := build.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("building msgscript: %v\n%s", err, out)
-		}
+	binary, err := buildMsgscript(binary, work)
+	if err != nil {
+		return nil, err
 	}
 	dir, err := filepath.Abs(examples)
 	if err != nil {
@@ -164,4 +164,18 @@ func startMsgscript(url, httpAddr, examples, binary, work string) (*process, err
 		return nil, err
 	}
 	return start(binary, "run", "--config", config)
+}
+
+// buildMsgscript returns binary, or when it is "" builds ./cmd/msgscript into work and returns
+// its path.
+func buildMsgscript(binary, work string) (string, error) {
+	if binary != "" {
+		return binary, nil
+	}
+	binary = filepath.Join(work, "msgscript")
+	build := exec.Command("go", "build", "-o", binary, "./cmd/msgscript")
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building msgscript: %v\n%s", err, out)
+	}
+	return binary, nil
 }
