@@ -254,7 +254,7 @@ func waitForAnswer(tg target, p *process) error {
 	for {
 		data, err := call()
 		if err == nil {
-			if string(data) != helloReply {
+			if strings.TrimSuffix(string(data), "\n") != helloReply { // JSON over HTTP ends with a newline
 				return fmt.Errorf("%s answered %q, want %q", tg.name, data, helloReply)
 			}
 			return nil

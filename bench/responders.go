@@ -124,6 +124,7 @@ func serveBridge(nc *nats.Conn, addr string) {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(m.Data)
+		_, _ = w.Write([]byte{'\n'}) // as msgscript's handler ends JSON
 	})
 	if err := http.ListenAndServe(addr, h); err != nil {
 		fmt.Fprintln(os.Stderr, "plain bridge:", err)
