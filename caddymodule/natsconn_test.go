@@ -89,7 +89,18 @@ func TestReloadKeepsNATSForRequestsInFlight(t *testing.T) {
 	}
 	answer := make(chan answered, 1)
 	go func() { // not testhttp.Do: its t.Fatal would end this goroutine and leave the test waiting
-		resp, err := http.Post("http://"+site+"/funcs.hello", "text/plain", body)
+		// Expect: 100-continue holds the body back until the handler reads it: once the first
+		// write below returns, the old config's handler is running (else the reload could close
+		// a connection whose request it had not read yet, and the test would prove nothing).
+		req, err := http.NewRequest("POST", "http://"+site+"/funcs.hello", body)
+		if err != nil {
+			answer <- answered{err: err}
+			return
+		}
+		req.Header.Set("Expect", "100-continue")
+		client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
+		defer client.CloseIdleConnections()
+		resp, err := client.Do(req)
 		if err != nil {
 			answer <- answered{err: err}
 			return
