@@ -355,6 +355,9 @@ http://%s {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := nc.Flush(); err != nil { // the server knows the subscription before the first hop publishes
+		t.Fatal(err)
+	}
 	r := testhttp.Do(t, "POST", "http://"+site+"/funcs.hloop", strings.NewReader("x"))
 	if r.Status != 200 {
 		t.Fatalf("%d %s", r.Status, r.Body)
