@@ -131,14 +131,24 @@ func main() {
 	}
 }
 
-func run(requests, rounds, concurrency int, duration time.Duration, examples, binary string) error {
+// startNATS runs a NATS server on a free loopback port, in this process.
+func startNATS() (*server.Server, error) {
 	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	go ns.Start()
 	if !ns.ReadyForConnections(5 * time.Second) {
-		return fmt.Errorf("nats-server did not start")
+		ns.Shutdown()
+		return nil, fmt.Errorf("nats-server did not start")
+	}
+	return ns, nil
+}
+
+func run(requests, rounds, concurrency int, duration time.Duration, examples, binary string) error {
+	ns, err := startNATS()
+	if err != nil {
+		return err
 	}
 	defer ns.Shutdown()
 	url := ns.ClientURL()

@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/nats-io/nats-server/v2/server"
 )
 
 // The scale mode's targets (the performance issue's): at 10,000 scripts, resident memory and
@@ -84,13 +82,9 @@ func parseStores(s string) ([]string, error) {
 // each time, in interleaved rounds (all counts, then all again) so that a drift of the machine
 // touches every figure alike, and prints each figure's median with its min–max over the rounds.
 func runScale(cfg scaleConfig) error {
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	ns, err := startNATS()
 	if err != nil {
 		return err
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(5 * time.Second) {
-		return fmt.Errorf("nats-server did not start")
 	}
 	defer ns.Shutdown()
 
