@@ -19,12 +19,7 @@ import (
 func TestIdleStatesAreBoundedAcrossScripts(t *testing.T) {
 	reg := NewRegistry(Options{IdleStates: 4})
 	t.Cleanup(reg.Close)
-	var batch []store.Event
-	for i := range 10 {
-		subject := fmt.Sprintf("funcs.s%d", i)
-		batch = append(batch, putScript(subject, "s", "--* subject: "+subject+"\nfunction OnMessage(s, p) return 'ok' end\n"))
-	}
-	reg.Replace(batch)
+	reg.Replace(manyScripts(10, "function OnMessage(s, p) return 'ok' end\n"))
 	call := func(i int) {
 		subject := fmt.Sprintf("funcs.s%d", i)
 		if got := string(reg.Answer(context.Background(), subject, &nats.Msg{Subject: subject}).Data); got != `{"s":"ok"}` {
@@ -90,12 +85,7 @@ func TestEvictedStateIsReleased(t *testing.T) {
 func TestIdleStatesUnderConcurrency(t *testing.T) {
 	reg := NewRegistry(Options{IdleStates: 3, PoolSize: 2})
 	t.Cleanup(reg.Close)
-	var batch []store.Event
-	for i := range 4 {
-		subject := fmt.Sprintf("funcs.s%d", i)
-		batch = append(batch, putScript(subject, "s", "--* subject: "+subject+"\nfunction OnMessage(s, p) return 'ok' end\n"))
-	}
-	reg.Replace(batch)
+	reg.Replace(manyScripts(4, "function OnMessage(s, p) return 'ok' end\n"))
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {
@@ -129,12 +119,7 @@ func TestIdleStatesUnderConcurrency(t *testing.T) {
 func TestEditRebuildsOnlyItsSubject(t *testing.T) {
 	reg := NewRegistry(Options{})
 	t.Cleanup(reg.Close)
-	var batch []store.Event
-	for i := range 3 {
-		subject := fmt.Sprintf("funcs.s%d", i)
-		batch = append(batch, putScript(subject, "s", "--* subject: "+subject+"\nfunction OnMessage() return 'v1' end\n"))
-	}
-	reg.Replace(batch)
+	reg.Replace(manyScripts(3, "function OnMessage() return 'v1' end\n"))
 	before := *reg.bySubject.Load()
 	reg.Apply([]store.Event{putScript("funcs.s1", "s", "--* subject: funcs.s1\nfunction OnMessage() return 'v2' end\n")})
 	after := *reg.bySubject.Load()

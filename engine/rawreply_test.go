@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -18,6 +19,17 @@ import (
 func putScript(subject, name, src string) store.Event {
 	return store.Event{Op: store.OpPut, Item: store.Item{
 		Ref: store.Ref{Kind: store.KindScript, Subject: subject, Name: name}, Source: []byte(src), Origin: name + ".lua"}}
+}
+
+// manyScripts are n scripts named s on the subjects funcs.s0, funcs.s1, ..., each the given
+// text under its subject header.
+func manyScripts(n int, text string) []store.Event {
+	batch := make([]store.Event, n)
+	for i := range n {
+		subject := fmt.Sprintf("funcs.s%d", i)
+		batch[i] = putScript(subject, "s", "--* subject: "+subject+"\n"+text)
+	}
+	return batch
 }
 
 // A `--* reply: raw` script's return value is the whole reply, typed for the HTTP handler.

@@ -26,12 +26,7 @@ func BenchmarkScriptsHeap(b *testing.B) {
 			for b.Loop() {
 				before := heapInUse()
 				reg := NewRegistry(Options{IdleStates: c.idle})
-				batch := make([]store.Event, n)
-				for i := range n {
-					subject := fmt.Sprintf("funcs.s%d", i)
-					batch[i] = putScript(subject, "s", "--* subject: "+subject+"\n"+hello)
-				}
-				reg.Replace(batch)
+				reg.Replace(manyScripts(n, hello))
 				loaded = float64(heapInUse()-before) / n
 				for i := range n {
 					subject := fmt.Sprintf("funcs.s%d", i)
@@ -57,11 +52,7 @@ func heapInUse() int64 {
 // compiled (on every CPU) and made ready to serve.
 func BenchmarkLoadScripts(b *testing.B) {
 	const n = 1000
-	batch := make([]store.Event, n)
-	for i := range n {
-		subject := fmt.Sprintf("funcs.s%d", i)
-		batch[i] = putScript(subject, "s", "--* subject: "+subject+"\n"+hello)
-	}
+	batch := manyScripts(n, hello)
 	for b.Loop() {
 		reg := NewRegistry(Options{})
 		reg.Replace(batch)
@@ -78,12 +69,7 @@ func BenchmarkEditAmong(b *testing.B) {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			reg := NewRegistry(Options{})
 			b.Cleanup(reg.Close)
-			batch := make([]store.Event, n)
-			for i := range n {
-				subject := fmt.Sprintf("funcs.s%d", i)
-				batch[i] = putScript(subject, "s", "--* subject: "+subject+"\n"+hello)
-			}
-			reg.Replace(batch)
+			reg.Replace(manyScripts(n, hello))
 			i := 0
 			for b.Loop() {
 				i++
