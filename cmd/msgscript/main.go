@@ -1,6 +1,7 @@
 // Command msgscript is Caddy with msgscript built in: `msgscript run --config Caddyfile` and every
-// other caddy subcommand (adapt, validate, list-modules, hash-password, ...). `msgscript version`
-// prints msgscript's own version before Caddy's.
+// other caddy subcommand (adapt, validate, list-modules, hash-password, ...), plus `msgscript serve`,
+// the original server's command line without a Caddyfile (serve*.go). `msgscript version` prints
+// msgscript's own version before Caddy's.
 package main
 
 import (

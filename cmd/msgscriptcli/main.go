@@ -7,6 +7,7 @@
 //	msgscriptcli rollback funcs.hello hello   store its previous version again
 //	msgscriptcli lib add -r libs/             store libraries
 //	msgscriptcli dev hello.lua -i John        run a script here, as the server would
+//	msgscriptcli test examples                run the *_test.lua files against their scripts
 //	msgscriptcli invoke funcs.hello John      send a NATS request to a running msgscript
 //
 // Errors go to stderr and end with a non-zero exit status: 1 when the command failed, 2 when it
