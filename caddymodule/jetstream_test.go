@@ -72,6 +72,9 @@ func TestWebhookExampleRetriesThenDeadLetters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
 
 	post := func(body string) (int, string) {
 		resp, err := http.Post("http://"+site+"/webhooks.orders", "application/json", strings.NewReader(body))

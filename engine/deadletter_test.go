@@ -23,7 +23,11 @@ func TestDeadLetterOfADeadLetter(t *testing.T) {
 	ns := testnats.StartJetStream(t, "")
 	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
 	jetStreamWith(t, ns, "DEAD", "msgscript.dead.>")
-	again, _ := connect(t, ns).SubscribeSync("msgscript.dead.msgscript.>")
+	watcher := connect(t, ns)
+	again, _ := watcher.SubscribeSync("msgscript.dead.msgscript.>")
+	if err := watcher.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	s := newSeen()
 	dir := testfiles.Dir(t, map[string]string{
 		"hook.lua":  fmt.Sprintf(failing, "hooks.in", "hook", "HOOKS", 1),
@@ -44,7 +48,11 @@ func TestDeadLetterOfADeadLetter(t *testing.T) {
 func TestDeadLetterSubjectTooLong(t *testing.T) {
 	ns := testnats.StartJetStream(t, "")
 	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
-	dead, _ := connect(t, ns).SubscribeSync("msgscript.dead.>")
+	watcher := connect(t, ns)
+	dead, _ := watcher.SubscribeSync("msgscript.dead.>")
+	if err := watcher.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	s := newSeen()
 	dir := testfiles.Dir(t, map[string]string{"hook.lua": fmt.Sprintf(failing, "hooks.>", "hook", "HOOKS", 2)})
 	startEngine(t, ns, dir, Options{Preload: []Preloader{s.preload()}})
@@ -75,6 +83,9 @@ func TestDeadLetterOfAMessageNearMaxPayload(t *testing.T) {
 	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
 	nc := connect(t, ns)
 	dead, _ := nc.SubscribeSync("msgscript.dead.>")
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	s := newSeen()
 	dir := testfiles.Dir(t, map[string]string{"hook.lua": fmt.Sprintf(failing, "hooks.in", "hook", "HOOKS", 1)})
 	startEngine(t, ns, dir, Options{Preload: []Preloader{s.preload()}})
@@ -100,7 +111,11 @@ func TestDeadLetterOfAMessageNearMaxPayload(t *testing.T) {
 func TestDeadLetterOfAMessageTooDeep(t *testing.T) {
 	ns := testnats.StartJetStream(t, "")
 	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
-	dead, _ := connect(t, ns).SubscribeSync("msgscript.dead.>")
+	watcher := connect(t, ns)
+	dead, _ := watcher.SubscribeSync("msgscript.dead.>")
+	if err := watcher.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	s := newSeen()
 	dir := testfiles.Dir(t, map[string]string{"hook.lua": fmt.Sprintf(failing, "hooks.in", "hook", "HOOKS", 5)})
 	startEngine(t, ns, dir, Options{Preload: []Preloader{s.preload()}, MaxDepth: 3})

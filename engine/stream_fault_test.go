@@ -77,6 +77,9 @@ func TestStreamLoopEndsAtMaxDepth(t *testing.T) {
 	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
 	watcher := connect(t, ns)
 	dead, _ := watcher.SubscribeSync("msgscript.dead.>")
+	if err := watcher.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	s := newSeen()
 	scripts := testfiles.Dir(t, map[string]string{"hook.lua": fmt.Sprintf(streamScript, "--* max_deliver: 1",
 		`record(payload) require("nats").publish("hooks.in", payload .. "+")`)})
@@ -116,7 +119,11 @@ func TestStreamConsumerFollowsTheScript(t *testing.T) {
 func TestStreamDeadLetterWithoutAStream(t *testing.T) {
 	ns := testnats.StartJetStream(t, "")
 	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
-	dead, _ := connect(t, ns).SubscribeSync("msgscript.dead.>")
+	watcher := connect(t, ns)
+	dead, _ := watcher.SubscribeSync("msgscript.dead.>")
+	if err := watcher.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	scripts := testfiles.Dir(t, map[string]string{"hook.lua": fmt.Sprintf(streamScript, "--* max_deliver: 1\n--* backoff: 50ms", `error("no")`)})
 	startEngine(t, ns, scripts, Options{})
 	publishN(t, js, "hooks.in", 1)

@@ -160,6 +160,9 @@ func TestStreamDeadLetters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := watcher.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	s := newSeen()
 	dir := testfiles.Dir(t, map[string]string{"hook.lua": fmt.Sprintf(streamScript,
 		"--* max_deliver: 3\n--* backoff: 100ms, 300ms", `record(payload) error("the API is down")`)})
@@ -217,6 +220,9 @@ func TestStreamRetrySucceeds(t *testing.T) {
 	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
 	watcher := connect(t, ns)
 	dead, _ := watcher.SubscribeSync("msgscript.dead.>")
+	if err := watcher.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	s := newSeen()
 	// The state keeps no globals between calls: whether to fail is decided in Go.
 	var failed atomicCounter
@@ -270,6 +276,9 @@ func TestStreamReplyTo(t *testing.T) {
 	startEngine(t, ns, dir, Options{})
 	nc := connect(t, ns)
 	replies, _ := nc.SubscribeSync("answers.1")
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := js.PublishMsg(context.Background(), &nats.Msg{Subject: "hooks.in", Data: []byte("x"),
 		Header: nats.Header{HeaderReplyTo: []string{"answers.1"}}}); err != nil {
 		t.Fatal(err)

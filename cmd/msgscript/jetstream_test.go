@@ -41,6 +41,9 @@ func TestTwoInstancesShareStreamAndCron(t *testing.T) {
 	}
 	forwarded, _ := nc.SubscribeSync("forwarded")
 	ticks, _ := nc.SubscribeSync("ticks")
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
 
 	dir := testfiles.Dir(t, map[string]string{
 		"forward.lua": "--* subject: webhooks.orders\n--* stream: WEBHOOKS\nfunction OnMessage(s, p) require('nats').publish('forwarded', p) return 'ok' end\n",
