@@ -43,10 +43,23 @@ type server struct {
 // and env added to the environment.
 func run(t *testing.T, dir, config string, env ...string) *server {
 	t.Helper()
+	return start(t, dir, env, "run", "--config", config)
+}
+
+// start runs msgscript with args in dir (a temporary folder when empty), with Caddy's state in a
+// temporary home, NATS_URL and ETCD_ENDPOINTS emptied (only the config and flags count) and env
+// added to the environment. The process is killed when the test ends; its output is logged when
+// the test failed.
+func start(t *testing.T, dir string, env []string, args ...string) *server {
+	t.Helper()
 	home := t.TempDir()
-	cmd := exec.Command(msgscriptBinary(t), "run", "--config", config)
+	if dir == "" {
+		dir = home
+	}
+	cmd := exec.Command(msgscriptBinary(t), args...)
 	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home, "XDG_DATA_HOME="+home, "NATS_URL="), env...)
+	cmd.Env = append(append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home, "XDG_DATA_HOME="+home,
+		"NATS_URL=", "ETCD_ENDPOINTS="), env...)
 	s := &server{cmd: cmd, output: &testbin.Output{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = s.output, s.output
 	if err := cmd.Start(); err != nil {
@@ -57,7 +70,7 @@ func run(t *testing.T, dir, config string, env ...string) *server {
 		_ = cmd.Process.Kill()
 		<-s.done
 		if t.Failed() {
-			t.Logf("msgscript output:\n%s", s.output)
+			t.Logf("msgscript %q output:\n%s", args, s.output)
 		}
 	})
 	return s

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -12,7 +11,6 @@ import (
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/micro"
 
-	"github.com/msgscript/msgscript/internal/testbin"
 	"github.com/msgscript/msgscript/internal/testetcd"
 	"github.com/msgscript/msgscript/internal/testfiles"
 	"github.com/msgscript/msgscript/internal/testhttp"
@@ -26,29 +24,10 @@ import (
 
 const helloScript = "--* subject: funcs.hello\nfunction OnMessage(s, p) return 'hi ' .. p end\n"
 
-// serve starts `msgscript serve args...` with Caddy's state in a temporary home, without
-// NATS_URL and ETCD_ENDPOINTS (only the flags count), and env added to the environment.
+// serve starts `msgscript serve args...` (see start).
 func serve(t *testing.T, env []string, args ...string) *server {
 	t.Helper()
-	home := t.TempDir()
-	cmd := exec.Command(msgscriptBinary(t), append([]string{"serve"}, args...)...)
-	cmd.Dir = home
-	cmd.Env = append(append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home, "XDG_DATA_HOME="+home,
-		"NATS_URL=", "ETCD_ENDPOINTS="), env...)
-	s := &server{cmd: cmd, output: &testbin.Output{}, done: make(chan error, 1)}
-	cmd.Stdout, cmd.Stderr = s.output, s.output
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-s.done
-		if t.Failed() {
-			t.Logf("msgscript serve %q output:\n%s", args, s.output)
-		}
-	})
-	return s
+	return start(t, "", env, append([]string{"serve"}, args...)...)
 }
 
 // refused runs `msgscript serve args...` and wants it to exit with a failure; it returns what the
