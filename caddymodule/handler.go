@@ -188,7 +188,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (subject string,
 		return subject, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", h.MaxBody)
 	}
 	nc := h.conn.get() // before reading the body, which may take long enough for a reload to happen
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.MaxBody))
+	body, err := readBody(w, r, h.MaxBody)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -230,6 +230,20 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (subject string,
 	default:
 		return subject, http.StatusBadGateway, err.Error()
 	}
+}
+
+// readBody reads a request body of at most max bytes. One of a known length (the common case) is
+// read into a buffer of that size, once; io.ReadAll would start at 512 bytes and copy a large
+// webhook several times as it grows.
+func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+	if r.ContentLength < 0 {
+		return io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	}
+	body := make([]byte, r.ContentLength) // at most max: checked by the caller
+	if _, err := io.ReadFull(r.Body, body); err != nil {
+		return nil, err
+	}
+	return body, nil
 }
 
 // allowed checks subject against the allow-list.

@@ -229,6 +229,19 @@ func TestHandlerStatuses(t *testing.T) {
 	if r := testhttp.Do(t, "POST", limited+"/funcs.hello", pr); r.Status != 413 {
 		t.Errorf("chunked body over the limit: %d %q", r.Status, r.Body)
 	}
+	// Bodies up to the limit arrive whole, of a known length or chunked.
+	full := strings.Repeat("z", 1024)
+	if r := testhttp.Do(t, "POST", limited+"/web.echo", strings.NewReader(full)); r.Status != 200 || r.Body != full {
+		t.Errorf("a body of exactly max_body: %d, %d bytes", r.Status, len(r.Body))
+	}
+	pr, pw = io.Pipe()
+	go func() {
+		_, _ = pw.Write([]byte(full[:1000]))
+		pw.Close()
+	}()
+	if r := testhttp.Do(t, "POST", limited+"/web.echo", pr); r.Status != 200 || r.Body != full[:1000] {
+		t.Errorf("a chunked body within max_body: %d, %d bytes", r.Status, len(r.Body))
+	}
 	// Within the limits, the edge site's own connection works and only X-Keep is passed on.
 	if r := testhttp.Do(t, "POST", limited+"/funcs.hello", strings.NewReader("John")); r.Status != 200 || r.Body != helloHTTP {
 		t.Errorf("edge site: %d %q", r.Status, r.Body)
@@ -264,8 +277,8 @@ func TestHandlerStatuses(t *testing.T) {
 			t.Errorf("a subject of %d bytes was published", len(subject))
 		}
 	}
-	if published["funcs.hello"] != 1 || published["web.echo"] != 1 {
-		t.Errorf("published %v; want funcs.hello and web.echo once each (the refused bodies never)", published)
+	if published["funcs.hello"] != 1 || published["web.echo"] != 3 {
+		t.Errorf("published %v; want funcs.hello once and web.echo three times (the refused bodies never)", published)
 	}
 }
 
