@@ -23,11 +23,7 @@ func TestDeadLetterOfADeadLetter(t *testing.T) {
 	ns := testnats.StartJetStream(t, "")
 	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
 	jetStreamWith(t, ns, "DEAD", "msgscript.dead.>")
-	watcher := connect(t, ns)
-	again, _ := watcher.SubscribeSync("msgscript.dead.msgscript.>")
-	if err := watcher.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	again := watch(t, ns, "msgscript.dead.msgscript.>")
 	s := newSeen()
 	dir := testfiles.Dir(t, map[string]string{
 		"hook.lua":  fmt.Sprintf(failing, "hooks.in", "hook", "HOOKS", 1),
@@ -48,11 +44,7 @@ func TestDeadLetterOfADeadLetter(t *testing.T) {
 func TestDeadLetterSubjectTooLong(t *testing.T) {
 	ns := testnats.StartJetStream(t, "")
 	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
-	watcher := connect(t, ns)
-	dead, _ := watcher.SubscribeSync("msgscript.dead.>")
-	if err := watcher.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	dead := watch(t, ns, "msgscript.dead.>")
 	s := newSeen()
 	dir := testfiles.Dir(t, map[string]string{"hook.lua": fmt.Sprintf(failing, "hooks.>", "hook", "HOOKS", 2)})
 	startEngine(t, ns, dir, Options{Preload: []Preloader{s.preload()}})
@@ -111,11 +103,7 @@ func TestDeadLetterOfAMessageNearMaxPayload(t *testing.T) {
 func TestDeadLetterOfAMessageTooDeep(t *testing.T) {
 	ns := testnats.StartJetStream(t, "")
 	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
-	watcher := connect(t, ns)
-	dead, _ := watcher.SubscribeSync("msgscript.dead.>")
-	if err := watcher.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	dead := watch(t, ns, "msgscript.dead.>")
 	s := newSeen()
 	dir := testfiles.Dir(t, map[string]string{"hook.lua": fmt.Sprintf(failing, "hooks.in", "hook", "HOOKS", 5)})
 	startEngine(t, ns, dir, Options{Preload: []Preloader{s.preload()}, MaxDepth: 3})

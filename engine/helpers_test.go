@@ -24,6 +24,21 @@ func startNATS(t testing.TB) *server.Server { return testnats.Start(t) }
 
 func connect(t testing.TB, ns *server.Server) *nats.Conn { return testnats.Connect(t, ns.ClientURL()) }
 
+// watch subscribes to subject on a connection of its own and waits until the server knows the
+// subscription, so that nothing published afterwards, from anywhere, is missed.
+func watch(t testing.TB, ns *server.Server, subject string) *nats.Subscription {
+	t.Helper()
+	nc := connect(t, ns)
+	sub, err := nc.SubscribeSync(subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return sub
+}
+
 // counter gives scripts a Go function count() that adds to n, to see how often they ran, and
 // sleep(ms), to keep a call busy without burning CPU.
 func counter(n *atomic.Int64) Preloader {

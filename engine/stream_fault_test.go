@@ -75,11 +75,7 @@ func TestStreamConsumerDeletedIsMadeAgain(t *testing.T) {
 func TestStreamLoopEndsAtMaxDepth(t *testing.T) {
 	ns := testnats.StartJetStream(t, "")
 	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
-	watcher := connect(t, ns)
-	dead, _ := watcher.SubscribeSync("msgscript.dead.>")
-	if err := watcher.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	dead := watch(t, ns, "msgscript.dead.>")
 	s := newSeen()
 	scripts := testfiles.Dir(t, map[string]string{"hook.lua": fmt.Sprintf(streamScript, "--* max_deliver: 1",
 		`record(payload) require("nats").publish("hooks.in", payload .. "+")`)})
@@ -119,11 +115,7 @@ func TestStreamConsumerFollowsTheScript(t *testing.T) {
 func TestStreamDeadLetterWithoutAStream(t *testing.T) {
 	ns := testnats.StartJetStream(t, "")
 	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
-	watcher := connect(t, ns)
-	dead, _ := watcher.SubscribeSync("msgscript.dead.>")
-	if err := watcher.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	dead := watch(t, ns, "msgscript.dead.>")
 	scripts := testfiles.Dir(t, map[string]string{"hook.lua": fmt.Sprintf(streamScript, "--* max_deliver: 1\n--* backoff: 50ms", `error("no")`)})
 	startEngine(t, ns, scripts, Options{})
 	publishN(t, js, "hooks.in", 1)

@@ -155,14 +155,7 @@ func TestStreamDeadLetters(t *testing.T) {
 	ns := testnats.StartJetStream(t, "")
 	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
 	jetStreamWith(t, ns, "DEAD", "msgscript.dead.>")
-	watcher := connect(t, ns)
-	dead, err := watcher.SubscribeSync("msgscript.dead.>")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := watcher.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	dead := watch(t, ns, "msgscript.dead.>")
 	s := newSeen()
 	dir := testfiles.Dir(t, map[string]string{"hook.lua": fmt.Sprintf(streamScript,
 		"--* max_deliver: 3\n--* backoff: 100ms, 300ms", `record(payload) error("the API is down")`)})
@@ -218,11 +211,7 @@ func TestStreamDeadLetters(t *testing.T) {
 func TestStreamRetrySucceeds(t *testing.T) {
 	ns := testnats.StartJetStream(t, "")
 	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
-	watcher := connect(t, ns)
-	dead, _ := watcher.SubscribeSync("msgscript.dead.>")
-	if err := watcher.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	dead := watch(t, ns, "msgscript.dead.>")
 	s := newSeen()
 	// The state keeps no globals between calls: whether to fail is decided in Go.
 	var failed atomicCounter
