@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
+	luajson "github.com/vadv/gopher-lua-libs/json"
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/msgscript/msgscript/callctx"
@@ -54,12 +55,7 @@ func (r *testRun) luaCall(L *lua.LState) int {
 	defer w.setAt(location{})
 	reply := r.reg.Answer(contextOf(L), pattern, m)
 
-	var obj map[string]any
-	if err := json.Unmarshal(reply.Data, &obj); err == nil {
-		L.Push(luaValue(L, obj))
-	} else {
-		L.Push(lua.LString(reply.Data))
-	}
+	L.Push(replyValue(L, reply.Data))
 	code := reply.Header.Get(micro.ErrorCodeHeader)
 	if code == "" {
 		return 1
@@ -169,27 +165,17 @@ func contextOf(L *lua.LState) context.Context {
 	return context.Background()
 }
 
-// luaValue converts a decoded JSON value.
-func luaValue(L *lua.LState, v any) lua.LValue {
-	switch v := v.(type) {
-	case string:
-		return lua.LString(v)
-	case float64:
-		return lua.LNumber(v)
-	case bool:
-		return lua.LBool(v)
-	case map[string]any:
-		t := L.CreateTable(0, len(v))
-		for k, e := range v {
-			t.RawSetString(k, luaValue(L, e))
-		}
-		return t
-	case []any:
-		t := L.CreateTable(len(v), 0)
-		for _, e := range v {
-			t.Append(luaValue(L, e))
-		}
-		return t
+// replyValue is a reply as a test sees it: a JSON object decoded by the scripts' own json module
+// (gopher-lua-libs), anything else as its text.
+func replyValue(L *lua.LState, data []byte) lua.LValue {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(data, &obj) != nil {
+		return lua.LString(data)
 	}
-	return lua.LNil
+	L.Push(L.NewFunction(luajson.Decode))
+	L.Push(lua.LString(data))
+	L.Call(1, 2)
+	v := L.Get(-2)
+	L.Pop(2)
+	return v
 }
