@@ -80,7 +80,8 @@ func (d *dispatcher) setConn(nc *nats.Conn) {
 	old := d.subs
 	d.subs = map[string]*subscription{}
 	d.mu.Unlock()
-	for _, s := range old {
+	for pattern, s := range old {
+		d.subscribed(pattern, false) // sync subscribes again those still with scripts
 		go d.drain(context.Background(), s)
 	}
 	d.sync()
@@ -111,12 +112,14 @@ func (d *dispatcher) sync() {
 			continue
 		}
 		d.subs[pattern] = &subscription{pattern: pattern, sub: sub}
+		d.subscribed(pattern, true)
 		added = true
 		d.log.Debug("subscribed", zap.String("subject", pattern), zap.String("queue_group", d.opts.QueueGroup))
 	}
 	for pattern, s := range d.subs {
 		if se := want[pattern]; se == nil || len(se.core) == 0 {
 			delete(d.subs, pattern)
+			d.subscribed(pattern, false)
 			go d.drain(context.Background(), s)
 		}
 	}

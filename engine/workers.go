@@ -19,13 +19,15 @@ import (
 // messages come through. A worker whose call ends runs what waits, subject by subject in turn.
 
 // subjectQueue is one subject pattern's calls running and messages waiting; under
-// dispatcher.wmu. It exists while it has either.
+// dispatcher.wmu. It exists while the pattern is subscribed (made then, not per message), or while
+// it has calls or messages.
 type subjectQueue struct {
-	pattern string
-	running int
-	waiting []*nats.Msg // oldest first, from head
-	head    int
-	ready   bool // in dispatcher.ready
+	pattern    string
+	running    int
+	waiting    []*nats.Msg // oldest first, from head
+	head       int
+	ready      bool // in dispatcher.ready
+	subscribed bool
 }
 
 // maxWaiting bounds the messages that wait for a slot, per subject pattern. Past it a message is
@@ -200,9 +202,19 @@ func (d *dispatcher) markReady(q *subjectQueue) {
 	d.ready = append(d.ready, q)
 }
 
-// forget drops a queue with no call running and nothing waiting; under wmu.
+// subscribed keeps the queue of pattern while it is subscribed, or lets it go once unsubscribed.
+func (d *dispatcher) subscribed(pattern string, on bool) {
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	q := d.queueOf(pattern)
+	q.subscribed = on
+	d.forget(q)
+}
+
+// forget drops the queue of a pattern no longer subscribed, with no call running and nothing
+// waiting; under wmu.
 func (d *dispatcher) forget(q *subjectQueue) {
-	if q.running == 0 && q.head == len(q.waiting) && !q.ready {
+	if !q.subscribed && q.running == 0 && q.head == len(q.waiting) && !q.ready {
 		delete(d.queues, q.pattern)
 	}
 }

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 
@@ -28,4 +30,31 @@ func TestGoroutinesDoNotGrowWithSubjects(t *testing.T) {
 	if grown := runtime.NumGoroutine() - before; grown > 50 {
 		t.Errorf("%d goroutines more with 500 subjects answered", grown)
 	}
+}
+
+// A subject's queue is made when it is subscribed, not per message, and goes with its last script.
+func TestSubjectQueuesFollowSubscriptions(t *testing.T) {
+	ns := startNATS(t)
+	dir := testfiles.Dir(t, map[string]string{"a.lua": "--* subject: funcs.a\nfunction OnMessage() return 'a' end\n", "b.lua": hello})
+	e := startEngine(t, ns, dir, Options{})
+	queues := func() map[string]bool {
+		e.disp.wmu.Lock()
+		defer e.disp.wmu.Unlock()
+		out := map[string]bool{}
+		for p := range e.disp.queues {
+			out[p] = true
+		}
+		return out
+	}
+	if q := queues(); !q["funcs.a"] || !q["funcs.hello"] || len(q) != 2 {
+		t.Fatalf("queues %v, want one per subscribed subject", q)
+	}
+	request(t, connect(t, ns), "funcs.a", "")
+	if q := queues(); !q["funcs.a"] {
+		t.Fatal("a message took its subject's queue away")
+	}
+	if err := os.Remove(filepath.Join(dir, "a.lua")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the queue of a subject with no script left goes", func() bool { return !queues()["funcs.a"] })
 }
