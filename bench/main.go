@@ -56,10 +56,12 @@ const (
 )
 
 // target is one way of reaching a responder under test. connect opens what one requester needs
-// (a NATS connection, an HTTP client) and returns its call.
+// (a NATS connection, an HTTP client) and returns its call. proc is the process that answers, whose
+// CPU time is counted.
 type target struct {
 	name    string
 	connect func() (call func() ([]byte, error), closeFn func(), err error)
+	proc    *process
 }
 
 // natsTarget requests subject over its own NATS connection.
@@ -186,8 +188,12 @@ func run(requests, rounds, concurrency int, duration time.Duration, examples, bi
 		httpTarget("net/http bridge", "http://"+bridgeAddr+"/bench.plain"),
 		httpTarget("Caddy + msgscript", "http://"+httpAddr+"/funcs.hello"),
 	}
-	for i, tg := range append(natsTargets, httpTargets...) {
-		if err := waitForAnswer(tg, []*process{plain, ms}[i%2]); err != nil {
+	for i := range 2 {
+		natsTargets[i].proc = []*process{plain, ms}[i]
+		httpTargets[i].proc = natsTargets[i].proc
+	}
+	for _, tg := range append(natsTargets, httpTargets...) {
+		if err := waitForAnswer(tg, tg.proc); err != nil {
 			return err
 		}
 	}
@@ -197,55 +203,80 @@ func run(requests, rounds, concurrency int, duration time.Duration, examples, bi
 	fmt.Printf("\n== NATS request/reply: msgscript vs a plain Go responder\n")
 	// The bars: README, Speed (NATS p50 ≤ 1.1x and throughput ≥ 0.85x the plain responder; HTTP
 	// p50 ≤ 1.2x and throughput ≥ 0.8x the plain bridge).
-	if err := compare(natsTargets, rounds, requests, concurrency, duration, 1.1, 0.85); err != nil {
+	natsBars := bars{p50: 1.1, tput: 0.85, cpu: 1.5}
+	if err := compare(natsTargets, rounds, requests, []int{concurrency}, duration, natsBars); err != nil {
 		return err
 	}
 	fmt.Printf("\n== HTTP POST: Caddy's msgscript handler -> NATS -> msgscript, vs a plain Go net/http -> NATS -> plain responder bridge\n")
-	return compare(httpTargets, rounds, requests, concurrency, duration, 1.2, 0.8)
+	return compare(httpTargets, rounds, requests, httpConcurrency, duration, bars{p50: 1.2, tput: 0.8})
 }
 
+// httpConcurrency are the requesters at once of the HTTP throughput runs: the bar holds at both.
+var httpConcurrency = []int{8, 64}
+
+// bars are what msgscript must hold against the plain responder: p50 at most p50 times, throughput
+// at least tput times, CPU time per request at most cpu times (0: no bar).
+type bars struct{ p50, tput, cpu float64 }
+
 // compare measures two targets side by side and prints the ratios of the second to the first
-// against the bars: p50 at most p50Bar times, throughput at least tputBar times (0: no bar).
-func compare(targets []target, rounds, requests, concurrency int, duration time.Duration, p50Bar, tputBar float64) error {
+// against the bars: latency of sequential requests in rounds, then throughput at each of
+// concurrencies in as many rounds, the two targets one after the other in each, with the CPU time
+// their processes spent per request.
+func compare(targets []target, rounds, requests int, concurrencies []int, duration time.Duration, bar bars) error {
 	fmt.Printf("latency of sequential requests (%d rounds of %d per target, alternating)\n", rounds, requests)
 	fmt.Printf("%-8s %26s %26s %8s\n", "round", targets[0].name+" p50", targets[1].name+" p50", "ratio")
 	var all [2][]time.Duration
-	var ratios []float64
+	var p50s []float64
 	for r := range rounds {
 		lat, err := latencies(targets, requests)
 		if err != nil {
 			return err
 		}
 		ratio := float64(percentile(lat[1], 50)) / float64(percentile(lat[0], 50))
-		ratios = append(ratios, ratio)
+		p50s = append(p50s, ratio)
 		fmt.Printf("%-8d %26s %26s %7.2fx\n", r+1, percentile(lat[0], 50), percentile(lat[1], 50), ratio)
 		all[0] = append(all[0], lat[0]...)
 		all[1] = append(all[1], lat[1]...)
 	}
-
-	rates := make([]float64, len(targets))
+	fmt.Printf("\n%-20s %10s %10s %10s\n", "all rounds", "p50", "p90", "p99")
 	for i, tg := range targets {
-		var err error
-		if rates[i], err = throughput(tg, concurrency, duration); err != nil {
-			return err
+		fmt.Printf("%-20s %10s %10s %10s\n", tg.name, percentile(all[i], 50), percentile(all[i], 90), percentile(all[i], 99))
+	}
+	fmt.Printf("\n%s / %s: p50 %s (bar ≤ %.2fx: %s)\n", targets[1].name, targets[0].name,
+		ratios(p50s), bar.p50, verdict(medianOf(p50s) <= bar.p50))
+
+	for _, c := range concurrencies {
+		fmt.Printf("\nthroughput, %d requesters at once (%d rounds of %s per target, alternating)\n", c, rounds, duration)
+		fmt.Printf("%-8s %16s %16s %8s %12s %12s %8s\n", "round", "req/s", "req/s", "ratio", "CPU/req", "CPU/req", "ratio")
+		var tputs, cpus []float64
+		for r := range rounds {
+			var rate, cpu [2]float64
+			for i, tg := range targets {
+				var err error
+				if rate[i], cpu[i], err = throughput(tg, c, duration); err != nil {
+					return err
+				}
+			}
+			tputs = append(tputs, rate[1]/rate[0])
+			cpus = append(cpus, cpu[1]/cpu[0])
+			fmt.Printf("%-8d %16.0f %16.0f %7.2fx %10.1fµs %10.1fµs %7.2fx\n", r+1, rate[0], rate[1], tputs[r], cpu[0], cpu[1], cpus[r])
 		}
+		fmt.Printf("%s / %s at c=%d: throughput %s", targets[1].name, targets[0].name, c, ratios(tputs))
+		if bar.tput > 0 {
+			fmt.Printf(" (bar ≥ %.2fx: %s)", bar.tput, verdict(medianOf(tputs) >= bar.tput))
+		}
+		fmt.Printf("; CPU per request %s", ratios(cpus))
+		if bar.cpu > 0 {
+			fmt.Printf(" (bar ≤ %.2fx: %s)", bar.cpu, verdict(medianOf(cpus) <= bar.cpu))
+		}
+		fmt.Println()
 	}
-
-	fmt.Printf("\n%-20s %10s %10s %10s %14s\n", "all rounds", "p50", "p90", "p99", fmt.Sprintf("req/s (c=%d)", concurrency))
-	for i, tg := range targets {
-		fmt.Printf("%-20s %10s %10s %10s %14.0f\n", tg.name,
-			percentile(all[i], 50), percentile(all[i], 90), percentile(all[i], 99), rates[i])
-	}
-	slices.Sort(ratios)
-	p50 := ratios[len(ratios)/2]
-	tput := rates[1] / rates[0]
-	fmt.Printf("\n%s / %s: p50 %.2fx, median of the rounds (bar ≤ %.2fx: %s); throughput %.2fx",
-		targets[1].name, targets[0].name, p50, p50Bar, verdict(p50 <= p50Bar), tput)
-	if tputBar > 0 {
-		fmt.Printf(" (bar ≥ %.2fx: %s)", tputBar, verdict(tput >= tputBar))
-	}
-	fmt.Println()
 	return nil
+}
+
+// ratios prints the median of the rounds' ratios and their range.
+func ratios(x []float64) string {
+	return fmt.Sprintf("%.2fx [%.2f-%.2f]", medianOf(x), slices.Min(x), slices.Max(x))
 }
 
 func verdict(ok bool) string {
@@ -309,16 +340,21 @@ func latencies(targets []target, n int) ([][]time.Duration, error) {
 	return out, nil
 }
 
-// throughput runs c requesters, each on its own connection, for d and returns requests per second.
-func throughput(tg target, c int, d time.Duration) (float64, error) {
+// throughput runs c requesters, each on its own connection, for d and returns requests per second
+// and the CPU time (user and system) the target's process spent per request, in microseconds.
+func throughput(tg target, c int, d time.Duration) (rate, cpuPerRequest float64, err error) {
 	calls := make([]func() ([]byte, error), c)
 	for i := range calls {
 		call, closeFn, err := tg.connect()
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		defer closeFn()
 		calls[i] = call
+	}
+	cpuBefore, err := procCPU(tg.proc.cmd.Process.Pid)
+	if err != nil {
+		return 0, 0, err
 	}
 	var done atomic.Int64
 	var failure atomic.Value
@@ -339,10 +375,16 @@ func throughput(tg target, c int, d time.Duration) (float64, error) {
 		}()
 	}
 	wg.Wait()
+	elapsed := time.Since(start)
 	if err, _ := failure.Load().(error); err != nil {
-		return 0, fmt.Errorf("%s: %v", tg.name, err)
+		return 0, 0, fmt.Errorf("%s: %v", tg.name, err)
 	}
-	return float64(done.Load()) / time.Since(start).Seconds(), nil
+	cpuAfter, err := procCPU(tg.proc.cmd.Process.Pid)
+	if err != nil {
+		return 0, 0, err
+	}
+	n := float64(max(done.Load(), 1))
+	return n / elapsed.Seconds(), float64((cpuAfter - cpuBefore).Microseconds()) / n, nil
 }
 
 // freeAddr finds a free loopback port.

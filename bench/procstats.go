@@ -42,6 +42,30 @@ func procMemory(pid int) (rss, peak int64, err error) {
 	return rss, peak, nil
 }
 
+// procCPU is the CPU time process pid has spent, user and system (utime and stime of
+// /proc/<pid>/stat, in clock ticks of 10 ms).
+func procCPU(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("reading CPU time (Linux /proc only): %v", err)
+	}
+	// The command name, in parentheses, may hold spaces: the fields counted are after it.
+	i := bytes.LastIndexByte(data, ')')
+	fields := strings.Fields(string(data[i+1:]))
+	if i < 0 || len(fields) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected %q", pid, data)
+	}
+	var ticks int64
+	for _, f := range fields[11:13] { // utime, stime (fields 14 and 15 of the line)
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/%d/stat: %v", pid, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
+
 var adminClient = &http.Client{Timeout: 30 * time.Second}
 
 // adminGet reads path from the admin API at addr.

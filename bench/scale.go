@@ -200,6 +200,12 @@ func median(rs []scaleResult, f func(scaleResult) float64) float64 {
 	for i, r := range rs {
 		v[i] = f(r)
 	}
+	return medianOf(v)
+}
+
+// medianOf is the median of v (the mean of the middle two when there are an even number).
+func medianOf(v []float64) float64 {
+	v = slices.Clone(v)
 	slices.Sort(v)
 	if len(v)%2 == 1 {
 		return v[len(v)/2]

@@ -77,7 +77,11 @@ func PassHTTP(ctx context.Context, h http.Header) {
 // DepthOf reads the depth an HTTP request says it is at: 0 when it says nothing or nonsense.
 // (A client can only make its own request deeper, and so refused sooner, by saying more.)
 func DepthOf(h http.Header) int {
-	n, err := strconv.Atoi(h.Get(HeaderDepth))
+	v := h.Get(HeaderDepth)
+	if v == "" {
+		return 0 // the common case, without Atoi's error
+	}
+	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
 		return 0
 	}

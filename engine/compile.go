@@ -31,6 +31,8 @@ type Code struct {
 	Libraries []string // every library prepended, in order (dependencies first)
 	proto     *lua.FunctionProto
 	lines     lineMap
+	// keepTopLevel: the top level only defines, and runs once per Lua state (see keepsTopLevel).
+	keepTopLevel bool
 }
 
 // CompileError is a script that cannot be compiled, located in the file (script or library) and
@@ -82,7 +84,7 @@ func Compile(src Source, libs LibraryFunc) (*Code, error) {
 	// use `...` it would get Lua 5.1's compatibility `arg` table, a 2 KB allocation per call for
 	// a table nobody reads.
 	proto.IsVarArg &^= lua.VarArgNeedsArg
-	return &Code{Headers: h, Libraries: names, proto: proto, lines: lines}, nil
+	return &Code{Headers: h, Libraries: names, proto: proto, lines: lines, keepTopLevel: keepsTopLevel(proto)}, nil
 }
 
 // compileChunk parses and compiles Lua source as every chunk msgscript runs is compiled (stored

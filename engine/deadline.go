@@ -15,17 +15,19 @@ import (
 // deadline is the context of every call made on one Lua state (gopher-lua checks its Done channel
 // between instructions, and Go modules get it from L.Context()). It is built once per state and
 // re-armed per call, because a fresh context.WithTimeout costs a timer and three allocations per
-// call, about as much as running a small script. A deadline that fired is never re-armed: its
-// state is thrown away (see Program.call), so Done never needs a new channel.
+// call, about as much as running a small script; the process's deadlineClock ends the calls that
+// reach their deadline. A deadline that fired is never re-armed: its state is thrown away (see
+// Program.call), so Done never needs a new channel.
 type deadline struct {
-	done  chan struct{}
-	timer *time.Timer
+	done chan struct{}
 
 	// Per call, written by the goroutine running the call before the VM starts.
 	parent     context.Context
 	at         time.Time
 	limit      time.Duration // from arm to at: the call's timeout, or less when its caller waits less
 	stopParent func() bool
+	// atNano is at on the clock's scale (monoNow), 0 between calls; the clock reads it.
+	atNano atomic.Int64
 
 	mu  sync.Mutex
 	err error // set when done is closed
@@ -50,12 +52,15 @@ type deadline struct {
 	root atomic.Pointer[callRoot]
 }
 
-func newDeadline() *deadline {
-	d := &deadline{done: make(chan struct{}), parent: context.Background()}
-	d.timer = time.AfterFunc(time.Hour, func() { d.fire(context.DeadlineExceeded) })
-	d.timer.Stop()
+// newDeadline returns a deadline known to the memory guard (and so to the clock) until
+// forgetDeadline; held measures the memory its state holds (nil: it cannot).
+func newDeadline(held func(budget int64) int64) *deadline {
+	d := &deadline{done: make(chan struct{}), parent: context.Background(), held: held}
+	memory.add(d)
 	return d
 }
+
+func forgetDeadline(d *deadline) { memory.remove(d) }
 
 // arm starts a call: Done closes after timeout, or when parent ends (its deadline, when it has an
 // earlier one, is the call's).
@@ -68,7 +73,9 @@ func (d *deadline) arm(parent context.Context, timeout time.Duration) {
 	d.armedAt.Store(now.UnixNano())
 	d.measuredAt.Store(0)
 	d.size.Store(-1)
-	d.timer.Reset(timeout)
+	at := int64(now.Sub(clockEpoch) + timeout) // monoNow's scale, without reading the clock again
+	d.atNano.Store(at)
+	clock.watch(at)
 	if parent.Done() != nil {
 		d.stopParent = context.AfterFunc(parent, func() { d.fire(parent.Err()) })
 	}
@@ -81,14 +88,16 @@ func (d *deadline) arm(parent context.Context, timeout time.Duration) {
 	}
 }
 
-// disarm ends a call and reports whether the deadline fired, or may still fire because its timer
-// or the parent's callback is already on its way: either way the state must not be reused.
+// disarm ends a call and reports whether the deadline fired, or may still fire because the
+// parent's callback is already on its way: either way the state must not be reused.
 func (d *deadline) disarm() (fired bool) {
 	d.mu.Lock()
-	d.armedAt.Store(0) // under mu: endIfRunning never ends the next call in this one's place
+	// Under mu: neither endIfRunning nor the clock ends the next call in this one's place.
+	d.armedAt.Store(0)
+	d.atNano.Store(0)
 	clear(d.afters)
+	fired = d.err != nil
 	d.mu.Unlock()
-	fired = !d.timer.Stop()
 	if d.stopParent != nil {
 		if !d.stopParent() {
 			fired = true

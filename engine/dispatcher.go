@@ -33,10 +33,19 @@ type dispatcher struct {
 	stopOnce sync.Once
 	workers  sync.WaitGroup
 
-	wmu    sync.Mutex // guards what follows
-	idle   int        // workers waiting on msgs
-	queues map[string]*subjectQueue
-	ready  []*subjectQueue // subjects with messages waiting and a call to spare, in turn
+	shrink   chan struct{} // wakes idle workers beyond those to keep, to end
+	wmu      sync.Mutex    // guards what follows
+	idle     int           // workers waiting on msgs
+	nworkers int           // workers running
+	started  int           // workers ever started
+	idleCap  int           // idle workers to keep (see workers.go)
+	busyPeak int           // most workers busy at once since the last decayIdle
+	// decay runs decayIdle a window after the idle workers kept went up, and again while above
+	// minIdle.
+	decay      *time.Timer
+	decayArmed bool
+	queues     map[string]*subjectQueue
+	ready      []*subjectQueue // subjects with messages waiting and a call to spare, in turn
 
 	mu       sync.Mutex
 	subs     map[string]*subscription
@@ -62,9 +71,14 @@ func newDispatcher(nc *nats.Conn, reg *Registry, opts *Options) *dispatcher {
 		msgs:  make(chan *nats.Msg, sharedBuffer), freed: make(chan struct{}, 1), stopped: make(chan struct{}),
 		queues: map[string]*subjectQueue{},
 		subs:   map[string]*subscription{},
+		shrink: make(chan struct{}), idleCap: minIdle,
 	}
+	d.decay = time.AfterFunc(time.Hour, d.decayIdle)
+	d.decay.Stop()
 	d.nc.Store(nc)
+	d.wmu.Lock()
 	d.startWorker()
+	d.wmu.Unlock()
 	return d
 }
 
@@ -215,6 +229,7 @@ func (d *dispatcher) Stop(ctx context.Context) error {
 	}
 	draining.Wait()
 	d.stopOnce.Do(func() { close(d.stopped) })
+	d.decay.Stop()
 	done := make(chan struct{})
 	go func() {
 		d.workers.Wait()

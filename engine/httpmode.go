@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	lua "github.com/yuin/gopher-lua"
 	"golang.org/x/net/http/httpguts"
 
@@ -18,22 +19,44 @@ import (
 // fn(url, body, req) and returns body[, status[, headers]]; resp is then set. Otherwise the script
 // runs as for any message, OnMessage(subject, body), and body is set.
 func (p *Program) ServeHTTP(ctx context.Context, subject string, req *httpmsg.Request) (body string, resp *httpmsg.Response, err error) {
-	return p.serveHTTP(ctx, 0, subject, req)
+	return p.serveHTTP(ctx, 0, subject, httpCall{method: req.Method, body: req.Body, req: req})
+}
+
+// httpCall is the HTTP request a message carries, decoded only as far as the call needs: a script
+// without a function for the verb (most) gets the body, and the headers are never read.
+type httpCall struct {
+	method string
+	body   []byte
+	msg    *nats.Msg        // to decode the rest from, when req is nil
+	req    *httpmsg.Request // the whole request, once decoded
+}
+
+// httpCallOf is the HTTP request m carries; its method is "" when it carries none.
+func httpCallOf(m *nats.Msg) httpCall {
+	return httpCall{method: httpmsg.MethodOf(m), body: m.Data, msg: m}
+}
+
+func (c *httpCall) request() *httpmsg.Request {
+	if c.req == nil {
+		c.req = httpmsg.FromMsg(c.msg)
+	}
+	return c.req
 }
 
 // serveHTTP is ServeHTTP bounded by limit too, when it is set (what its sender waits).
-func (p *Program) serveHTTP(ctx context.Context, limit time.Duration, subject string, req *httpmsg.Request) (body string, resp *httpmsg.Response, err error) {
+func (p *Program) serveHTTP(ctx context.Context, limit time.Duration, subject string, hc httpCall) (body string, resp *httpmsg.Response, err error) {
 	err = p.call(ctx, limit, func(L *lua.LState, env *lua.LTable) error {
-		fn := env.RawGetString(req.Method)
+		fn := env.RawGetString(hc.method)
 		if fn.Type() != lua.LTFunction {
 			if p.Headers.HTTP {
-				resp = p.methodNotAllowed(env, req.Method)
+				resp = p.methodNotAllowed(env, hc.method)
 				return nil
 			}
 			var err error
-			body, err = callOnMessage(L, env, subject, req.Body)
+			body, err = callOnMessage(L, env, subject, hc.body)
 			return err
 		}
+		req := hc.request()
 		L.Push(fn)
 		L.Push(lua.LString(req.URL))
 		L.Push(lua.LString(req.Body))

@@ -135,14 +135,15 @@ func callOnMessage(L *lua.LState, env *lua.LTable, subject string, payload []byt
 	}
 }
 
-// call runs one call on a pooled state: deadline, fresh environment, the script's top level (which
-// defines its functions), then entry; afterwards the state is cleaned and returned to the pool, or
+// call runs one call on a pooled state: deadline, the state's environment, the script's top level
+// (which defines its functions; once per state when it may be kept, see callenv.go), then entry;
+// afterwards the state and its environment are cleaned and returned to the pool, or
 // closed when it may be damaged (a missed deadline stops the VM mid-instruction, a Go panic may
 // leave it inconsistent).
 func (p *Program) call(ctx context.Context, limit time.Duration, entry func(L *lua.LState, env *lua.LTable) error) (err error) {
 	st := p.pool.get()
 	L := st.L
-	env := st.newEnv()
+	env := st.callEnv()
 	// L.Env too: gopher-lua's load/loadstring compile chunks into L.Env, which would otherwise
 	// be the base globals.
 	st.env, L.Env = env, env
@@ -171,16 +172,22 @@ func (p *Program) call(ctx context.Context, limit time.Duration, entry func(L *l
 		if reusable {
 			L.SetTop(0)
 			st.shield.restore()
+			st.resetEnv()
 			p.pool.put(st)
 		} else {
 			st.close()
 		}
 	}()
 
-	chunk := L.NewFunctionFromProto(p.proto)
-	chunk.Env = env
-	L.Push(chunk)
-	err = L.PCall(0, 0, nil)
+	if st.kept == nil {
+		chunk := L.NewFunctionFromProto(p.proto)
+		chunk.Env = env
+		L.Push(chunk)
+		err = L.PCall(0, 0, nil)
+		if err == nil && p.keepTopLevel {
+			st.keepTopLevel()
+		}
+	}
 	if err == nil {
 		err = entry(L, env)
 	}

@@ -21,14 +21,17 @@ type result struct {
 	http *httpmsg.Response // set when an HTTP-mode script answered an HTTP request
 	raw  bool              // body is the whole reply (`--* reply: raw`)
 	err  *CallError
+	// start and end of the call, for the subject's counters too (the clock is read as few times
+	// as it can be: on some machines each reading is a system call).
+	start, end time.Time
 }
 
 // runScripts calls every script listening on pattern with one message (several at once, each on its own
 // goroutine) and returns their results sorted by script name.
 func (r *Registry) runScripts(ctx context.Context, limit time.Duration, progs []*Program, m *nats.Msg) []result {
-	req := httpmsg.FromMsg(m)
+	hc := httpCallOf(m)
 	if len(progs) == 1 { // the common case, kept free of goroutines and allocations
-		return []result{r.runScript(ctx, limit, progs[0], m, req)}
+		return []result{r.runScript(ctx, limit, progs[0], m, hc)}
 	}
 	results := make([]result, len(progs))
 	var wg sync.WaitGroup
@@ -36,7 +39,7 @@ func (r *Registry) runScripts(ctx context.Context, limit time.Duration, progs []
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = r.runScript(ctx, limit, p, m, req)
+			results[i] = r.runScript(ctx, limit, p, m, hc)
 		}()
 	}
 	wg.Wait()
@@ -45,14 +48,14 @@ func (r *Registry) runScripts(ctx context.Context, limit time.Duration, progs []
 
 // runScript runs one script, for an HTTP request when req is set, and logs its failure with the
 // subject and the script's name.
-func (r *Registry) runScript(ctx context.Context, limit time.Duration, p *Program, m *nats.Msg, req *httpmsg.Request) result {
+func (r *Registry) runScript(ctx context.Context, limit time.Duration, p *Program, m *nats.Msg, hc httpCall) result {
 	var body string
 	var resp *httpmsg.Response
 	var err error
 	ctx, span := r.startSpan(ctx, p, m)
 	start := time.Now()
-	if req != nil {
-		body, resp, err = p.serveHTTP(ctx, limit, m.Subject, req)
+	if hc.method != "" {
+		body, resp, err = p.serveHTTP(ctx, limit, m.Subject, hc)
 	} else {
 		body, err = p.onMessage(ctx, limit, m.Subject, m.Data)
 	}
@@ -60,7 +63,7 @@ func (r *Registry) runScript(ctx context.Context, limit time.Duration, p *Progra
 	if err == nil {
 		p.stats.record(OK, end.Sub(start), end, "")
 		endSpan(span, nil)
-		return result{name: p.Name, body: body, http: resp, raw: p.Headers.RawReply}
+		return result{name: p.Name, body: body, http: resp, raw: p.Headers.RawReply, start: start, end: end}
 	}
 	var ce *CallError
 	if !errors.As(err, &ce) {
@@ -71,7 +74,7 @@ func (r *Registry) runScript(ctx context.Context, limit time.Duration, p *Progra
 	r.log.Error("script failed",
 		zap.String("subject", m.Subject), zap.String("script_subject", p.Subject), zap.String("name", p.Name),
 		zap.String("origin", p.Origin), zap.Bool("timeout", ce.Timeout), zap.String("error", ce.Msg))
-	return result{name: p.Name, err: ce}
+	return result{name: p.Name, err: ce, start: start, end: end}
 }
 
 // Answer runs the scripts listening on pattern for one message exactly as the server does and
@@ -94,7 +97,6 @@ func (r *Registry) answerCore(ctx context.Context, pattern string, m *nats.Msg) 
 }
 
 func (r *Registry) answer(ctx context.Context, pattern string, m *nats.Msg, core bool) *nats.Msg {
-	start := time.Now()
 	se := (*r.bySubject.Load())[pattern]
 	if se == nil || core && len(se.core) == 0 {
 		return newReply(m.Reply, m.Subject, nil) // the script was removed meanwhile
@@ -112,7 +114,7 @@ func (r *Registry) answer(ctx context.Context, pattern string, m *nats.Msg, core
 		for _, p := range progs {
 			p.stats.record(Refused, 0, end, msg)
 		}
-		se.stats.record(Refused, end.Sub(start), end, msg)
+		se.stats.record(Refused, 0, end, msg)
 		return failureReply(m.Reply, 508, msg)
 	}
 	if depth > 0 {
@@ -122,11 +124,20 @@ func (r *Registry) answer(ctx context.Context, pattern string, m *nats.Msg, core
 	// not as a context of its own, which would cost a timer and a registration with its parent per
 	// message.
 	results := r.runScripts(ctx, timeout, progs, m)
-	end := time.Now()
 	outcome, msg := OK, ""
+	var start, end time.Time
+	if len(results) > 0 {
+		start, end = results[0].start, results[0].end
+	}
 	for _, res := range results {
 		if res.err != nil && outcome != Failed {
 			outcome, msg = outcomeOf(res.err), res.name+": "+res.err.Msg
+		}
+		if res.start.Before(start) {
+			start = res.start
+		}
+		if res.end.After(end) {
+			end = res.end
 		}
 	}
 	se.stats.record(outcome, end.Sub(start), end, msg)
@@ -146,5 +157,5 @@ func (r *Registry) runTriggered(ctx context.Context, p *Program, m *nats.Msg) re
 	if depth > 0 {
 		ctx = callctx.WithDepth(ctx, depth)
 	}
-	return r.runScript(ctx, 0, p, m, httpmsg.FromMsg(m))
+	return r.runScript(ctx, 0, p, m, httpCallOf(m))
 }

@@ -17,6 +17,18 @@ type luaState struct {
 	envMeta *lua.LTable
 	// env is the environment of the call in progress, nil between calls.
 	env *lua.LTable
+	// globals is the environment the state's calls run in, emptied after each (see callenv.go);
+	// kept is what the script's top level defined in it, when the top level runs once per state
+	// (nil otherwise).
+	globals *lua.LTable
+	kept    map[string]lua.LValue
+	// deadNames are the globals calls set and had removed (bounded by maxDeadNames); stale is
+	// resetEnv's buffer.
+	deadNames map[string]struct{}
+	stale     []string
+	// dropEnvAfterCall: the call in progress changed what the next call must not see (the
+	// environment of a kept function); the environment is made afresh when it ends.
+	dropEnvAfterCall bool
 	// deadline is the context of every call on this state.
 	deadline *deadline
 	// shield keeps the libraries as they were for every call.
@@ -44,9 +56,8 @@ func newLuaState(opts *Options) *luaState {
 		RegistrySize:    1024,
 		RegistryMaxSize: 1024 * 256,
 	})
-	st := &luaState{L: L, deadline: newDeadline()}
-	st.deadline.held = st.held
-	memory.add(st.deadline)
+	st := &luaState{L: L}
+	st.deadline = newDeadline(st.held)
 	st.envMeta = L.NewTable()
 	st.envMeta.RawSetString("__index", L.G.Global)
 	st.envMeta.RawSetString("__metatable", lua.LString("locked"))
@@ -64,16 +75,7 @@ func newLuaState(opts *Options) *luaState {
 	return st
 }
 
-// newEnv returns a fresh environment table for one call: globals the call sets land in it and
-// vanish with it, reads fall through to the base globals.
-func (st *luaState) newEnv() *lua.LTable {
-	env := st.L.CreateTable(0, 4)
-	env.RawSetString("_G", env)
-	env.Metatable = st.envMeta
-	return env
-}
-
 func (st *luaState) close() {
-	memory.remove(st.deadline)
+	forgetDeadline(st.deadline)
 	st.L.Close()
 }

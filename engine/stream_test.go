@@ -145,8 +145,41 @@ func TestStreamLosesNothingOverARestart(t *testing.T) {
 	startEngine(t, ns, dir, opts)
 	// Most come at once (the stopping instance naked what it could not start); one the server
 	// sent to the stopping instance's pull as it went away comes again after its ack wait (6s).
-	eventuallyWithin(t, 15*time.Second, "the rest run after the restart", func() bool { d, _ := s.counts(); return d == 100 })
+	deadline := time.Now().Add(15 * time.Second)
+	for d, _ := s.counts(); d < 100; d, _ = s.counts() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the restart, %d of 100 ran; missing %v; consumer %s", d, s.missing(100), consumerState(js, "HOOKS", "hooks.in", "hook"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	consumerSettled(t, js, "HOOKS", "hooks.in", "hook")
+}
+
+// missing lists the payloads m000... of n that were not seen.
+func (s *seen) missing(n int) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for i := range n {
+		if p := fmt.Sprintf("m%03d", i); s.calls[p] == 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// consumerState says what JetStream holds for a script's consumer, for a failing test's message.
+func consumerState(js jetstream.JetStream, stream, subject, name string) string {
+	c, err := js.Consumer(context.Background(), stream, script.ResourceName(subject, name))
+	if err != nil {
+		return err.Error()
+	}
+	i, err := c.Info(context.Background())
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("pending %d, ack pending %d, redelivered %d, waiting pulls %d, delivered %d, acked %d",
+		i.NumPending, i.NumAckPending, i.NumRedelivered, i.NumWaiting, i.Delivered.Consumer, i.AckFloor.Consumer)
 }
 
 // A script that always fails is tried max_deliver times, with its backoff between the tries,

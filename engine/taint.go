@@ -48,6 +48,9 @@ func watchSharing(st *luaState) {
 		case *lua.LFunction:
 			if target.IsG || target.Env != st.env {
 				st.taint()
+			} else if st.kept != nil {
+				// One the top level defined, kept for the next calls: they get it afresh.
+				st.dropEnvAfterCall = true
 			}
 		default:
 			st.taint() // a level of the call stack, which may be a library's function

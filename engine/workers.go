@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"time"
+
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
 )
@@ -8,8 +10,11 @@ import (
 // The core NATS messages of every subscription arrive on one channel (dispatcher.msgs), where
 // workers wait: the worker that takes a message runs it itself, so a message costs one goroutine
 // hand-off, as in a hand-written responder. Workers are elastic: the last idle worker to take a
-// message starts a spare before running it (so a slow script never holds up the next message),
-// and workers beyond two idle ones end. Goroutines follow the load, not the number of subjects.
+// message starts a spare before running it (so a slow script never holds up the next message).
+// Workers that find nothing to do wait, as many as were busy at once in the last second (at least
+// two); the others end. So a steady load keeps its workers instead of starting and ending one per
+// message, and after a burst the spare workers end within a second or two. Goroutines follow the
+// load, not the number of subjects.
 //
 // Fairness: a subject pattern runs at most MaxConcurrentPerSubject calls at once, and all of them
 // together MaxConcurrent (the dispatcher's slots, shared with the stream and cron triggers). A
@@ -39,9 +44,51 @@ const maxWaiting = 16 * 1024
 // CPU to; past it NATS drops messages and reports a slow consumer (logged).
 const sharedBuffer = 64 * 1024
 
+// minIdle is how many idle workers wait for messages whatever the load.
+const minIdle = 2
+
+// idleWindow is how long the workers busy at once count towards those kept waiting.
+const idleWindow = time.Second
+
+// startWorker starts one more worker; under wmu.
 func (d *dispatcher) startWorker() {
+	d.nworkers++
+	d.started++
 	d.workers.Add(1)
 	go d.work()
+}
+
+// noteBusy records how many workers are busy now, and keeps as many waiting once they are done;
+// under wmu.
+func (d *dispatcher) noteBusy() {
+	busy := d.nworkers - d.idle
+	d.busyPeak = max(d.busyPeak, busy)
+	if busy > d.idleCap {
+		d.idleCap = busy
+		if !d.decayArmed {
+			d.decayArmed = true
+			d.decay.Reset(idleWindow)
+		}
+	}
+}
+
+// decayIdle lowers the idle workers kept to what the last window needed, and wakes those beyond.
+func (d *dispatcher) decayIdle() {
+	d.wmu.Lock()
+	d.idleCap = max(minIdle, d.busyPeak)
+	d.busyPeak = d.nworkers - d.idle
+	excess := d.idle - d.idleCap
+	d.decayArmed = d.idleCap > minIdle
+	if d.decayArmed {
+		d.decay.Reset(idleWindow)
+	}
+	d.wmu.Unlock()
+	for range excess {
+		select {
+		case d.shrink <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // work is one worker: it runs what waits in the subjects' queues when slots allow, else takes the
@@ -54,7 +101,8 @@ func (d *dispatcher) work() {
 			continue
 		}
 		d.wmu.Lock()
-		if d.idle >= 2 {
+		if d.idle >= d.idleCap {
+			d.nworkers--
 			d.wmu.Unlock()
 			return
 		}
@@ -64,6 +112,10 @@ func (d *dispatcher) work() {
 		case m := <-d.msgs:
 			d.take(m)
 		case <-d.freed:
+			d.wmu.Lock()
+			d.idle--
+			d.wmu.Unlock()
+		case <-d.shrink:
 			d.wmu.Lock()
 			d.idle--
 			d.wmu.Unlock()
@@ -90,11 +142,11 @@ func (d *dispatcher) take(m *nats.Msg) {
 		return
 	}
 	q.running++
-	spare := d.idle == 0
-	d.wmu.Unlock()
-	if spare {
+	if d.idle == 0 {
 		d.startWorker()
 	}
+	d.noteBusy()
+	d.wmu.Unlock()
 	d.run(q, m)
 }
 

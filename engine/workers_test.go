@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/msgscript/msgscript/internal/testfiles"
 )
@@ -57,4 +59,36 @@ func TestSubjectQueuesFollowSubscriptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the queue of a subject with no script left goes", func() bool { return !queues()["funcs.a"] })
+}
+
+// A steady load keeps its workers: 8 requesters at once start about ten, not dozens (when only
+// two idle workers were kept, the others ended and the next messages started them again: 45 to
+// 149 for these 4,000 messages); once the load is gone, the spare workers end.
+func TestWorkersFollowASteadyLoad(t *testing.T) {
+	ns := startNATS(t)
+	e := startEngine(t, ns, testfiles.Dir(t, map[string]string{"hello.lua": hello}), Options{})
+	var wg sync.WaitGroup
+	for range 8 {
+		nc := connect(t, ns)
+		wg.Go(func() {
+			for range 500 {
+				if _, err := nc.Request("funcs.hello", []byte("x"), 5*time.Second); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	e.disp.wmu.Lock()
+	started := e.disp.started
+	e.disp.wmu.Unlock()
+	if started > 24 {
+		t.Errorf("%d workers started for 4,000 messages from 8 requesters", started)
+	}
+	eventuallyWithin(t, 10*time.Second, "the spare workers end once the load is gone", func() bool {
+		e.disp.wmu.Lock()
+		defer e.disp.wmu.Unlock()
+		return e.disp.nworkers <= minIdle+1
+	})
 }

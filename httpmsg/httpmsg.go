@@ -58,11 +58,13 @@ type Request struct {
 }
 
 // NewMsg builds the NATS request for an HTTP request to subject; rest is what followed the subject
-// in the path. forward chooses the request headers that go along (nil: all of them).
+// in the path. forward chooses the request headers that go along (nil: all of them). The
+// hop-by-hop headers, which describe the client's connection to Caddy, never do, as a proxy
+// would not pass them on.
 func NewMsg(subject, rest string, r *http.Request, body []byte, forward func(name string) bool) *nats.Msg {
-	h := nats.Header{}
+	h := make(nats.Header, len(r.Header)+3)
 	for name, values := range r.Header {
-		if reserved(name) || (forward != nil && !forward(name)) {
+		if reserved(name) || hopByHop[name] || (forward != nil && !forward(name)) {
 			continue
 		}
 		h[name] = values
@@ -77,12 +79,23 @@ func NewMsg(subject, rest string, r *http.Request, body []byte, forward func(nam
 	return &nats.Msg{Subject: subject, Header: h, Data: body}
 }
 
+// MethodOf is the verb of the HTTP request m carries, "" when it carries none.
+func MethodOf(m *nats.Msg) string {
+	if m.Header == nil {
+		return ""
+	}
+	return m.Header.Get(HeaderMethod)
+}
+
+// hopByHop are the headers of one connection (RFC 9110, 7.6.1), by their canonical names.
+var hopByHop = map[string]bool{
+	"Connection": true, "Proxy-Connection": true, "Keep-Alive": true, "Te": true, "Trailer": true,
+	"Transfer-Encoding": true, "Upgrade": true, "Proxy-Authorization": true, "Proxy-Authenticate": true,
+}
+
 // FromMsg decodes the HTTP request a message carries; nil when it carries none.
 func FromMsg(m *nats.Msg) *Request {
-	if m.Header == nil {
-		return nil
-	}
-	method := m.Header.Get(HeaderMethod)
+	method := MethodOf(m)
 	if method == "" {
 		return nil
 	}

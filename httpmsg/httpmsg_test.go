@@ -35,6 +35,9 @@ func TestRequestRoundTrip(t *testing.T) {
 	r.Header.Set("Msgscript-Status", "200") // a client must not be able to forge ours
 	r.Header.Set("Nats-Service-Error-Code", "500")
 	r.Header.Set("Cookie", "c=1")
+	r.Header.Set("Connection", "keep-alive, Upgrade") // hop-by-hop: the client's connection to Caddy
+	r.Header.Set("Upgrade", "websocket")
+	r.Header.Set("Proxy-Authorization", "Basic cHJveHk6c2VjcmV0")
 	m := NewMsg("funcs.x", "/rest", r, []byte("body"), func(name string) bool { return name != "Cookie" })
 	req := FromMsg(m)
 	if req == nil {
@@ -46,7 +49,7 @@ func TestRequestRoundTrip(t *testing.T) {
 	if req.Header.Get("X-Signature") != "sig" || req.Header.Get("Cookie") != "" {
 		t.Errorf("forwarded headers: %v", req.Header)
 	}
-	for _, h := range []string{"Msgscript-Status", "Nats-Service-Error-Code", HeaderMethod} {
+	for _, h := range []string{"Msgscript-Status", "Nats-Service-Error-Code", HeaderMethod, "Connection", "Upgrade", "Proxy-Authorization"} {
 		if req.Header.Get(h) != "" {
 			t.Errorf("%s reached the script's headers", h)
 		}

@@ -42,22 +42,27 @@ var ErrSubjectTooLong = fmt.Errorf("subject longer than %d bytes", MaxSubjectLen
 // tokenize splits a subject on dots and refuses empty tokens, blanks and subjects over
 // MaxSubjectLen.
 func tokenize(subject string) ([]string, error) {
+	if err := checkShape(subject); err != nil {
+		return nil, err
+	}
+	return strings.Split(subject, "."), nil
+}
+
+// checkShape refuses an empty subject, one over MaxSubjectLen, a blank and an empty token.
+func checkShape(subject string) error {
 	if subject == "" {
-		return nil, errors.New("subject is empty")
+		return errors.New("subject is empty")
 	}
 	if len(subject) > MaxSubjectLen {
-		return nil, fmt.Errorf("%w (%d bytes)", ErrSubjectTooLong, len(subject))
+		return fmt.Errorf("%w (%d bytes)", ErrSubjectTooLong, len(subject))
 	}
 	if strings.IndexFunc(subject, unicode.IsSpace) >= 0 {
-		return nil, fmt.Errorf("subject %q contains a blank", subject)
+		return fmt.Errorf("subject %q contains a blank", subject)
 	}
-	tokens := strings.Split(subject, ".")
-	for _, t := range tokens {
-		if t == "" {
-			return nil, fmt.Errorf("subject %q has an empty token", subject)
-		}
+	if subject[0] == '.' || subject[len(subject)-1] == '.' || strings.Contains(subject, "..") {
+		return fmt.Errorf("subject %q has an empty token", subject)
 	}
-	return tokens, nil
+	return nil
 }
 
 // ValidateName reports whether name may name a script or a library. Names become the last
@@ -92,12 +97,16 @@ func ValidateSubject(subject string) error {
 // ValidatePublish reports whether a message may be published to subject: not empty, no empty
 // token, no blank, no wildcard, at most MaxSubjectLen bytes. (nats.go sends what it is given; the
 // server would drop the connection over a malformed or too long subject.)
+//
+// It runs for every request and reply, so it reads the tokens where they are rather than
+// splitting the subject.
 func ValidatePublish(subject string) error {
-	tokens, err := tokenize(subject)
-	if err != nil {
+	if err := checkShape(subject); err != nil {
 		return err
 	}
-	for _, t := range tokens {
+	for rest, more := subject, true; more; {
+		var t string
+		t, rest, more = strings.Cut(rest, ".")
 		if t == "*" || t == ">" {
 			return fmt.Errorf("subject %q contains a wildcard", subject)
 		}
