@@ -1,20 +1,19 @@
 package engine
 
 import (
+	"reflect"
+
 	lua "github.com/yuin/gopher-lua"
 )
 
 // The environment of a call is where the globals it sets land; reads fall through to the base
-// globals. A state keeps one environment table from call to call, emptied when a call ends,
-// rather than making a table per call (with gopher-lua's three maps per table, the most expensive
-// part of a small call). When the script's top level may be kept (keepsTopLevel), the state also
-// keeps what it defined, and a call ends by putting exactly that back.
-
-// maxDeadNames bounds the distinct globals the calls on one environment may have set and had
-// removed. gopher-lua's tables never forget a key they once held (its iteration order lists
-// them), so a script setting a global of a new name on each call would grow it without end; past
-// the bound the table is replaced.
-const maxDeadNames = 64
+// globals. When the script's top level may be kept (keepsTopLevel), a state keeps the environment
+// the top level defined from call to call, with what it defined (kept): a call ends by putting
+// back any kept global it reassigned or removed. A call that added a global of its own (even one
+// it removed again) gets the environment replaced, and the next call runs the top level in a new
+// one: gopher-lua's tables never forget a key they once held (their iteration order keeps its
+// place), so emptying the table would leave a trace of the call, and with a new name on every call
+// the table would grow without end. Other scripts get a new environment for every call.
 
 // callEnv is the environment for the next call, made when the state has none.
 func (st *luaState) callEnv() *lua.LTable {
@@ -36,58 +35,25 @@ func (st *luaState) keepTopLevel() {
 			st.kept[string(name)] = v
 		}
 	})
+	st.keptShape, _ = shapeOf(st.globals)
 }
 
-// dropEnv forgets the environment and what the top level defined in it: the next call gets a new
-// table and runs the top level again.
+// dropEnv forgets the environment and what the top level defined in it.
 func (st *luaState) dropEnv() {
 	st.globals, st.kept, st.dropEnvAfterCall = nil, nil, false
-	clear(st.deadNames)
 }
 
-// resetEnv empties the environment after a call: the globals the call set go, and what the top
-// level defined (when kept) is as it defined it.
+// resetEnv readies the environment for the next call: as the top level left it, or none.
 func (st *luaState) resetEnv() {
 	env := st.globals
 	if env == nil {
 		return
 	}
-	if st.dropEnvAfterCall {
+	if shape, ok := shapeOf(env); !ok || st.kept == nil || st.dropEnvAfterCall || shape != st.keptShape {
 		st.dropEnv()
 		return
 	}
-	stale := st.stale[:0]
-	replace := false
-	env.ForEach(func(k, v lua.LValue) {
-		name, ok := k.(lua.LString)
-		switch {
-		case !ok:
-			replace = true // a number or other key: not worth tracking, start afresh
-		case name == "_G" && v == env:
-		case st.kept != nil && st.kept[string(name)] == v:
-		default:
-			stale = append(stale, string(name))
-		}
-	})
-	if replace {
-		st.dropEnv()
-		return
-	}
-	for _, name := range stale {
-		env.RawSetString(name, lua.LNil)
-		if _, kept := st.kept[name]; !kept {
-			if st.deadNames == nil {
-				st.deadNames = map[string]struct{}{}
-			}
-			st.deadNames[name] = struct{}{}
-		}
-	}
-	clear(stale)
-	st.stale = stale[:0]
-	if len(st.deadNames) > maxDeadNames {
-		st.dropEnv()
-		return
-	}
+	// Only the kept globals' places are left: put back those the call changed.
 	if env.RawGetString("_G") != env {
 		env.RawSetString("_G", env)
 	}
@@ -96,4 +62,30 @@ func (st *luaState) resetEnv() {
 			env.RawSetString(name, v)
 		}
 	}
+}
+
+// tableShape is how many keys a table has held (every key it was ever given a value for, which
+// gopher-lua keeps for its iteration order) and the length of its array part. A call that gave the
+// environment a new key changes it, whatever it did with the key afterwards.
+type tableShape struct{ keys, array int }
+
+// The places of gopher-lua's LTable fields "keys" and "array", read with reflect: gopher-lua does
+// not say how many keys a table holds. Should a version of it name them otherwise, shapeOf reports
+// false and every environment is replaced: slower, never wrong.
+var keysField, arrayField = ltableField("keys"), ltableField("array")
+
+func ltableField(name string) int {
+	f, ok := reflect.TypeFor[lua.LTable]().FieldByName(name)
+	if !ok || f.Type.Kind() != reflect.Slice {
+		return -1
+	}
+	return f.Index[0]
+}
+
+func shapeOf(t *lua.LTable) (tableShape, bool) {
+	if keysField < 0 || arrayField < 0 {
+		return tableShape{}, false
+	}
+	v := reflect.ValueOf(t).Elem()
+	return tableShape{keys: v.Field(keysField).Len(), array: v.Field(arrayField).Len()}, true
 }

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"fmt"
 	"testing"
 )
 
@@ -117,24 +116,62 @@ func TestTopLevelWithStateRunsForEveryCall(t *testing.T) {
 	}
 }
 
-// Globals of new names on every call do not grow the state's environment without end: past a
-// bound, it is made afresh.
-func TestEnvironmentOfManyNamesIsReplaced(t *testing.T) {
-	p := newTestProgram(t, "function OnMessage(s, p) _G['k' .. p] = true return tostring(_G['k' .. (p - 1)]) end", nil, Options{PoolSize: 1})
+// A call that gives the environment a key of its own, even one it removes again, has it replaced:
+// gopher-lua's tables keep the place of every key they held, which next() reveals and which would
+// grow without end with new names.
+func TestEnvironmentKeepsNoTraceOfACallsGlobals(t *testing.T) {
+	p := newTestProgram(t, `
+function OnMessage(s, p)
+    if p == "set" then secret = 1 return "set" end
+    if p == "setclear" then for i = 1, 100 do local k = "k" .. i; _G[k] = true; _G[k] = nil end return "setclear" end
+    return tostring((next(_G, "secret"))) .. "," .. tostring((next(_G, "k1")))
+end
+`, nil, Options{PoolSize: 1})
+	clean := onMessage(t, p, "get")
+	if clean != "OnMessage,OnMessage" {
+		t.Fatalf("first call: %q", clean) // next() from an unknown key starts again from the first
+	}
 	st := p.pool.get()
 	p.pool.put(st)
-	first := st.callEnv()
-	replaced := false
-	for i := range 3 * maxDeadNames {
-		if got := onMessage(t, p, fmt.Sprint(i)); got != "nil" {
-			t.Fatalf("call %d saw the previous call's global: %q", i, got)
+	for _, payload := range []string{"set", "setclear"} {
+		before := st.globals
+		onMessage(t, p, payload)
+		if st.globals == before {
+			t.Errorf("%s: the environment was kept", payload)
 		}
-		if len(st.deadNames) > maxDeadNames {
-			t.Fatalf("%d names kept, bound %d", len(st.deadNames), maxDeadNames)
+		if got := onMessage(t, p, "get"); got != clean {
+			t.Fatalf("after %s the next call saw %q, want %q", payload, got, clean)
 		}
-		replaced = replaced || st.globals != first
 	}
-	if !replaced {
-		t.Fatal("the environment was never replaced")
+	before := st.globals
+	onMessage(t, p, "get")
+	if st.globals != before {
+		t.Error("a call that set no global of its own had the environment replaced")
+	}
+}
+
+// The base globals have no _G: a call that removed its environment's would otherwise write into
+// them, for every later call to read.
+func TestBaseGlobalsAreOutOfReach(t *testing.T) {
+	p := newTestProgram(t, `
+function OnMessage(s, p)
+    if p == "nil" then _G = nil; pcall(function() _G.leak = "yes" end) return "nil" end
+    if p == "rawset" then rawset(_G, "_G", nil); pcall(function() _G.leak = "yes" end) return "rawset" end
+    if p == "seeall" then local t = {}; package.seeall(t); pcall(function() t._G.leak = "yes" end) return "seeall" end
+    return tostring(leak)
+end
+`, nil, Options{PoolSize: 1})
+	for _, payload := range []string{"nil", "rawset", "seeall"} {
+		onMessage(t, p, payload)
+		if got := onMessage(t, p, "get"); got != "nil" {
+			t.Fatalf("after %s a later call read %q", payload, got)
+		}
+	}
+	// A top level that sets _G itself runs for every call, so _G is what it set.
+	q := newTestProgram(t, "_G = 'five'\nfunction OnMessage() return tostring(_G) end\n", nil, Options{PoolSize: 1})
+	for range 2 {
+		if got := onMessage(t, q, ""); got != "five" {
+			t.Fatalf("_G is %q, want five", got)
+		}
 	}
 }

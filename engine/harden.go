@@ -17,8 +17,9 @@ const maxPrint = 64 << 10
 //     whole process: both raise an error instead;
 //   - print is bounded per call (maxPrint);
 //   - collectgarbage("collect") runs a full Go GC, stalling every other script: it does nothing;
-//   - package.loaded._G hands out the base globals table, where a write would survive into later
-//     calls: require "_G" is gone (getfenv, module and the like: see watchSharing);
+//   - package.loaded._G and the base globals' _G hand out the base globals table, where a write
+//     would survive into later calls: both are gone (getfenv, module and the like: see
+//     watchSharing);
 //   - debug can read and write any upvalue, local or metatable: only traceback and getinfo stay;
 //   - require would read Lua files from the working directory: package.path and cpath are empty
 //     (a preloader may give a search path; scripts get their code from the store's libraries).
@@ -29,6 +30,10 @@ func harden(st *luaState) {
 		loaded = L.NewTable() // no package library: nothing to clean in it
 	}
 	loaded.RawSetString("_G", lua.LNil)
+	// Nor does the base globals' own _G: a call that removed its environment's _G (`_G = nil`,
+	// rawset) would read through to it, as would a table given the base globals as __index
+	// (package.seeall), and write there for every later call.
+	L.G.Global.RawSetString("_G", lua.LNil)
 	if pkg, ok := L.GetGlobal("package").(*lua.LTable); ok {
 		pkg.RawSetString("path", lua.LString(""))
 		pkg.RawSetString("cpath", lua.LString(""))

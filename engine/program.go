@@ -169,9 +169,8 @@ func (p *Program) call(ctx context.Context, limit time.Duration, entry func(L *l
 		// What the call opened and left open is closed, whether the state is kept or not.
 		st.res.end()
 		st.deadline.cleanup.Run()
-		if reusable {
+		if reusable && st.shield.restore() {
 			L.SetTop(0)
-			st.shield.restore()
 			st.resetEnv()
 			p.pool.put(st)
 		} else {

@@ -12,9 +12,9 @@ import (
 // Scripts see each of those tables through a proxy: an empty table whose metatable reads through
 // to the real one and takes every write itself, so `string.trim = ...` or
 // `require("json").encode = ...` works for the rest of the call and lands in the proxy. After the
-// call the proxies that were written to are emptied. Writes are noticed as they happen (the
-// proxies' __newindex, and rawset, table.insert, table.remove and table.sort given a proxy), so a
-// call that wrote to none costs nothing more than a look at the string metatable.
+// call the proxies that were written to are emptied (see restore). Writes are noticed as they
+// happen (the proxies' __newindex, and rawset, table.insert, table.remove and table.sort given a
+// proxy), so a call that wrote to none costs nothing more than a look at the string metatable.
 // (A proxy answers nothing to pairs or rawget: read the library's functions by name.)
 type shield struct {
 	L        *lua.LState
@@ -36,6 +36,7 @@ func newShield(L *lua.LState, st *luaState) *shield {
 	sh := &shield{L: L, st: st, proxies: map[*lua.LTable]*lua.LTable{}, guarded: map[*lua.LTable]bool{}}
 	sh.libEnv = L.CreateTable(0, 0)
 	sh.libEnv.Metatable = st.envMeta
+	sh.libEnv.RawSetString("_G", sh.libEnv) // the base globals have none (see harden)
 	sh.newindex = L.NewFunction(func(L *lua.LState) int {
 		sh.dirty = true
 		L.CheckTable(1).RawSet(L.Get(2), L.Get(3))
@@ -226,17 +227,28 @@ func (sh *shield) indexLoaded(loaded *lua.LTable) lua.LGFunction {
 	}
 }
 
-// restore empties the proxies a call wrote to.
-func (sh *shield) restore() {
-	if sh.dirty {
-		sh.dirty = false
-		for _, p := range sh.list {
-			if k, _ := p.Next(lua.LNil); k != lua.LNil {
-				clearTable(p)
-			}
+// restore empties the proxies a call wrote to, and reports whether the state may serve another
+// call. gopher-lua's tables keep the place of every key they ever held: a script writing new names
+// into a library on every call would grow its proxy without end, so past maxProxyKeys the state is
+// closed instead, and the next call gets a new one.
+func (sh *shield) restore() bool {
+	if !sh.dirty {
+		return true
+	}
+	sh.dirty = false
+	for _, p := range sh.list {
+		if k, _ := p.Next(lua.LNil); k != lua.LNil {
+			clearTable(p)
+		}
+		if shape, ok := shapeOf(p); !ok || shape.keys > maxProxyKeys || shape.array > maxProxyKeys {
+			return false
 		}
 	}
+	return true
 }
+
+// maxProxyKeys bounds the names calls on one state may have written into one library.
+const maxProxyKeys = 64
 
 func clearTable(t *lua.LTable) {
 	var keys []lua.LValue

@@ -125,3 +125,26 @@ func TestSharedTablesCannotBePoisoned(t *testing.T) {
 		}
 	}
 }
+
+// A script writing new names into a library on every call does not grow its state without end:
+// past a bound of names the state is replaced (gopher-lua's tables keep every key they held).
+func TestLibraryWritesOfNewNamesAreBounded(t *testing.T) {
+	p := newTestProgram(t, `function OnMessage(s, p) for i = 1, 10 do string["k" .. p .. "_" .. i] = true end return tostring(string["k0_1"]) end`, nil, Options{PoolSize: 1})
+	st := p.pool.get()
+	p.pool.put(st)
+	replaced := false
+	for i := range 20 {
+		if got := onMessage(t, p, fmt.Sprint(i)); got != "nil" && i > 0 {
+			t.Fatalf("call %d saw an earlier call's write: %q", i, got)
+		}
+		next := p.pool.get()
+		p.pool.put(next)
+		if next != st {
+			replaced = true
+			break
+		}
+	}
+	if !replaced {
+		t.Fatal("200 names written into string and the state was kept")
+	}
+}

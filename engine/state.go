@@ -17,15 +17,12 @@ type luaState struct {
 	envMeta *lua.LTable
 	// env is the environment of the call in progress, nil between calls.
 	env *lua.LTable
-	// globals is the environment the state's calls run in, emptied after each (see callenv.go);
-	// kept is what the script's top level defined in it, when the top level runs once per state
-	// (nil otherwise).
-	globals *lua.LTable
-	kept    map[string]lua.LValue
-	// deadNames are the globals calls set and had removed (bounded by maxDeadNames); stale is
-	// resetEnv's buffer.
-	deadNames map[string]struct{}
-	stale     []string
+	// globals is the environment of the state's calls (see callenv.go); kept is what the
+	// script's top level defined in it, when the top level runs once per state (nil otherwise),
+	// and keptShape the environment's shape then.
+	globals   *lua.LTable
+	kept      map[string]lua.LValue
+	keptShape tableShape
 	// dropEnvAfterCall: the call in progress changed what the next call must not see (the
 	// environment of a kept function); the environment is made afresh when it ends.
 	dropEnvAfterCall bool

@@ -37,8 +37,10 @@ func keepsTopLevel(proto *lua.FunctionProto) bool {
 			}
 		case lua.OP_MOVE, lua.OP_MOVEN, lua.OP_LOADK, lua.OP_LOADNIL, lua.OP_GETGLOBAL, lua.OP_GETTABLE, lua.OP_GETTABLEKS, lua.OP_CLOSE, lua.OP_NOP:
 		case lua.OP_SETGLOBAL:
-			if k, ok := constString(proto, argBx(inst)); !ok || k == "require" {
-				return false // a global require would make the next check meaningless
+			if k, ok := constString(proto, argBx(inst)); !ok || k == "require" || k == "_G" {
+				// A global require would make the next check meaningless; _G is the environment
+				// itself in every call.
+				return false
 			}
 		case lua.OP_CALL:
 			if !isRequireCall(proto, pc) {
