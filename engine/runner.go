@@ -46,7 +46,7 @@ func (r *Registry) runScripts(ctx context.Context, limit time.Duration, progs []
 	return results
 }
 
-// runScript runs one script, for an HTTP request when req is set, and logs its failure with the
+// runScript runs one script, for an HTTP request when hc carries one, and logs its failure with the
 // subject and the script's name.
 func (r *Registry) runScript(ctx context.Context, limit time.Duration, p *Program, m *nats.Msg, hc httpCall) result {
 	var body string

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	lua "github.com/yuin/gopher-lua"
@@ -146,5 +147,37 @@ func TestLibraryWritesOfNewNamesAreBounded(t *testing.T) {
 	}
 	if !replaced {
 		t.Fatal("200 names written into string and the state was kept")
+	}
+}
+
+// setmetatable takes only tables, as in Lua 5.1: gopher-lua would set the metatable every number,
+// boolean, function or coroutine of the state shares, or that of io.stdout, for later calls too.
+func TestSetmetatableTakesOnlyTables(t *testing.T) {
+	p := newTestProgram(t, `
+function OnMessage(s, p)
+    local targets = {number = 0, boolean = true, ["function"] = print, thread = coroutine.create(print), stdout = io.stdout}
+    if targets[p] ~= nil then
+        local ok, err = pcall(setmetatable, targets[p], {__index = function() return "LEAK" end})
+        return tostring(ok) .. " " .. tostring(err)
+    end
+    local seen = {}
+    for _, v in ipairs({0, true, print, coroutine.create(print), io.stdout}) do
+        local ok, got = pcall(function() return v.secret end)
+        seen[#seen + 1] = tostring(ok and got)
+    end
+    return table.concat(seen, ",")
+end
+`, nil, Options{PoolSize: 1})
+	clean := onMessage(t, p, "get")
+	for _, target := range []string{"number", "boolean", "function", "thread", "stdout"} {
+		if got := onMessage(t, p, target); !strings.HasPrefix(got, "false ") || !strings.Contains(got, "table expected") {
+			t.Errorf("setmetatable(%s): %q, want the error of Lua 5.1", target, got)
+		}
+		if got := onMessage(t, p, "get"); got != clean || strings.Contains(got, "LEAK") {
+			t.Fatalf("after setmetatable(%s) the next call saw %q, want %q", target, got, clean)
+		}
+	}
+	if got := onMessage(t, p, "x"); got != clean {
+		t.Fatal(got)
 	}
 }

@@ -59,7 +59,14 @@ func watchSharing(st *luaState) {
 	})
 	// A metatable the call set itself is its own; one the shield made is guarded; any other
 	// (a module's objects', a userdata type's) is shared.
+	//
+	// Only a table's, as in Lua 5.1: gopher-lua would also set the metatable that every number,
+	// boolean, function or coroutine of the state shares, or that of a userdata every call reaches
+	// (io.stdout), and later calls would run what it holds.
 	wrap("setmetatable", func(L *lua.LState, base lua.LGFunction) int {
+		if t := L.Get(1).Type(); t != lua.LTTable {
+			L.ArgError(1, "table expected, got "+t.String())
+		}
 		if mt, ok := L.Get(2).(*lua.LTable); ok {
 			if st.ownMetas == nil {
 				st.ownMetas = map[*lua.LTable]struct{}{}
