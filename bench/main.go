@@ -9,8 +9,10 @@
 // request/reply (msgscript vs the plain responder) and HTTP POST (Caddy's handler -> NATS ->
 // msgscript vs net/http -> NATS -> the plain responder). Each measures the latency of sequential
 // requests, alternating between the two so that any drift of the machine hits both alike, in
-// several rounds, and the throughput of concurrent requesters, each on its own connection, and
-// prints the ratios against msgscript's bars (README, Speed).
+// several rounds, and the throughput of concurrent requesters, each on its own connection (NATS
+// at -concurrency, HTTP at 8 and 64), in as many rounds with the two one after the other, with the
+// CPU time each process spent per request, and prints the ratios against msgscript's bars
+// (README, Speed).
 //
 // With -scale it measures msgscript with many scripts instead:
 //
@@ -103,7 +105,7 @@ func httpTarget(name, url string) target {
 func main() {
 	requests := flag.Int("requests", 5000, "sequential requests per target and round, for the latency figures")
 	rounds := flag.Int("rounds", 5, "latency rounds; the ratio reported is the median of the rounds' (with -scale: interleaved rounds, default 3)")
-	concurrency := flag.Int("concurrency", 32, "concurrent requesters for the throughput figures")
+	concurrency := flag.Int("concurrency", 32, "concurrent requesters for the NATS throughput figures (HTTP runs at 8 and 64)")
 	duration := flag.Duration("duration", 5*time.Second, "how long each throughput run lasts")
 	examples := flag.String("examples", "./examples", "folder of scripts msgscript serves (must hold hello.lua)")
 	binary := flag.String("msgscript", "", "msgscript binary to measure (default: build ./cmd/msgscript)")
