@@ -17,13 +17,15 @@ import (
 //   - it makes no table (a table it made would carry one call's writes into the next) and no
 //     arithmetic or concatenation (a metamethod could run anything);
 //   - it calls nothing but require with a constant name (a module is loaded once per state
-//     anyway; anything else, print or math.random or os.time, must run every time);
+//     anyway; anything else, print or math.random or os.time, must run every time), and sets
+//     neither require nor _G;
 //   - no function it defines, at any depth, assigns to one of its locals (`local n = 0` and
 //     `n = n + 1` in OnMessage would count across calls).
 //
 // What it reads (a base library's function, a module's field) is shared by every call already.
-// A call that reassigns or removes a kept global, or adds its own, is undone when it ends; one
-// that changes the environment of a kept function (setfenv) has the environment made afresh.
+// A call that reassigns or removes a kept global is undone when it ends; one that adds a global of
+// its own, or changes the environment of a kept function (setfenv), has the environment made
+// afresh (see callenv.go).
 
 // keepsTopLevel reports whether the top level of proto may run once per state (see above).
 func keepsTopLevel(proto *lua.FunctionProto) bool {
