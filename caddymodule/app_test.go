@@ -56,7 +56,7 @@ func loadConfig(t *testing.T, app map[string]any) error {
 func connectTo(t *testing.T, url string) *nats.Conn { return testnats.Connect(t, url) }
 
 // loadCaddyfile adapts caddyfile and runs it, as `caddy run` would; it stops when the test ends.
-func loadCaddyfile(t *testing.T, caddyfile string) {
+func loadCaddyfile(t testing.TB, caddyfile string) {
 	t.Helper()
 	cfg, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), map[string]any{"filename": "Caddyfile"})
 	if err != nil {

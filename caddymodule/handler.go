@@ -45,6 +45,7 @@ type Handler struct {
 
 	conn    *connRef               // the NATS connection: the app's, or the handler's own
 	forward func(name string) bool // the ForwardHeaders filter; nil forwards every header
+	waits   *waits                 // the requests waiting for their reply
 	logger  *zap.Logger
 }
 
@@ -116,6 +117,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.MaxBody <= 0 {
 		h.MaxBody = defaultMaxBody
 	}
+	h.waits = newWaits(time.Duration(h.Timeout))
 	for _, p := range h.Subjects {
 		if err := script.ValidatePattern(p); err != nil {
 			return fmt.Errorf("msgscript handler: subjects: %v", err)
@@ -199,8 +201,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (subject string,
 	if nc == nil || !nc.IsConnected() {
 		return subject, http.StatusServiceUnavailable, "NATS is not reachable"
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(h.Timeout))
-	defer cancel()
+	// The wait ends at the timeout, counted from now (the body is read), or when the client goes.
+	wait := h.waits.start(r.Context(), time.Now().Add(time.Duration(h.Timeout)))
+	defer h.waits.finish(wait)
 	msg := httpmsg.NewMsg(subject, rest, r, body, h.forward)
 	// The scripts' spans go below the request's, when Caddy's tracing directive traces it.
 	callctx.Trace.Inject(r.Context(), callctx.TraceHeaders(msg.Header))
@@ -209,7 +212,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (subject string,
 		// A script's request through the handler: the loop through HTTP counts its hops too.
 		msg.Header.Set(callctx.HeaderDepth, strconv.Itoa(depth))
 	}
-	reply, err := nc.RequestMsgWithContext(ctx, msg)
+	reply, err := nc.RequestMsgWithContext(wait, msg)
 	switch {
 	case err == nil:
 		if status, msg, failed := httpmsg.Failure(reply); failed {
