@@ -249,19 +249,20 @@ func compare(targets []target, rounds, requests int, concurrencies []int, durati
 
 	for _, c := range concurrencies {
 		fmt.Printf("\nthroughput, %d requesters at once (%d rounds of %s per target, alternating)\n", c, rounds, duration)
-		fmt.Printf("%-8s %16s %16s %8s %12s %12s %8s\n", "round", "req/s", "req/s", "ratio", "CPU/req", "CPU/req", "ratio")
+		fmt.Printf("%-8s %16s %16s %8s %12s %12s %8s %12s %12s\n", "round", "req/s", "req/s", "ratio", "CPU/req", "CPU/req", "ratio", "writes/req", "writes/req")
 		var tputs, cpus []float64
 		for r := range rounds {
-			var rate, cpu [2]float64
+			var m [2]load
 			for i, tg := range targets {
 				var err error
-				if rate[i], cpu[i], err = throughput(tg, c, duration); err != nil {
+				if m[i], err = throughput(tg, c, duration); err != nil {
 					return err
 				}
 			}
-			tputs = append(tputs, rate[1]/rate[0])
-			cpus = append(cpus, cpu[1]/cpu[0])
-			fmt.Printf("%-8d %16.0f %16.0f %7.2fx %10.1fµs %10.1fµs %7.2fx\n", r+1, rate[0], rate[1], tputs[r], cpu[0], cpu[1], cpus[r])
+			tputs = append(tputs, m[1].rate/m[0].rate)
+			cpus = append(cpus, m[1].cpu/m[0].cpu)
+			fmt.Printf("%-8d %16.0f %16.0f %7.2fx %10.1fµs %10.1fµs %7.2fx %12.2f %12.2f\n", r+1, m[0].rate, m[1].rate, tputs[r],
+				m[0].cpu, m[1].cpu, cpus[r], m[0].writes, m[1].writes)
 		}
 		fmt.Printf("%s / %s at c=%d: throughput %s", targets[1].name, targets[0].name, c, ratios(tputs))
 		if bar.tput > 0 {
@@ -344,19 +345,28 @@ func latencies(targets []target, n int) ([][]time.Duration, error) {
 
 // throughput runs c requesters, each on its own connection, for d and returns requests per second
 // and the CPU time (user and system) the target's process spent per request, in microseconds.
-func throughput(tg target, c int, d time.Duration) (rate, cpuPerRequest float64, err error) {
+// load is what one throughput run measured: requests a second, and the target process's CPU time
+// (µs) and write system calls per request.
+type load struct{ rate, cpu, writes float64 }
+
+func throughput(tg target, c int, d time.Duration) (load, error) {
 	calls := make([]func() ([]byte, error), c)
 	for i := range calls {
 		call, closeFn, err := tg.connect()
 		if err != nil {
-			return 0, 0, err
+			return load{}, err
 		}
 		defer closeFn()
 		calls[i] = call
 	}
-	cpuBefore, err := procCPU(tg.proc.cmd.Process.Pid)
+	pid := tg.proc.cmd.Process.Pid
+	cpuBefore, err := procCPU(pid)
 	if err != nil {
-		return 0, 0, err
+		return load{}, err
+	}
+	writesBefore, err := procWrites(pid)
+	if err != nil {
+		return load{}, err
 	}
 	var done atomic.Int64
 	var failure atomic.Value
@@ -379,14 +389,19 @@ func throughput(tg target, c int, d time.Duration) (rate, cpuPerRequest float64,
 	wg.Wait()
 	elapsed := time.Since(start)
 	if err, _ := failure.Load().(error); err != nil {
-		return 0, 0, fmt.Errorf("%s: %v", tg.name, err)
+		return load{}, fmt.Errorf("%s: %v", tg.name, err)
 	}
-	cpuAfter, err := procCPU(tg.proc.cmd.Process.Pid)
+	cpuAfter, err := procCPU(pid)
 	if err != nil {
-		return 0, 0, err
+		return load{}, err
+	}
+	writesAfter, err := procWrites(pid)
+	if err != nil {
+		return load{}, err
 	}
 	n := float64(max(done.Load(), 1))
-	return n / elapsed.Seconds(), float64((cpuAfter - cpuBefore).Microseconds()) / n, nil
+	return load{rate: n / elapsed.Seconds(), cpu: float64((cpuAfter - cpuBefore).Microseconds()) / n,
+		writes: float64(writesAfter-writesBefore) / n}, nil
 }
 
 // freeAddr finds a free loopback port.

@@ -66,6 +66,21 @@ func procCPU(pid int) (time.Duration, error) {
 	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
 
+// procWrites is how many write system calls process pid has made (syscw of /proc/<pid>/io): a
+// server that sends each reply on its own makes one a request, one that batches them fewer.
+func procWrites(pid int) (int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0, fmt.Errorf("reading write calls (Linux /proc only): %v", err)
+	}
+	for line := range strings.Lines(string(data)) {
+		if v, ok := strings.CutPrefix(line, "syscw:"); ok {
+			return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("/proc/%d/io: no syscw in %q", pid, data)
+}
+
 var adminClient = &http.Client{Timeout: 30 * time.Second}
 
 // adminGet reads path from the admin API at addr.

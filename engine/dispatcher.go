@@ -33,13 +33,15 @@ type dispatcher struct {
 	stopOnce sync.Once
 	workers  sync.WaitGroup
 
-	shrink   chan struct{} // wakes idle workers beyond those to keep, to end
-	wmu      sync.Mutex    // guards what follows
-	idle     int           // workers waiting on msgs
-	nworkers int           // workers running
-	started  int           // workers ever started
-	idleCap  int           // idle workers to keep (see workers.go)
-	busyPeak int           // most workers busy at once since the last decayIdle
+	shrink    chan struct{} // wakes idle workers beyond those to keep, to end
+	promote   chan struct{} // wakes a standby worker to listen on msgs (see work)
+	wmu       sync.Mutex    // guards what follows
+	idle      int           // workers waiting: the listener and those standing by
+	listening bool          // an idle worker waits on msgs
+	nworkers  int           // workers running
+	started   int           // workers ever started
+	idleCap   int           // idle workers to keep (see workers.go)
+	busyPeak  int           // most workers busy at once since the last decayIdle
 	// decay runs decayIdle a window after the idle workers kept went up, and again while above
 	// minIdle.
 	decay      *time.Timer
@@ -71,7 +73,7 @@ func newDispatcher(nc *nats.Conn, reg *Registry, opts *Options) *dispatcher {
 		msgs:  make(chan *nats.Msg, sharedBuffer), freed: make(chan struct{}, 1), stopped: make(chan struct{}),
 		queues: map[string]*subjectQueue{},
 		subs:   map[string]*subscription{},
-		shrink: make(chan struct{}), idleCap: minIdle,
+		shrink: make(chan struct{}), promote: make(chan struct{}, 1), idleCap: minIdle,
 	}
 	d.decay = time.AfterFunc(time.Hour, d.decayIdle)
 	d.decay.Stop()

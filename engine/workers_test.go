@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -91,4 +92,48 @@ func TestWorkersFollowASteadyLoad(t *testing.T) {
 		defer e.disp.wmu.Unlock()
 		return e.disp.nworkers <= minIdle+1
 	})
+}
+
+// Of the idle workers one listens for messages and the others stand by; the listener that takes a
+// call hands its place to another, so a call that takes long never holds up the next message:
+// after a burst left several workers idle, and again once the spare ones have ended.
+func TestAnIdleWorkerAlwaysListens(t *testing.T) {
+	ns := startNATS(t)
+	var calls atomic.Int64
+	dir := testfiles.Dir(t, map[string]string{
+		"hello.lua": hello,
+		"nap.lua":   "--* subject: funcs.nap\nfunction OnMessage() sleep(100) return 'ok' end\n",
+		"block.lua": "--* subject: funcs.block\nfunction OnMessage() count() sleep(3000) return 'done' end\n",
+	})
+	e := startEngine(t, ns, dir, Options{Preload: []Preloader{counter(&calls)}})
+	nc := connect(t, ns)
+	workers := func() (idle, running int) {
+		e.disp.wmu.Lock()
+		defer e.disp.wmu.Unlock()
+		return e.disp.idle, e.disp.nworkers
+	}
+	blockThenHello := func(when string) {
+		t.Helper()
+		before := calls.Load()
+		go func() { _, _ = nc.Request("funcs.block", nil, 10*time.Second) }()
+		eventually(t, when+": the blocking call runs", func() bool { return calls.Load() > before })
+		if _, err := nc.Request("funcs.hello", []byte("x"), 2*time.Second); err != nil {
+			t.Fatalf("%s: hello while a call blocks: %v", when, err)
+		}
+	}
+
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() { _, _ = nc.Request("funcs.nap", nil, 5*time.Second) })
+	}
+	wg.Wait()
+	if idle, _ := workers(); idle < 3 {
+		t.Fatalf("%d idle workers after 6 calls at once: the test needs a few standing by", idle)
+	}
+	blockThenHello("after a burst")
+	eventuallyWithin(t, 10*time.Second, "the spare workers end", func() bool {
+		_, running := workers()
+		return running <= minIdle
+	})
+	blockThenHello("once the spare workers ended")
 }
