@@ -114,6 +114,7 @@ func (d *dispatcher) work() {
 		d.wmu.Lock()
 		if d.idle >= d.idleCap {
 			d.nworkers--
+			d.handOver() // this worker may have been on its way to listen
 			d.wmu.Unlock()
 			return
 		}
@@ -159,7 +160,14 @@ func (d *dispatcher) wake(listener bool) {
 // take its place; under wmu.
 func (d *dispatcher) stopListening() {
 	d.listening = false
-	if d.idle > 0 {
+	d.handOver()
+}
+
+// handOver wakes a standby worker to listen when none does; under wmu. It is called wherever a
+// worker that may have been woken to listen turns to something else (a call, or ending), so that
+// the place it was woken for never stays empty while others stand by.
+func (d *dispatcher) handOver() {
+	if !d.listening && d.idle > 0 {
 		select {
 		case d.promote <- struct{}{}:
 		default: // one is on its way already
@@ -244,6 +252,7 @@ func (d *dispatcher) nextWaiting() (*subjectQueue, *nats.Msg) {
 		if q.head < len(q.waiting) {
 			d.markReady(q) // its next message comes after the other subjects' (round robin)
 		}
+		d.handOver() // this worker may have been on its way to listen
 		return q, m
 	}
 	return nil, nil

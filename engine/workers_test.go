@@ -122,15 +122,32 @@ func TestAnIdleWorkerAlwaysListens(t *testing.T) {
 		}
 	}
 
-	var wg sync.WaitGroup
-	for range 6 {
-		wg.Go(func() { _, _ = nc.Request("funcs.nap", nil, 5*time.Second) })
+	burst := func() {
+		t.Helper()
+		eventually(t, "the blocking calls end", func() bool {
+			idle, running := workers()
+			return idle == running
+		})
+		var wg sync.WaitGroup
+		for range 6 {
+			wg.Go(func() { _, _ = nc.Request("funcs.nap", nil, 5*time.Second) })
+		}
+		wg.Wait()
+		idle, _ := workers()
+		if idle <= minIdle+1 {
+			t.Fatalf("%d idle workers after 6 calls at once: the test needs a few standing by", idle)
+		}
 	}
-	wg.Wait()
-	if idle, _ := workers(); idle < 3 {
-		t.Fatalf("%d idle workers after 6 calls at once: the test needs a few standing by", idle)
-	}
+
+	burst()
 	blockThenHello("after a burst")
+	// More workers wait than are to be kept, as after a decay whose signals to end found none of
+	// them waiting: those woken to take the listener's place end, and must pass it on.
+	burst()
+	e.disp.wmu.Lock()
+	e.disp.idleCap = minIdle
+	e.disp.wmu.Unlock()
+	blockThenHello("with more workers waiting than kept")
 	eventuallyWithin(t, 10*time.Second, "the spare workers end", func() bool {
 		_, running := workers()
 		return running <= minIdle
