@@ -102,8 +102,8 @@ func (d *dispatcher) decayIdle() {
 // went back to wait, letting the NATS connection's flusher write that one reply (0.7 write system
 // calls a request, where a hand-written responder, one goroutine working through its queue, needs
 // 0.17). With one listener, the rest of a burst waits in the buffer for the workers that finish,
-// and their replies go out together. The listener that takes a message hands its part to a
-// standby worker (or starts one), so a slow call still never holds up the next message.
+// and their replies go out together. A worker leaving the place empty for a call has a standby
+// worker take it (or starts one), so a slow call still never holds up the next message.
 func (d *dispatcher) work() {
 	defer d.workers.Done()
 	for {
@@ -114,7 +114,7 @@ func (d *dispatcher) work() {
 		d.wmu.Lock()
 		if d.idle >= d.idleCap {
 			d.nworkers--
-			d.handOver() // this worker may have been on its way to listen
+			d.ensureListener() // this worker may have been on its way to listen
 			d.wmu.Unlock()
 			return
 		}
@@ -146,41 +146,43 @@ func (d *dispatcher) work() {
 	}
 }
 
-// wake counts an idle worker woken for something else than a message as busy again.
+// wake counts an idle worker woken for something else than a message as busy again. A listener
+// leaves its place empty: back in its loop it runs a waiting call (nextWaiting finds it a
+// successor), ends (so does the way out), or listens again.
 func (d *dispatcher) wake(listener bool) {
 	d.wmu.Lock()
 	d.idle--
 	if listener {
-		d.stopListening()
+		d.listening = false
 	}
 	d.wmu.Unlock()
 }
 
-// stopListening records that the listener left the channel, and has a standby worker, if any,
-// take its place; under wmu.
-func (d *dispatcher) stopListening() {
-	d.listening = false
-	d.handOver()
-}
-
-// handOver wakes a standby worker to listen when none does; under wmu. It is called wherever a
-// worker that may have been woken to listen turns to something else (a call, or ending), so that
-// the place it was woken for never stays empty while others stand by.
-func (d *dispatcher) handOver() {
-	if !d.listening && d.idle > 0 {
-		select {
-		case d.promote <- struct{}{}:
-		default: // one is on its way already
-		}
+// ensureListener sees that some worker listens on the channel whenever a worker turns to a call
+// or ends while the place is empty (it may have been the listener, or woken to become it): a
+// standby worker is woken to take it, or, when no worker is idle, a spare is started. So a slow
+// call never holds up the next message, and the place never stays empty while others stand by;
+// under wmu.
+func (d *dispatcher) ensureListener() {
+	if d.listening {
+		return
+	}
+	if d.idle == 0 {
+		d.startWorker()
+		return
+	}
+	select {
+	case d.promote <- struct{}{}:
+	default: // one is on its way already
 	}
 }
 
 // take handles a message taken from the channel by the listener: it runs it when slots allow
-// (starting a spare worker first when it was the last idle one), or queues it.
+// (having another worker listen first), or queues it and goes back for the next.
 func (d *dispatcher) take(m *nats.Msg) {
 	d.wmu.Lock()
 	d.idle--
-	d.stopListening()
+	d.listening = false
 	q := d.queueOf(m.Sub.Subject)
 	if q.running >= d.opts.MaxConcurrentPerSubject || q.ready || !d.acquire() {
 		// Its subject is at its share, or others wait before it, or every slot is taken.
@@ -189,9 +191,7 @@ func (d *dispatcher) take(m *nats.Msg) {
 		return
 	}
 	q.running++
-	if d.idle == 0 {
-		d.startWorker()
-	}
+	d.ensureListener()
 	d.noteBusy()
 	d.wmu.Unlock()
 	d.run(q, m)
@@ -252,7 +252,7 @@ func (d *dispatcher) nextWaiting() (*subjectQueue, *nats.Msg) {
 		if q.head < len(q.waiting) {
 			d.markReady(q) // its next message comes after the other subjects' (round robin)
 		}
-		d.handOver() // this worker may have been on its way to listen
+		d.ensureListener() // this worker may have been the listener, or on its way to be
 		return q, m
 	}
 	return nil, nil

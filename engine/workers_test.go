@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/msgscript/msgscript/internal/testfiles"
+	"github.com/msgscript/msgscript/internal/testnats"
 )
 
 // Goroutines follow the load, not the number of scripts: 500 subjects, each answered once, leave
@@ -153,4 +154,32 @@ func TestAnIdleWorkerAlwaysListens(t *testing.T) {
 		return running <= minIdle
 	})
 	blockThenHello("once the spare workers ended")
+}
+
+// A slot a stream trigger gives back wakes an idle worker to run a message waiting for one; when
+// that was the last idle worker, another must listen for the messages that come next: a request
+// must not wait for the call it started, with a slot free.
+func TestASlotFreedByATriggerLeavesAListener(t *testing.T) {
+	ns := testnats.StartJetStream(t, "")
+	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
+	var calls atomic.Int64
+	dir := testfiles.Dir(t, map[string]string{
+		"hook.lua":  "--* subject: hooks.in\n--* stream: HOOKS\n--* timeout: 20s\nfunction OnMessage() sleep(1000) return 'ok' end\n",
+		"slow.lua":  "--* subject: funcs.slow\n--* timeout: 20s\nfunction OnMessage() count() sleep(4000) return 'slow' end\n",
+		"hello.lua": hello,
+	})
+	e := startEngine(t, ns, dir, Options{MaxConcurrent: 2, MaxConcurrentPerSubject: 2, Preload: []Preloader{counter(&calls)}})
+	d, nc := e.disp, connect(t, ns)
+	publishN(t, js, "hooks.in", 2)
+	eventually(t, "two stream calls hold every slot", func() bool { return len(d.slots) == cap(d.slots) })
+	go func() { _, _ = nc.Request("funcs.slow", nil, 20*time.Second) }()
+	eventually(t, "funcs.slow waits for a slot", func() bool { _, waiting := d.load(); return waiting == 1 })
+	eventually(t, "funcs.slow runs in the first slot given back", func() bool { return calls.Load() == 1 })
+	eventually(t, "the stream calls end", func() bool { return len(d.slots) == 1 })
+	if _, err := nc.Request("funcs.hello", []byte("x"), 2*time.Second); err != nil {
+		d.wmu.Lock()
+		defer d.wmu.Unlock()
+		t.Fatalf("hello with a slot free and one call running: %v (idle %d, workers %d, listening %v, messages on the channel %d)",
+			err, d.idle, d.nworkers, d.listening, len(d.msgs))
+	}
 }
