@@ -360,11 +360,7 @@ func throughput(tg target, c int, d time.Duration) (load, error) {
 		calls[i] = call
 	}
 	pid := tg.proc.cmd.Process.Pid
-	cpuBefore, err := procCPU(pid)
-	if err != nil {
-		return load{}, err
-	}
-	writesBefore, err := procWrites(pid)
+	before, err := procUsage(pid)
 	if err != nil {
 		return load{}, err
 	}
@@ -391,17 +387,13 @@ func throughput(tg target, c int, d time.Duration) (load, error) {
 	if err, _ := failure.Load().(error); err != nil {
 		return load{}, fmt.Errorf("%s: %v", tg.name, err)
 	}
-	cpuAfter, err := procCPU(pid)
-	if err != nil {
-		return load{}, err
-	}
-	writesAfter, err := procWrites(pid)
+	after, err := procUsage(pid)
 	if err != nil {
 		return load{}, err
 	}
 	n := float64(max(done.Load(), 1))
-	return load{rate: n / elapsed.Seconds(), cpu: float64((cpuAfter - cpuBefore).Microseconds()) / n,
-		writes: float64(writesAfter-writesBefore) / n}, nil
+	return load{rate: n / elapsed.Seconds(), cpu: float64((after.cpu - before.cpu).Microseconds()) / n,
+		writes: float64(after.writes-before.writes) / n}, nil
 }
 
 // freeAddr finds a free loopback port.

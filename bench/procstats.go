@@ -81,6 +81,21 @@ func procWrites(pid int) (int64, error) {
 	return 0, fmt.Errorf("/proc/%d/io: no syscw in %q", pid, data)
 }
 
+// usage is what a process has spent so far: CPU time and write system calls.
+type usage struct {
+	cpu    time.Duration
+	writes int64
+}
+
+func procUsage(pid int) (usage, error) {
+	cpu, err := procCPU(pid)
+	if err != nil {
+		return usage{}, err
+	}
+	writes, err := procWrites(pid)
+	return usage{cpu, writes}, err
+}
+
 var adminClient = &http.Client{Timeout: 30 * time.Second}
 
 // adminGet reads path from the admin API at addr.
