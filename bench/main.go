@@ -343,12 +343,11 @@ func latencies(targets []target, n int) ([][]time.Duration, error) {
 	return out, nil
 }
 
-// throughput runs c requesters, each on its own connection, for d and returns requests per second
-// and the CPU time (user and system) the target's process spent per request, in microseconds.
 // load is what one throughput run measured: requests a second, and the target process's CPU time
-// (µs) and write system calls per request.
+// (user and system, µs) and write system calls per request.
 type load struct{ rate, cpu, writes float64 }
 
+// throughput runs c requesters, each on its own connection, for d and measures the target's load.
 func throughput(tg target, c int, d time.Duration) (load, error) {
 	calls := make([]func() ([]byte, error), c)
 	for i := range calls {
