@@ -7,10 +7,12 @@
 // bridges HTTP to NATS with net/http, and the msgscript binary (built from ./cmd/msgscript)
 // serving ./examples with Caddy's msgscript handler in front. Two comparisons follow: NATS
 // request/reply (msgscript vs the plain responder) and HTTP POST (Caddy's handler -> NATS ->
-// msgscript vs net/http -> NATS -> the plain responder). Each measures the latency of sequential
-// requests, alternating between the two so that any drift of the machine hits both alike, in
-// several rounds, and the throughput of concurrent requesters, each on its own connection (NATS
-// at -concurrency, HTTP at 8 and 64), in as many rounds with the two one after the other, with the
+// msgscript vs net/http -> NATS -> the plain responder); a third, with no bar, measures Caddy's
+// own share of the latter: the same reply written by Caddy's static_response and by net/http, in
+// the same two processes, without NATS. Each measures the latency of sequential requests,
+// alternating between the two so that any drift of the machine hits both alike, in several
+// rounds, and the throughput of concurrent requesters, each on its own connection (NATS at
+// -concurrency, HTTP at 8 and 64), in as many rounds with the two one after the other, with the
 // CPU time each process spent per request, and prints the ratios against msgscript's bars
 // (README, Speed).
 //
@@ -190,11 +192,17 @@ func run(requests, rounds, concurrency int, duration time.Duration, examples, bi
 		httpTarget("net/http bridge", "http://"+bridgeAddr+"/bench.plain"),
 		httpTarget("Caddy + msgscript", "http://"+httpAddr+"/funcs.hello"),
 	}
+	// What Caddy itself costs a request, which the HTTP figures include.
+	staticTargets := []target{
+		httpTarget("net/http", "http://"+bridgeAddr+staticPath),
+		httpTarget("Caddy", "http://"+httpAddr+staticPath),
+	}
 	for i := range 2 {
 		natsTargets[i].proc = []*process{plain, ms}[i]
 		httpTargets[i].proc = natsTargets[i].proc
+		staticTargets[i].proc = natsTargets[i].proc
 	}
-	for _, tg := range append(natsTargets, httpTargets...) {
+	for _, tg := range slices.Concat(natsTargets, httpTargets, staticTargets) {
 		if err := waitForAnswer(tg, tg.proc); err != nil {
 			return err
 		}
@@ -210,7 +218,11 @@ func run(requests, rounds, concurrency int, duration time.Duration, examples, bi
 		return err
 	}
 	fmt.Printf("\n== HTTP POST: Caddy's msgscript handler -> NATS -> msgscript, vs a plain Go net/http -> NATS -> plain responder bridge\n")
-	return compare(httpTargets, rounds, requests, httpConcurrency, duration, bars{p50: 1.2, tput: 0.8})
+	if err := compare(httpTargets, rounds, requests, httpConcurrency, duration, bars{p50: 1.2, tput: 0.8}); err != nil {
+		return err
+	}
+	fmt.Printf("\n== Caddy's own share: the same reply written by Caddy's static_response vs by net/http, no NATS, same processes\n")
+	return compare(staticTargets, rounds, requests, httpConcurrency, duration, bars{})
 }
 
 // httpConcurrency are the requesters at once of the HTTP throughput runs: the bar holds at both.
@@ -244,8 +256,11 @@ func compare(targets []target, rounds, requests int, concurrencies []int, durati
 	for i, tg := range targets {
 		fmt.Printf("%-20s %10s %10s %10s\n", tg.name, percentile(all[i], 50), percentile(all[i], 90), percentile(all[i], 99))
 	}
-	fmt.Printf("\n%s / %s: p50 %s (bar ≤ %.2fx: %s)\n", targets[1].name, targets[0].name,
-		ratios(p50s), bar.p50, verdict(medianOf(p50s) <= bar.p50))
+	fmt.Printf("\n%s / %s: p50 %s", targets[1].name, targets[0].name, ratios(p50s))
+	if bar.p50 > 0 {
+		fmt.Printf(" (bar ≤ %.2fx: %s)", bar.p50, verdict(medianOf(p50s) <= bar.p50))
+	}
+	fmt.Println()
 
 	for _, c := range concurrencies {
 		fmt.Printf("\nthroughput, %d requesters at once (%d rounds of %s per target, alternating)\n", c, rounds, duration)

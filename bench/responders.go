@@ -108,10 +108,21 @@ func servePlain(url, bridge string) {
 	nc.Close()
 }
 
+// staticPath is where both HTTP servers answer with hello's reply themselves, without NATS: what
+// Caddy costs against net/http, whatever the handler.
+const staticPath = "/_static"
+
 // serveBridge is the plain HTTP -> NATS bridge: POST /<subject> sends the body as a request and
-// writes the reply, the least a hand-written bridge does.
+// writes the reply, the least a hand-written bridge does. At staticPath it writes the reply
+// itself.
 func serveBridge(nc *nats.Conn, addr string) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == staticPath {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(helloReply + "\n"))
+			return
+		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
@@ -133,7 +144,8 @@ func serveBridge(nc *nats.Conn, addr string) {
 }
 
 // startMsgscript runs the msgscript binary (built here unless one is given) on a JSON config
-// serving the examples folder over NATS, and over HTTP on httpAddr through the handler.
+// serving the examples folder over NATS, and over HTTP on httpAddr through the handler (and
+// staticPath with Caddy's static_response).
 func startMsgscript(url, httpAddr, examples, binary, work string) (*process, error) {
 	binary, err := buildMsgscript(binary, work)
 	if err != nil {
@@ -153,7 +165,15 @@ func startMsgscript(url, httpAddr, examples, binary, work string) (*process, err
 			},
 			"http": map[string]any{"servers": map[string]any{"bench": map[string]any{
 				"listen": []string{httpAddr},
-				"routes": []any{map[string]any{"handle": []any{map[string]any{"handler": "msgscript"}}}},
+				"routes": []any{
+					map[string]any{
+						"match": []any{map[string]any{"path": []string{staticPath}}},
+						"handle": []any{map[string]any{"handler": "static_response", "body": helloReply + "\n",
+							"headers": map[string]any{"Content-Type": []string{"application/json"}}}},
+						"terminal": true,
+					},
+					map[string]any{"handle": []any{map[string]any{"handler": "msgscript"}}},
+				},
 			}}},
 		},
 	})
