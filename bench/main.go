@@ -12,8 +12,8 @@
 // the same two processes, without NATS. Each measures the latency of sequential requests,
 // alternating between the two so that any drift of the machine hits both alike, in several
 // rounds, and the throughput of concurrent requesters, each on its own connection (NATS at
-// -concurrency, HTTP at 8 and 64), in as many rounds with the two one after the other, with the
-// CPU time each process spent per request, and prints the ratios against msgscript's bars
+// -concurrency, HTTP at 8 and 64), in as many rounds with the two taking turns every half second,
+// with the CPU time each process spent per request, and prints the ratios against msgscript's bars
 // (README, Speed).
 //
 // With -scale it measures msgscript with many scripts instead:
@@ -234,8 +234,8 @@ type bars struct{ p50, tput, cpu float64 }
 
 // compare measures two targets side by side and prints the ratios of the second to the first
 // against the bars: latency of sequential requests in rounds, then throughput at each of
-// concurrencies in as many rounds, the two targets one after the other in each, with the CPU time
-// their processes spent per request.
+// concurrencies in as many rounds, the two targets taking turns in each (throughputRound), with
+// the CPU time their processes spent per request.
 func compare(targets []target, rounds, requests int, concurrencies []int, duration time.Duration, bar bars) error {
 	fmt.Printf("latency of sequential requests (%d rounds of %d per target, alternating)\n", rounds, requests)
 	fmt.Printf("%-8s %26s %26s %8s\n", "round", targets[0].name+" p50", targets[1].name+" p50", "ratio")
@@ -263,21 +263,18 @@ func compare(targets []target, rounds, requests int, concurrencies []int, durati
 	fmt.Println()
 
 	for _, c := range concurrencies {
-		fmt.Printf("\nthroughput, %d requesters at once (%d rounds of %s per target, alternating)\n", c, rounds, duration)
+		fmt.Printf("\nthroughput, %d requesters at once (%d rounds of %s per target, taking turns every %s)\n", c, rounds, duration, throughputSlice)
 		fmt.Printf("%-8s %16s %16s %8s %12s %12s %8s %12s %12s\n", "round", "req/s", "req/s", "ratio", "CPU/req", "CPU/req", "ratio", "writes/req", "writes/req")
 		var tputs, cpus []float64
 		for r := range rounds {
-			var m [2]load
-			for i, tg := range targets {
-				var err error
-				if m[i], err = throughput(tg, c, duration); err != nil {
-					return err
-				}
+			m, err := throughputRound(targets, c, duration)
+			if err != nil {
+				return err
 			}
-			tputs = append(tputs, m[1].rate/m[0].rate)
-			cpus = append(cpus, m[1].cpu/m[0].cpu)
-			fmt.Printf("%-8d %16.0f %16.0f %7.2fx %10.1fµs %10.1fµs %7.2fx %12.2f %12.2f\n", r+1, m[0].rate, m[1].rate, tputs[r],
-				m[0].cpu, m[1].cpu, cpus[r], m[0].writes, m[1].writes)
+			tputs = append(tputs, m[1].rate()/m[0].rate())
+			cpus = append(cpus, m[1].cpuPer()/m[0].cpuPer())
+			fmt.Printf("%-8d %16.0f %16.0f %7.2fx %10.1fµs %10.1fµs %7.2fx %12.2f %12.2f\n", r+1, m[0].rate(), m[1].rate(), tputs[r],
+				m[0].cpuPer(), m[1].cpuPer(), cpus[r], m[0].writesPer(), m[1].writesPer())
 		}
 		fmt.Printf("%s / %s at c=%d: throughput %s", targets[1].name, targets[0].name, c, ratios(tputs))
 		if bar.tput > 0 {
@@ -358,21 +355,60 @@ func latencies(targets []target, n int) ([][]time.Duration, error) {
 	return out, nil
 }
 
-// load is what one throughput run measured: requests a second, and the target process's CPU time
-// (user and system, µs) and write system calls per request.
-type load struct{ rate, cpu, writes float64 }
+// load is what throughput measured of a target: requests done, the time they took, and the
+// target process's CPU time (user and system) and write system calls meanwhile.
+type load struct {
+	n       int64
+	elapsed time.Duration
+	cpu     time.Duration
+	writes  int64
+}
 
-// throughput runs c requesters, each on its own connection, for d and measures the target's load.
-func throughput(tg target, c int, d time.Duration) (load, error) {
-	calls := make([]func() ([]byte, error), c)
-	for i := range calls {
-		call, closeFn, err := tg.connect()
-		if err != nil {
-			return load{}, err
+func (l *load) add(o load) {
+	l.n += o.n
+	l.elapsed += o.elapsed
+	l.cpu += o.cpu
+	l.writes += o.writes
+}
+
+func (l load) rate() float64      { return float64(l.n) / l.elapsed.Seconds() }
+func (l load) cpuPer() float64    { return float64(l.cpu.Microseconds()) / float64(max(l.n, 1)) }
+func (l load) writesPer() float64 { return float64(l.writes) / float64(max(l.n, 1)) }
+
+// throughputSlice is how long one target runs at a time in a throughput round: the two take turns
+// for the round's duration, so that a spell of the host taking the CPU away (seconds long on a
+// shared machine) falls on both rather than on whichever ran then.
+const throughputSlice = 500 * time.Millisecond
+
+// throughputRound runs c requesters on each target, each on its own connection kept for the round,
+// the targets taking turns in slices until each has run for d.
+func throughputRound(targets []target, c int, d time.Duration) ([2]load, error) {
+	var m [2]load
+	var calls [2][]func() ([]byte, error)
+	for i, tg := range targets {
+		for range c {
+			call, closeFn, err := tg.connect()
+			if err != nil {
+				return m, err
+			}
+			defer closeFn()
+			calls[i] = append(calls[i], call)
 		}
-		defer closeFn()
-		calls[i] = call
 	}
+	for left := d; left > 0; left -= throughputSlice {
+		for i, tg := range targets {
+			l, err := throughput(tg, calls[i], min(left, throughputSlice))
+			if err != nil {
+				return m, err
+			}
+			m[i].add(l)
+		}
+	}
+	return m, nil
+}
+
+// throughput runs the requesters' calls at once for d and measures the target's load.
+func throughput(tg target, calls []func() ([]byte, error), d time.Duration) (load, error) {
 	pid := tg.proc.cmd.Process.Pid
 	before, err := procUsage(pid)
 	if err != nil {
@@ -384,9 +420,7 @@ func throughput(tg target, c int, d time.Duration) (load, error) {
 	stop := time.Now().Add(d)
 	start := time.Now()
 	for _, call := range calls {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for time.Now().Before(stop) {
 				if _, err := call(); err != nil {
 					failure.CompareAndSwap(nil, err)
@@ -394,7 +428,7 @@ func throughput(tg target, c int, d time.Duration) (load, error) {
 				}
 				done.Add(1)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -405,9 +439,7 @@ func throughput(tg target, c int, d time.Duration) (load, error) {
 	if err != nil {
 		return load{}, err
 	}
-	n := float64(max(done.Load(), 1))
-	return load{rate: n / elapsed.Seconds(), cpu: float64((after.cpu - before.cpu).Microseconds()) / n,
-		writes: float64(after.writes-before.writes) / n}, nil
+	return load{n: done.Load(), elapsed: elapsed, cpu: after.cpu - before.cpu, writes: after.writes - before.writes}, nil
 }
 
 // freeAddr finds a free loopback port.
