@@ -116,11 +116,12 @@ const staticPath = "/_static"
 // writes the reply, the least a hand-written bridge does. At staticPath it writes the reply
 // itself.
 func serveBridge(nc *nats.Conn, addr string) {
+	static := []byte(helloReply + "\n") // made once, as static_response's body is
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == staticPath {
 			_, _ = io.Copy(io.Discard, r.Body)
 			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write([]byte(helloReply + "\n"))
+			_, _ = w.Write(static)
 			return
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
