@@ -48,14 +48,15 @@ type cronTrigger struct {
 	done     chan struct{}
 	finished chan struct{}
 	once     sync.Once
-	said     string      // the last failure logged; only run's goroutine uses it
-	busy     atomic.Bool // a call of this script's ticks runs here
+	said     string        // the last failure logged; only run's goroutine uses it
+	busy     atomic.Bool   // a call of this script's ticks runs here
+	turn     *subjectQueue // where its calls wait for one of the slots all calls share
 	state    *triggerState
 }
 
 func startCron(t *triggers, p *Program) *cronTrigger {
 	c := &cronTrigger{t: t, spec: p.Headers.Cron, done: make(chan struct{}), finished: make(chan struct{}),
-		state: t.reg.triggers.of(scriptKey{p.Subject, p.Name})}
+		state: t.reg.triggers.of(scriptKey{p.Subject, p.Name}), turn: t.disp.turnQueue("cron " + p.Subject + " " + p.Name)}
 	c.sched, _ = script.ParseSchedule(c.spec) // checked with the headers
 	c.prog.Store(p)
 	go c.run()
@@ -145,7 +146,7 @@ func (c *cronTrigger) run() {
 }
 
 // call runs the script for a tick, on its own goroutine so that a long call does not make the
-// next tick late; it waits for one of the slots all calls share, as a message would.
+// next tick late; it waits for one of the slots all calls share, in turn with the messages.
 func (c *cronTrigger) call(p *Program) {
 	c.busy.Store(true)
 	c.calls.Add(1)
@@ -154,9 +155,11 @@ func (c *cronTrigger) call(p *Program) {
 			c.busy.Store(false)
 			c.calls.Done()
 		}()
+		granted := c.t.disp.awaitSlot(c.turn)
 		select {
-		case c.t.disp.slots <- struct{}{}:
+		case <-granted:
 		case <-c.done:
+			c.t.disp.withdraw(c.turn, granted)
 			return
 		}
 		defer c.t.disp.release()

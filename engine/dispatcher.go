@@ -25,10 +25,10 @@ type dispatcher struct {
 	ctx  context.Context // parent of every call, carrying root
 	root *callRoot       // killed only when a Stop runs out of time
 
-	slots chan struct{} // bounds the calls running at once (Options.MaxConcurrent), triggers' too
+	slots chan struct{} // bounds the calls running at once (Options.MaxConcurrent), triggers' too (turns.go)
 
 	msgs     chan *nats.Msg // every subscription's messages
-	freed    chan struct{}  // a trigger gave back a slot: a worker may run what waits for one
+	freed    chan struct{}  // a trigger gave back a slot, or waits for one: a worker looks at what waits
 	stopped  chan struct{}  // closed by Stop once the subscriptions are drained
 	stopOnce sync.Once
 	workers  sync.WaitGroup

@@ -37,6 +37,7 @@ type streamTrigger struct {
 
 	prog  atomic.Pointer[Program]
 	slots chan struct{} // bounds the calls at once, as a subscription's do
+	turn  *subjectQueue // where it waits for one of the slots all calls share
 	calls sync.WaitGroup
 
 	done     chan struct{} // closed by stop
@@ -65,6 +66,7 @@ func startStream(t *triggers, p *Program) *streamTrigger {
 	s := &streamTrigger{
 		t: t, stream: p.Headers.Stream, subject: p.Subject, name: p.Name, deliverNew: p.Headers.DeliverNew,
 		ackWait: ackWaitFor(p), slots: make(chan struct{}, t.opts.MaxConcurrentPerSubject),
+		turn: t.disp.turnQueue("stream " + p.Headers.Stream + " " + p.Subject + " " + p.Name),
 		done: make(chan struct{}), finished: make(chan struct{}), state: t.reg.triggers.of(scriptKey{p.Subject, p.Name}),
 	}
 	s.prog.Store(p)
@@ -207,12 +209,13 @@ func (s *streamTrigger) handle(msg jetstream.Msg) {
 		_ = msg.Nak() // stopping: no call takes it here; another instance may at once
 		return
 	}
-	if !s.acquire(s.slots, msg) {
+	if !s.acquire(msg, s.slots, nil) {
 		s.calls.Done()
 		_ = msg.Nak()
 		return
 	}
-	if !s.acquire(s.t.disp.slots, msg) {
+	if granted := s.t.disp.awaitSlot(s.turn); !s.acquire(msg, nil, granted) {
+		s.t.disp.withdraw(s.turn, granted)
 		<-s.slots
 		s.calls.Done()
 		_ = msg.Nak()
@@ -228,13 +231,16 @@ func (s *streamTrigger) handle(msg jetstream.Msg) {
 	}()
 }
 
-// acquire takes a slot of ch for msg, waiting for one unless the trigger stops meanwhile
-// (false). A free slot is taken even when stopping: the messages already delivered run while it
-// drains. While it waits, JetStream is told the message is in progress, so that its ack wait does
-// not run out and send it to another instance as well.
-func (s *streamTrigger) acquire(ch chan struct{}, msg jetstream.Msg) bool {
+// acquire waits for a slot for msg: one of the trigger's own (a send on own), or one of all
+// calls' (granted receives; see awaitSlot), unless the trigger stops meanwhile (false). A slot
+// there at once is taken even when stopping: the messages already delivered run while it drains.
+// While it waits, JetStream is told the message is in progress, so that its ack wait does not run
+// out and send it to another instance as well.
+func (s *streamTrigger) acquire(msg jetstream.Msg, own chan<- struct{}, granted <-chan struct{}) bool {
 	select {
-	case ch <- struct{}{}:
+	case own <- struct{}{}:
+		return true
+	case <-granted:
 		return true
 	default:
 	}
@@ -242,7 +248,9 @@ func (s *streamTrigger) acquire(ch chan struct{}, msg jetstream.Msg) bool {
 	defer tick.Stop()
 	for {
 		select {
-		case ch <- struct{}{}:
+		case own <- struct{}{}:
+			return true
+		case <-granted:
 			return true
 		case <-tick.C:
 			_ = msg.InProgress()

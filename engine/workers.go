@@ -19,11 +19,12 @@ import (
 // load, not the number of subjects.
 //
 // Fairness: a subject pattern runs at most MaxConcurrentPerSubject calls at once, and all of them
-// together MaxConcurrent (the dispatcher's slots, shared with the stream and cron triggers). A
-// message that finds its subject's share or every slot taken waits in its subject's queue, and
-// the worker goes back for the next message: a subject holding its share (a loop through NATS,
-// say) never holds up the others, and a flood on one subject never fills the channel the others'
-// messages come through. A worker whose call ends runs what waits, subject by subject in turn.
+// together MaxConcurrent (the dispatcher's slots, shared with the stream and cron triggers, which
+// wait for one in turn with the subjects' queues: turns.go). A message that finds its subject's
+// share or every slot taken waits in its subject's queue, and the worker goes back for the next
+// message: a subject holding its share (a loop through NATS, say) never holds up the others, and
+// a flood on one subject never fills the channel the others' messages come through. A worker
+// whose call ends runs what waits, subject by subject in turn.
 
 // subjectQueue is one subject pattern's calls running and messages waiting; under
 // dispatcher.wmu. It exists while the pattern is subscribed (made then, not per message), or while
@@ -33,7 +34,8 @@ type subjectQueue struct {
 	running    int
 	waiting    []*nats.Msg // oldest first, from head
 	head       int
-	ready      bool // in dispatcher.ready
+	turns      []chan struct{} // triggers waiting for a slot, in a trigger's own queue (turns.go)
+	ready      bool            // in dispatcher.ready
 	subscribed bool
 }
 
@@ -210,6 +212,11 @@ func (d *dispatcher) acquire() bool {
 // release gives back a slot of all calls, and wakes an idle worker to run what waits for one.
 func (d *dispatcher) release() {
 	<-d.slots
+	d.wakeWorker()
+}
+
+// wakeWorker has an idle worker look for what waits for a slot.
+func (d *dispatcher) wakeWorker() {
 	select {
 	case d.freed <- struct{}{}:
 	default:
@@ -230,12 +237,25 @@ func (d *dispatcher) run(q *subjectQueue, m *nats.Msg) {
 }
 
 // nextWaiting takes the oldest waiting message of the next ready subject, when a slot is free;
-// nil when none can run.
+// nil when none can run. Triggers met on the way get their slot.
 func (d *dispatcher) nextWaiting() (*subjectQueue, *nats.Msg) {
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
 	for len(d.ready) > 0 {
 		q := d.ready[0]
+		if len(q.turns) > 0 {
+			// A trigger's turn: the slot becomes its own, and this worker looks further.
+			if !d.acquire() {
+				return nil, nil
+			}
+			d.ready = d.ready[1:]
+			q.ready = false
+			q.grantTurn()
+			if len(q.turns) > 0 {
+				d.markReady(q)
+			}
+			continue
+		}
 		if q.running >= d.opts.MaxConcurrentPerSubject || q.head == len(q.waiting) {
 			// At its share (it is ready again when one of its calls ends), or emptied by a
 			// stopping worker.

@@ -183,3 +183,41 @@ func TestASlotFreedByATriggerLeavesAListener(t *testing.T) {
 			err, d.idle, d.nworkers, d.listening, len(d.msgs))
 	}
 }
+
+// Stream triggers working through a backlog take the slots they are given back in turn with the
+// subjects' waiting messages: five slow stream scripts, together allowed more calls than there
+// are slots, must leave a core subject its turns while their backlog lasts, as a subject at its
+// share does.
+func TestStreamBacklogsLeaveCoreSubjectsTheirTurn(t *testing.T) {
+	ns := testnats.StartJetStream(t, "")
+	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
+	var calls atomic.Int64
+	files := map[string]string{"hello.lua": hello}
+	const streams, backlog = 5, 100
+	for i := range streams {
+		files[fmt.Sprintf("hook%d.lua", i)] = fmt.Sprintf("--* subject: hooks.s%d\n--* stream: HOOKS\n"+
+			"function OnMessage() count() sleep(100) return 'ok' end\n", i)
+		publishN(t, js, fmt.Sprintf("hooks.s%d", i), backlog)
+	}
+	// 8 slots; each stream script may hold 2 of them.
+	e := startEngine(t, ns, testfiles.Dir(t, files), Options{MaxConcurrent: 8, Preload: []Preloader{counter(&calls)}})
+	d, nc := e.disp, connect(t, ns)
+	eventually(t, "the stream calls hold every slot", func() bool { return len(d.slots) == cap(d.slots) })
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for range 10 {
+		wg.Go(func() {
+			if _, err := nc.Request("funcs.hello", []byte("x"), 3*time.Second); err != nil {
+				failed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := calls.Load(); n >= streams*backlog {
+		t.Fatalf("the backlog (%d calls) was done before the requests were answered: nothing shows", n)
+	}
+	if failed.Load() > 0 {
+		t.Fatalf("%d of 10 requests to funcs.hello unanswered within 3 s while stream scripts worked through their backlog (%d of %d calls done)",
+			failed.Load(), calls.Load(), streams*backlog)
+	}
+}
