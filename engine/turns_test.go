@@ -1,8 +1,15 @@
 package engine
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/msgscript/msgscript/internal/testfiles"
+	"github.com/msgscript/msgscript/internal/testnats"
 )
 
 // A trigger waiting for a slot gets the next one given back; one that stops waiting gives back a
@@ -51,4 +58,33 @@ func TestTriggerTurns(t *testing.T) {
 	}
 	eventually(t, "the slot given back stays free", func() bool { return len(d.slots) == 1 })
 	d.release() // the one granted above
+}
+
+// Stream scripts removed while their calls wait for a slot give back every slot: with two slots,
+// one leaked would leave the remaining script and the core subjects a single one, two would stop
+// everything.
+func TestRemovedTriggersLeaveNoSlotTaken(t *testing.T) {
+	ns := testnats.StartJetStream(t, "")
+	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
+	var calls atomic.Int64
+	files := map[string]string{"hello.lua": hello}
+	for i := range 4 {
+		files[fmt.Sprintf("hook%d.lua", i)] = fmt.Sprintf("--* subject: hooks.s%d\n--* stream: HOOKS\n"+
+			"function OnMessage() count() sleep(20) return 'ok' end\n", i)
+		publishN(t, js, fmt.Sprintf("hooks.s%d", i), 40)
+	}
+	dir := testfiles.Dir(t, files)
+	e := startEngine(t, ns, dir, Options{MaxConcurrent: 2, MaxConcurrentPerSubject: 1, Preload: []Preloader{counter(&calls)}})
+	d := e.disp
+	eventually(t, "the stream calls hold every slot", func() bool { return len(d.slots) == cap(d.slots) })
+	for i := 1; i < 4; i++ {
+		if err := os.Remove(filepath.Join(dir, fmt.Sprintf("hook%d.lua", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	consumerSettled(t, js, "HOOKS", "hooks.s0", "hook0")
+	eventually(t, "every slot given back", func() bool { return len(d.slots) == 0 })
+	if _, err := connect(t, ns).Request("funcs.hello", []byte("x"), 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
 }
