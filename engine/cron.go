@@ -162,7 +162,7 @@ func (c *cronTrigger) call(p *Program) {
 			c.t.disp.withdraw(c.turn, granted)
 			return
 		}
-		defer c.t.disp.release()
+		defer c.t.disp.releaseTurn()
 		c.t.reg.runTriggered(c.t.disp.ctx, p, &nats.Msg{Subject: p.Subject})
 	}()
 }

@@ -48,6 +48,9 @@ type dispatcher struct {
 	decayArmed bool
 	queues     map[string]*subjectQueue
 	ready      []*subjectQueue // subjects with messages waiting and a call to spare, in turn
+	turnCalls  int             // slots the triggers hold, at most turnCap (turns.go)
+	turnCap    int
+	parked     []*subjectQueue // triggers' queues waiting for turnCalls to go below turnCap
 
 	mu       sync.Mutex
 	subs     map[string]*subscription
@@ -74,6 +77,7 @@ func newDispatcher(nc *nats.Conn, reg *Registry, opts *Options) *dispatcher {
 		queues: map[string]*subjectQueue{},
 		subs:   map[string]*subscription{},
 		shrink: make(chan struct{}), promote: make(chan struct{}, 1), idleCap: minIdle,
+		turnCap: turnCapOf(opts),
 	}
 	d.decay = time.AfterFunc(time.Hour, d.decayIdle)
 	d.decay.Stop()

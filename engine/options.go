@@ -18,8 +18,9 @@ type Options struct {
 	// MaxConcurrent bounds the calls running at once over all subjects; past it, messages wait
 	// in the NATS client's buffer. Default 1024.
 	MaxConcurrent int
-	// MaxConcurrentPerSubject bounds the calls running at once for one subject pattern, so that
-	// a busy or looping subject leaves slots to the others. Default MaxConcurrent/4.
+	// MaxConcurrentPerSubject bounds the calls running at once for one subject pattern (or stream
+	// script), so that a busy or looping subject leaves slots to the others; the stream and cron
+	// triggers together hold at most MaxConcurrent minus it. Default MaxConcurrent/4.
 	MaxConcurrentPerSubject int
 	// MemoryLimit is the most memory the Lua calls may make the process use, in bytes: past it,
 	// the call that pushed it there ends with a "memory limit" error (see memoryGuard), and no

@@ -223,7 +223,7 @@ func (s *streamTrigger) handle(msg jetstream.Msg) {
 	}
 	go func() {
 		defer func() {
-			s.t.disp.release()
+			s.t.disp.releaseTurn()
 			<-s.slots
 			s.calls.Done()
 		}()

@@ -9,6 +9,16 @@ import "slices"
 // worker looks at the queues: five stream scripts working through a backlog, allowed more calls
 // together than there are slots, took every slot given back, and no core message ran until the
 // backlog was done.
+//
+// Triggers together hold at most turnCap slots, leaving a subject's share to the messages: stream
+// scripts whose calls request another script (nats.request) over a backlog otherwise held every
+// slot, each call waiting for a reply from a script that no slot was left to run, until their
+// timeouts; the backlog ran at one call per timeout, the rest went to the dead letters.
+
+// turnCapOf is how many slots the triggers may hold together: all but a subject's share.
+func turnCapOf(o *Options) int {
+	return max(1, o.MaxConcurrent-o.MaxConcurrentPerSubject)
+}
 
 // turnQueue is where a trigger waits for its turn. It is the trigger's own, not in d.queues: its
 // name is only for reading.
@@ -18,18 +28,19 @@ func (d *dispatcher) turnQueue(name string) *subjectQueue {
 
 // awaitSlot asks for one of the slots all calls share on behalf of a trigger waiting in q. The
 // returned channel receives once the slot is the trigger's, which then gives it back with
-// release; a trigger that stops waiting first calls withdraw. The slot is taken at once when one
-// is free and nobody waits for one.
+// releaseTurn; a trigger that stops waiting first calls withdraw. The slot is taken at once when
+// one is free, nobody waits for one and the triggers hold less than their cap.
 func (d *dispatcher) awaitSlot(q *subjectQueue) chan struct{} {
 	granted := make(chan struct{}, 1)
 	d.wmu.Lock()
-	if len(d.ready) == 0 && d.acquire() {
+	if len(d.ready) == 0 && d.turnCalls < d.turnCap && d.acquire() {
+		d.turnCalls++
 		d.wmu.Unlock()
 		granted <- struct{}{}
 		return granted
 	}
 	q.turns = append(q.turns, granted)
-	if !q.ready {
+	if !q.ready && !q.parked {
 		d.markReady(q)
 	}
 	d.wmu.Unlock()
@@ -48,11 +59,47 @@ func (d *dispatcher) withdraw(q *subjectQueue, granted chan struct{}) {
 	}
 	d.wmu.Unlock()
 	<-granted
+	d.releaseTurn()
+}
+
+// releaseTurn gives back a slot a trigger was granted. A trigger waiting because the triggers
+// held their cap takes its turn again.
+func (d *dispatcher) releaseTurn() {
+	d.wmu.Lock()
+	d.turnCalls--
+	for len(d.parked) > 0 {
+		q := d.parked[0]
+		d.parked = d.parked[1:]
+		q.parked = false
+		if len(q.turns) > 0 {
+			d.markReady(q)
+			break
+		}
+	}
+	d.wmu.Unlock()
 	d.release()
 }
 
-// grantTurn gives a free slot to the trigger first in q; under wmu, with the slot taken.
-func (q *subjectQueue) grantTurn() {
+// takeTurn serves q, first in d.ready with a trigger waiting: it hands that trigger a free slot
+// or, when the triggers hold their cap, parks q until one of their calls ends. It reports false,
+// leaving q first, when no slot is free; under wmu.
+func (d *dispatcher) takeTurn(q *subjectQueue) bool {
+	atCap := d.turnCalls >= d.turnCap
+	if !atCap && !d.acquire() {
+		return false
+	}
+	d.ready = d.ready[1:]
+	q.ready = false
+	if atCap {
+		q.parked = true
+		d.parked = append(d.parked, q)
+		return true
+	}
+	d.turnCalls++
 	q.turns[0] <- struct{}{} // buffered, and sent to once
 	q.turns = slices.Delete(q.turns, 0, 1)
+	if len(q.turns) > 0 {
+		d.markReady(q) // its next trigger comes after the others waiting (round robin)
+	}
+	return true
 }

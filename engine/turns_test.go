@@ -57,7 +57,7 @@ func TestTriggerTurns(t *testing.T) {
 		t.Fatal("a withdrawn wait was granted a slot")
 	}
 	eventually(t, "the slot given back stays free", func() bool { return len(d.slots) == 1 })
-	d.release() // the one granted above
+	d.releaseTurn() // the one granted above
 }
 
 // Stream scripts removed while their calls wait for a slot give back every slot: with two slots,
@@ -76,15 +76,42 @@ func TestRemovedTriggersLeaveNoSlotTaken(t *testing.T) {
 	dir := testfiles.Dir(t, files)
 	e := startEngine(t, ns, dir, Options{MaxConcurrent: 2, MaxConcurrentPerSubject: 1, Preload: []Preloader{counter(&calls)}})
 	d := e.disp
-	eventually(t, "the stream calls hold every slot", func() bool { return len(d.slots) == cap(d.slots) })
+	eventually(t, "the stream calls hold the triggers' slots", func() bool { return triggerSlots(d) == d.turnCap })
 	for i := 1; i < 4; i++ {
 		if err := os.Remove(filepath.Join(dir, fmt.Sprintf("hook%d.lua", i))); err != nil {
 			t.Fatal(err)
 		}
 	}
 	consumerSettled(t, js, "HOOKS", "hooks.s0", "hook0")
-	eventually(t, "every slot given back", func() bool { return len(d.slots) == 0 })
+	eventually(t, "every slot given back", func() bool { return len(d.slots) == 0 && triggerSlots(d) == 0 })
 	if _, err := connect(t, ns).Request("funcs.hello", []byte("x"), 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Stream scripts that request another script, over a backlog, leave that script the slots to
+// answer them: allowed 12 calls together on 8 slots, they held every slot, each call waiting for
+// a funcs.hello that no slot was left to run.
+func TestStreamScriptsCallingAScriptLeaveItSlots(t *testing.T) {
+	ns := testnats.StartJetStream(t, "")
+	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
+	var calls atomic.Int64
+	files := map[string]string{"hello.lua": hello}
+	const streams, backlog = 3, 40
+	for i := range streams {
+		files[fmt.Sprintf("hook%d.lua", i)] = fmt.Sprintf("--* subject: hooks.s%d\n--* stream: HOOKS\n--* timeout: 3s\n"+
+			"local nats = require('nats')\n"+
+			"function OnMessage(s, p) sleep(20) assert(nats.request('funcs.hello', p, 2)) count() return 'ok' end\n", i)
+		publishN(t, js, fmt.Sprintf("hooks.s%d", i), backlog)
+	}
+	opts := withModules(t, ns, Options{MaxConcurrent: 8, MaxConcurrentPerSubject: 4, Preload: []Preloader{counter(&calls)}})
+	startEngine(t, ns, testfiles.Dir(t, files), opts)
+	eventuallyWithin(t, 10*time.Second, "the backlog done", func() bool { return calls.Load() == streams*backlog })
+}
+
+// triggerSlots is how many slots the triggers hold.
+func triggerSlots(d *dispatcher) int {
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	return d.turnCalls
 }

@@ -35,6 +35,7 @@ type subjectQueue struct {
 	waiting    []*nats.Msg // oldest first, from head
 	head       int
 	turns      []chan struct{} // triggers waiting for a slot, in a trigger's own queue (turns.go)
+	parked     bool            // a trigger's queue waiting for the triggers to hold less than their cap
 	ready      bool            // in dispatcher.ready
 	subscribed bool
 }
@@ -244,15 +245,9 @@ func (d *dispatcher) nextWaiting() (*subjectQueue, *nats.Msg) {
 	for len(d.ready) > 0 {
 		q := d.ready[0]
 		if len(q.turns) > 0 {
-			// A trigger's turn: the slot becomes its own, and this worker looks further.
-			if !d.acquire() {
+			// A trigger's turn (turns.go); this worker then looks further.
+			if !d.takeTurn(q) {
 				return nil, nil
-			}
-			d.ready = d.ready[1:]
-			q.ready = false
-			q.grantTurn()
-			if len(q.turns) > 0 {
-				d.markReady(q)
 			}
 			continue
 		}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	lua "github.com/yuin/gopher-lua"
+
 	"github.com/msgscript/msgscript/internal/testfiles"
 	"github.com/msgscript/msgscript/internal/testnats"
 )
@@ -165,44 +167,79 @@ func TestASlotFreedByATriggerLeavesAListener(t *testing.T) {
 	var calls atomic.Int64
 	dir := testfiles.Dir(t, map[string]string{
 		"hook.lua":  "--* subject: hooks.in\n--* stream: HOOKS\n--* timeout: 20s\nfunction OnMessage() sleep(1000) return 'ok' end\n",
+		"block.lua": "--* subject: funcs.block\n--* timeout: 20s\nfunction OnMessage() hold() return 'held' end\n",
 		"slow.lua":  "--* subject: funcs.slow\n--* timeout: 20s\nfunction OnMessage() count() sleep(4000) return 'slow' end\n",
 		"hello.lua": hello,
 	})
-	e := startEngine(t, ns, dir, Options{MaxConcurrent: 2, MaxConcurrentPerSubject: 2, Preload: []Preloader{counter(&calls)}})
+	// 4 slots, of which the triggers may hold 2.
+	hold, open := gate()
+	e := startEngine(t, ns, dir, Options{MaxConcurrent: 4, MaxConcurrentPerSubject: 2, Preload: []Preloader{counter(&calls), hold}})
+	t.Cleanup(open) // before the engine stops
 	d, nc := e.disp, connect(t, ns)
 	publishN(t, js, "hooks.in", 2)
-	eventually(t, "two stream calls hold every slot", func() bool { return len(d.slots) == cap(d.slots) })
+	for range 2 {
+		go func() { _, _ = nc.Request("funcs.block", nil, 20*time.Second) }()
+	}
+	eventually(t, "two stream calls and two of funcs.block hold every slot", func() bool { return len(d.slots) == cap(d.slots) })
 	go func() { _, _ = nc.Request("funcs.slow", nil, 20*time.Second) }()
 	eventually(t, "funcs.slow waits for a slot", func() bool { _, waiting := d.load(); return waiting == 1 })
 	eventually(t, "funcs.slow runs in the first slot given back", func() bool { return calls.Load() == 1 })
-	eventually(t, "the stream calls end", func() bool { return len(d.slots) == 1 })
+	eventually(t, "the stream calls end", func() bool { return len(d.slots) == 3 })
 	if _, err := nc.Request("funcs.hello", []byte("x"), 2*time.Second); err != nil {
 		d.wmu.Lock()
 		defer d.wmu.Unlock()
-		t.Fatalf("hello with a slot free and one call running: %v (idle %d, workers %d, listening %v, messages on the channel %d)",
+		t.Fatalf("hello with a slot free and three calls running: %v (idle %d, workers %d, listening %v, messages on the channel %d)",
 			err, d.idle, d.nworkers, d.listening, len(d.msgs))
 	}
 }
 
-// Stream triggers working through a backlog take the slots they are given back in turn with the
-// subjects' waiting messages: five slow stream scripts, together allowed more calls than there
-// are slots, must leave a core subject its turns while their backlog lasts, as a subject at its
-// share does.
+// gate gives scripts hold(), which returns once open is called (or the call ends).
+func gate() (hold Preloader, open func()) {
+	opened := make(chan struct{})
+	return func(L *lua.LState) {
+		L.SetGlobal("hold", L.NewFunction(func(L *lua.LState) int {
+			select {
+			case <-opened:
+			case <-L.Context().Done():
+			}
+			return 0
+		}))
+	}, func() { close(opened) }
+}
+
+// Stream triggers working through a backlog take the slots given back in turn with the subjects'
+// waiting messages: with the slots held by five slow stream scripts and two core subjects at
+// their share, a third subject must get its turns while the backlog lasts, rather than every slot
+// going back to a stream script.
 func TestStreamBacklogsLeaveCoreSubjectsTheirTurn(t *testing.T) {
 	ns := testnats.StartJetStream(t, "")
 	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
 	var calls atomic.Int64
 	files := map[string]string{"hello.lua": hello}
+	for _, b := range []string{"a", "b"} {
+		files["block"+b+".lua"] = "--* subject: funcs.block" + b + "\n--* timeout: 20s\nfunction OnMessage() hold() return 'held' end\n"
+	}
 	const streams, backlog = 5, 100
 	for i := range streams {
 		files[fmt.Sprintf("hook%d.lua", i)] = fmt.Sprintf("--* subject: hooks.s%d\n--* stream: HOOKS\n"+
 			"function OnMessage() count() sleep(100) return 'ok' end\n", i)
 		publishN(t, js, fmt.Sprintf("hooks.s%d", i), backlog)
 	}
-	// 8 slots; each stream script may hold 2 of them.
-	e := startEngine(t, ns, testfiles.Dir(t, files), Options{MaxConcurrent: 8, Preload: []Preloader{counter(&calls)}})
+	// 8 slots; each subject and stream script may hold 2 (the stream scripts 6 together): the
+	// stream scripts get 4, below their cap, and wait for more.
+	hold, open := gate()
+	e := startEngine(t, ns, testfiles.Dir(t, files), Options{MaxConcurrent: 8, Preload: []Preloader{counter(&calls), hold}})
+	t.Cleanup(open) // before the engine stops
 	d, nc := e.disp, connect(t, ns)
-	eventually(t, "the stream calls hold every slot", func() bool { return len(d.slots) == cap(d.slots) })
+	for _, subject := range []string{"funcs.blocka", "funcs.blocka", "funcs.blockb", "funcs.blockb"} {
+		go func() { _, _ = nc.Request(subject, nil, 20*time.Second) }()
+	}
+	eventually(t, "the stream calls and the two blocking subjects hold every slot", func() bool {
+		d.wmu.Lock()
+		defer d.wmu.Unlock()
+		a, b := d.queues["funcs.blocka"], d.queues["funcs.blockb"]
+		return len(d.slots) == cap(d.slots) && a != nil && a.running == 2 && b != nil && b.running == 2
+	})
 	var wg sync.WaitGroup
 	var failed atomic.Int64
 	for range 10 {
