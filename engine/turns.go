@@ -54,6 +54,7 @@ func (d *dispatcher) withdraw(q *subjectQueue, granted chan struct{}) {
 	d.wmu.Lock()
 	if i := slices.Index(q.turns, granted); i >= 0 {
 		q.turns = slices.Delete(q.turns, i, i+1)
+		d.unpark() // q may have been the one let back in turn
 		d.wmu.Unlock()
 		return
 	}
@@ -62,22 +63,29 @@ func (d *dispatcher) withdraw(q *subjectQueue, granted chan struct{}) {
 	d.releaseTurn()
 }
 
-// releaseTurn gives back a slot a trigger was granted. A trigger waiting because the triggers
-// held their cap takes its turn again.
+// releaseTurn gives back a slot a trigger was granted.
 func (d *dispatcher) releaseTurn() {
 	d.wmu.Lock()
 	d.turnCalls--
-	for len(d.parked) > 0 {
+	d.unpark()
+	d.wmu.Unlock()
+	d.release()
+}
+
+// unpark lets the next trigger waiting because the triggers held their cap take its turn again,
+// when they hold less; under wmu. Each slot a trigger gives back lets one in, and so does a
+// trigger let in that stops waiting before its turn: otherwise, its call gone, a trigger still
+// parked could wait with slots free.
+func (d *dispatcher) unpark() {
+	for d.turnCalls < d.turnCap && len(d.parked) > 0 {
 		q := d.parked[0]
 		d.parked = d.parked[1:]
 		q.parked = false
 		if len(q.turns) > 0 {
 			d.markReady(q)
-			break
+			return
 		}
 	}
-	d.wmu.Unlock()
-	d.release()
 }
 
 // takeTurn serves q, first in d.ready with a trigger waiting: it hands that trigger a free slot

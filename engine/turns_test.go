@@ -60,6 +60,37 @@ func TestTriggerTurns(t *testing.T) {
 	d.releaseTurn() // the one granted above
 }
 
+// A trigger let back in turn that stops waiting before its turn passes it on: a trigger still
+// waiting because the triggers held their cap must not wait on with a slot free.
+func TestTriggerLetInPassesItsTurnOn(t *testing.T) {
+	e := startEngine(t, startNATS(t), t.TempDir(), Options{MaxConcurrent: 2, MaxConcurrentPerSubject: 1})
+	d := e.disp // 2 slots, of which the triggers may hold 1
+	<-d.awaitSlot(d.turnQueue("x"))
+	d.slots <- struct{}{} // the other slot, held by a message's call
+	qa, qb := d.turnQueue("a"), d.turnQueue("b")
+	ga, gb := d.awaitSlot(qa), d.awaitSlot(qb)
+	eventually(t, "a and b wait for the triggers to hold less", func() bool {
+		d.wmu.Lock()
+		defer d.wmu.Unlock()
+		return len(d.parked) == 2
+	})
+	// x's call ends: what releaseTurn does before giving its slot back lets a in...
+	d.wmu.Lock()
+	d.turnCalls--
+	d.unpark()
+	d.wmu.Unlock()
+	// ...which stops waiting before the slot is back.
+	d.withdraw(qa, ga)
+	d.release()
+	select {
+	case <-gb:
+	case <-time.After(2 * time.Second):
+		t.Fatal("b still waits, with a slot free and the triggers holding none")
+	}
+	d.releaseTurn()
+	d.release()
+}
+
 // Stream scripts removed while their calls wait for a slot give back every slot: with two slots,
 // one leaked would leave the remaining script and the core subjects a single one, two would stop
 // everything.
