@@ -99,6 +99,7 @@ type App struct {
 	conn        *atomic.Pointer[natsConn] // set while started; read by HTTP handlers in the same config
 	engine      *engine.Engine
 	running     *atomic.Pointer[engine.Engine] // the engine while it serves, for metrics and the admin API
+	started     chan struct{}                  // closed once Start has subscribed the scripts
 	unwatchConn func()                         // stops the engine following a replaced connection
 	releaseLua  func()                         // lets go of what the Lua modules hold (an etcd client)
 	tracing     *sdktrace.TracerProvider       // set while started with Tracing
@@ -131,6 +132,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
 	a.conn = new(atomic.Pointer[natsConn])
 	a.running = new(atomic.Pointer[engine.Engine])
+	a.started = make(chan struct{})
 	if reg := ctx.GetMetricsRegistry(); reg != nil {
 		if err := reg.Register(&metrics{app: a}); err != nil {
 			return fmt.Errorf("msgscript: registering metrics: %v", err)
@@ -262,6 +264,7 @@ func (a *App) Start() error {
 	}
 	a.running.Store(a.engine)
 	serving.Store(a)
+	close(a.started)
 	a.logger.Info("msgscript started",
 		zap.String("nats", a.natsTarget), zap.Strings("subjects", a.engine.Registry().Subjects()),
 		zap.String("memory_limit", humanize.IBytes(a.engine.Registry().MemoryLimit())))

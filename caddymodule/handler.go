@@ -44,6 +44,7 @@ type Handler struct {
 	NATSURL string `json:"nats_url,omitempty"`
 
 	conn    *connRef               // the NATS connection: the app's, or the handler's own
+	started <-chan struct{}        // closed once the app of the handler's config serves; nil: no app
 	forward func(name string) bool // the ForwardHeaders filter; nil forwards every header
 	waits   *waits                 // the requests waiting for their reply
 	logger  *zap.Logger
@@ -136,6 +137,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		if app, err := ctx.AppIfConfigured("msgscript"); err == nil {
 			a := app.(*App)
 			h.conn = &connRef{key: a.connKey, log: a.logger, dial: a.dial}
+			h.started = a.started
 			return nil
 		}
 		url = os.Getenv("NATS_URL")
@@ -212,7 +214,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (subject string,
 		// A script's request through the handler: the loop through HTTP counts its hops too.
 		msg.Header.Set(callctx.HeaderDepth, strconv.Itoa(depth))
 	}
+	starting := h.starting()
 	reply, err := nc.RequestMsgWithContext(wait, msg)
+	if starting && errors.Is(err, nats.ErrNoResponders) && h.waitStarted(wait) {
+		// Caddy starts its apps in no set order: a request that came before the msgscript app had
+		// subscribed its scripts goes again once it has, rather than being told 404.
+		reply, err = nc.RequestMsgWithContext(wait, msg)
+	}
 	switch {
 	case err == nil:
 		if status, msg, failed := httpmsg.Failure(reply); failed {
@@ -232,6 +240,27 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (subject string,
 		return subject, http.StatusServiceUnavailable, "NATS is not reachable"
 	default:
 		return subject, http.StatusBadGateway, err.Error()
+	}
+}
+
+// starting tells whether the msgscript app of the handler's config has yet to subscribe its
+// scripts.
+func (h *Handler) starting() bool {
+	select {
+	case <-h.started:
+		return false
+	default:
+		return h.started != nil
+	}
+}
+
+// waitStarted waits until the app has subscribed its scripts (true), or ctx ends.
+func (h *Handler) waitStarted(ctx context.Context) bool {
+	select {
+	case <-h.started:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
