@@ -18,14 +18,17 @@ func TestTriggerTurns(t *testing.T) {
 	e := startEngine(t, startNATS(t), t.TempDir(), Options{MaxConcurrent: 2})
 	d := e.disp
 	q := d.turnQueue("test")
-	granted := func(ch chan struct{}) bool {
+	// granted tells whether ch receives within d: long enough to be sure it does, short enough
+	// for a wait that should not.
+	granted := func(ch chan struct{}, d time.Duration) bool {
 		select {
 		case <-ch:
 			return true
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(d):
 			return false
 		}
 	}
+	const yes, no = 5 * time.Second, 200 * time.Millisecond
 
 	// Free slots: taken at once; withdrawn, given back.
 	g := d.awaitSlot(q)
@@ -41,23 +44,25 @@ func TestTriggerTurns(t *testing.T) {
 	d.slots <- struct{}{}
 	d.slots <- struct{}{}
 	g = d.awaitSlot(q)
-	if granted(g) {
+	if granted(g, no) {
 		t.Fatal("granted a slot while every slot was taken")
 	}
 	d.release()
-	if !granted(g) {
+	if !granted(g, yes) {
 		t.Fatal("no slot granted once one was given back")
 	}
 
 	// Withdrawn while waiting: the slot given back afterwards stays free.
+	d.releaseTurn()       // the trigger's call ends
+	d.slots <- struct{}{} // and a message's call takes its slot
 	g = d.awaitSlot(q)
 	d.withdraw(q, g)
 	d.release()
-	if granted(g) {
+	if granted(g, no) {
 		t.Fatal("a withdrawn wait was granted a slot")
 	}
 	eventually(t, "the slot given back stays free", func() bool { return len(d.slots) == 1 })
-	d.releaseTurn() // the one granted above
+	d.release()
 }
 
 // A trigger let back in turn that stops waiting before its turn passes it on: a trigger still
