@@ -16,7 +16,7 @@ import (
 
 // A request that reaches the handler before the msgscript app of its config has subscribed its
 // scripts (Caddy starts its apps in no set order) is answered once the app has, not told 404; once
-// the app serves, a subject without scripts is 404 at once.
+// the app serves, a subject without scripts is still 404.
 func TestRequestBeforeTheAppStartedWaitsForIt(t *testing.T) {
 	ns := testnats.Start(t)
 	natsURL := ns.ClientURL()
