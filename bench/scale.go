@@ -107,8 +107,8 @@ func runScale(cfg scaleConfig) error {
 		runtime.NumCPU(), runtime.Version())
 	fmt.Printf("%d rounds of %v scripts, stores %v; edit→live: median of %d edits a run\n\n",
 		cfg.rounds, cfg.sizes, cfg.stores, cfg.edits)
-	fmt.Printf("%-6s %-5s %7s %10s %10s %9s %9s %9s %6s %10s\n",
-		"round", "store", "scripts", "load", "ready", "RSS", "peak RSS", "Go heap", "gor.", "edit→live")
+	fmt.Printf("%-6s %-5s %7s %10s %10s %9s %9s %9s %6s %9s %10s\n",
+		"round", "store", "scripts", "load", "ready", "RSS", "peak RSS", "Go heap", "gor.", "CPU/call", "edit→live")
 	results := map[runKey][]scaleResult{}
 	largest := slices.Max(cfg.sizes)
 	for r := range cfg.rounds {
@@ -123,9 +123,9 @@ func runScale(cfg scaleConfig) error {
 				if err != nil {
 					return err
 				}
-				fmt.Printf("%-6d %-5s %7d %10s %10s %9s %9s %9s %6d %10s\n", r+1, kind, n,
+				fmt.Printf("%-6d %-5s %7d %10s %10s %9s %9s %9s %6d %9s %10s\n", r+1, kind, n,
 					fmtDuration(res.load), fmtDuration(res.ready), fmtMB(res.rss), fmtMB(res.peak), fmtMB(res.heap),
-					res.goroutines, fmtDuration(res.edit))
+					res.goroutines, fmtDuration(res.turnCPU), fmtDuration(res.edit))
 				if res.editGaps > 0 {
 					fmt.Printf("       %d requests failed while the edits went live\n", res.editGaps)
 				}
@@ -146,19 +146,21 @@ type runKey struct {
 // printScaleTable prints the medians and min–max over the rounds, as a Markdown table.
 func printScaleTable(cfg scaleConfig, results map[runKey][]scaleResult) {
 	fmt.Printf("\nmedian [min–max] of %d rounds; load: start until the last script first answers; ready: until every script has answered once;\n", cfg.rounds)
-	fmt.Printf("RSS, Go heap (in use after a collection) and goroutines %v after that; edit→live: a round's median of %d edits\n\n", settleTime, cfg.edits)
-	fmt.Println("| store | scripts | load | start→ready | RSS | peak RSS | Go heap | goroutines | edit→live |")
-	fmt.Println("| --- | ---: | --- | --- | --- | --- | --- | --- | --- |")
+	fmt.Printf("RSS, Go heap (in use after a collection) and goroutines %v after that; CPU/call: msgscript's CPU per call of a pass\n", settleTime)
+	fmt.Printf("calling every script in turn, 16 at once; edit→live: a round's median of %d edits\n\n", cfg.edits)
+	fmt.Println("| store | scripts | load | start→ready | RSS | peak RSS | Go heap | goroutines | CPU/call, every script in turn | edit→live |")
+	fmt.Println("| --- | ---: | --- | --- | --- | --- | --- | --- | --- | --- |")
 	for _, kind := range cfg.stores {
 		for _, n := range cfg.sizes {
 			rs := results[runKey{kind, n}]
-			fmt.Printf("| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", kind, n,
+			fmt.Printf("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", kind, n,
 				spread(rs, func(r scaleResult) float64 { return float64(r.load) }, fmtDurationF),
 				spread(rs, func(r scaleResult) float64 { return float64(r.ready) }, fmtDurationF),
 				spread(rs, func(r scaleResult) float64 { return float64(r.rss) }, fmtMBF),
 				spread(rs, func(r scaleResult) float64 { return float64(r.peak) }, fmtMBF),
 				spread(rs, func(r scaleResult) float64 { return float64(r.heap) }, fmtMBF),
 				spread(rs, func(r scaleResult) float64 { return float64(r.goroutines) }, func(v float64) string { return fmt.Sprintf("%.0f", v) }),
+				spread(rs, func(r scaleResult) float64 { return float64(r.turnCPU) }, fmtDurationF),
 				spread(rs, func(r scaleResult) float64 { return float64(r.edit) }, fmtDurationF))
 		}
 	}
@@ -232,6 +234,8 @@ func fmtDurationF(ns float64) string {
 		return fmt.Sprintf("%.2f s", d.Seconds())
 	case d >= 10*time.Millisecond:
 		return fmt.Sprintf("%.0f ms", ns/1e6)
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.0f µs", ns/1e3)
 	default:
 		return fmt.Sprintf("%.1f ms", ns/1e6)
 	}

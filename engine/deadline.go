@@ -46,7 +46,7 @@ type deadline struct {
 
 	// sends bounds the messages the script sends (Options.SendRate), shared by its states.
 	sends *rate.Limiter
-	// script is the script whose calls run on the state (states belong to one Program).
+	// script is the script whose calls run on the state (set when a Program's pool takes it).
 	script callctx.Script
 	// root is the engine's root of the call in progress (see callRoot), when its parent has one.
 	root atomic.Pointer[callRoot]

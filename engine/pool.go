@@ -2,22 +2,29 @@ package engine
 
 import "sync"
 
-// statePool keeps idle Lua states of one script version. It holds at most max idle states; a call
-// that finds none builds a new one, and a state returned to a full or closed pool is closed. The
-// pool is a stack so that the most recently used (cache-warm) state is reused first. The pools of a
-// registry also share a bound on their idle states together (idleStates).
+// statePool keeps the idle Lua states last used by one script version. It holds at most max idle
+// states; a state returned to a full or closed pool is closed. The pool is a stack so that the most
+// recently used (cache-warm) state is reused first. The pools of a registry also share a bound on
+// their idle states together (idleStates), and their states: a call that finds none of its pool's
+// builds one while the registry holds fewer states (idle or not) than the bound, and past it takes
+// the state idle the longest among the other scripts' when one is idle (made to serve this script
+// by fit, which has it forget the other's environment). So the states follow the calls running at
+// once plus the bound, not the number of scripts: with calls going to more scripts in turn than idle states are kept, each call
+// built a state (~100 µs, and as much again to collect it); now it runs its script's top level on
+// another's state (a few µs).
 type statePool struct {
 	newState func() *luaState
+	fit      func(*luaState) // makes a state of another script's serve this pool's
 	max      int
-	all      *idleStates // nil: no shared bound
+	all      *idleStates // nil: no shared bound, no states shared
 
 	mu     sync.Mutex
 	idle   []*luaState
 	closed bool
 }
 
-func newStatePool(max int, all *idleStates, newState func() *luaState) *statePool {
-	return &statePool{newState: newState, max: max, all: all}
+func newStatePool(max int, all *idleStates, newState func() *luaState, fit func(*luaState)) *statePool {
+	return &statePool{newState: newState, fit: fit, max: max, all: all}
 }
 
 func (p *statePool) get() *luaState {
@@ -31,31 +38,44 @@ func (p *statePool) get() *luaState {
 		return st
 	}
 	p.mu.Unlock()
+	if st := p.all.adopt(); st != nil {
+		p.fit(st)
+		return st
+	}
+	p.all.count(1)
 	return p.newState()
+}
+
+// discard closes a state that goes out of use.
+func (p *statePool) discard(st *luaState) {
+	p.all.count(-1)
+	st.close()
 }
 
 func (p *statePool) put(st *luaState) {
 	p.mu.Lock()
 	if p.closed || len(p.idle) >= p.max {
 		p.mu.Unlock()
-		st.close()
+		p.discard(st)
 		return
 	}
 	p.idle = append(p.idle, st)
 	evict, from := p.all.rest(p, st)
 	p.mu.Unlock()
 	if evict != nil && from.take(evict) {
-		evict.close()
+		from.discard(evict)
 	}
 }
 
 // take removes st from the idle states, reporting whether it was there (a call may have taken it
-// meanwhile).
+// meanwhile). The caller took st out of the list of idle states first; should a call have taken
+// st and given it back since, st is in the list again, and leaves it here.
 func (p *statePool) take(st *luaState) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i, s := range p.idle {
 		if s == st {
+			p.all.busy(st)
 			last := len(p.idle) - 1
 			copy(p.idle[i:], p.idle[i+1:])
 			p.idle[last] = nil // else the array would keep the closed state, and its ~100 KB, alive
@@ -74,7 +94,7 @@ func (p *statePool) close() {
 	p.mu.Unlock()
 	for _, st := range idle {
 		p.all.busy(st)
-		st.close()
+		p.discard(st)
 	}
 }
 
@@ -89,7 +109,7 @@ func (p *statePool) size() int {
 // few states (~100 KB each) warm for its script's next calls; with thousands of scripts, most
 // called now and then, that would be gigabytes held for nothing. Past max, the state idle the
 // longest, whichever script's, is closed: busy scripts keep theirs, and a script called once a day
-// builds a state for that call.
+// takes that state (adopt) for its call.
 //
 // The idle states form a list through the states themselves (luaState.idle), longest idle first,
 // so that a call costs no allocation for it.
@@ -99,6 +119,7 @@ type idleStates struct {
 	mu         sync.Mutex
 	head, tail *luaState
 	n          int
+	live       int // the states of the registry's pools, idle or not
 }
 
 // idleLink is a state's place among the idle states.
@@ -131,6 +152,40 @@ func (a *idleStates) rest(pool *statePool, st *luaState) (evict *luaState, from 
 	}
 	a.mu.Unlock()
 	return evict, from
+}
+
+// adopt takes the state idle the longest out of its pool, for a call of another script, once the
+// registry holds as many states as the bound; nil below it (a state made then stays idle for its
+// script's next calls, as warm as can be) or when none is idle. A call of its own pool may take
+// the state first (take then fails): adopt tries the next.
+func (a *idleStates) adopt() *luaState {
+	if a == nil {
+		return nil
+	}
+	for {
+		a.mu.Lock()
+		st := a.head
+		if st == nil || a.live < a.max {
+			a.mu.Unlock()
+			return nil
+		}
+		from := st.idle.pool
+		a.unlink(st)
+		a.mu.Unlock()
+		if from.take(st) {
+			return st
+		}
+	}
+}
+
+// count records states made (+1) or closed (-1).
+func (a *idleStates) count(n int) {
+	if a == nil {
+		return
+	}
+	a.mu.Lock()
+	a.live += n
+	a.mu.Unlock()
 }
 
 // busy records that st is no longer idle (a call took it, or its pool closed it); the lock of

@@ -14,8 +14,9 @@ import (
 	"github.com/msgscript/msgscript/store"
 )
 
-// Program is one version of one script, compiled and ready to run, with its own pool of Lua
-// states. It is replaced as a whole when the script or a library it requires changes.
+// Program is one version of one script, compiled and ready to run, with its own pool of the Lua
+// states its calls used last (states pass between the scripts' pools: pool.go). It is replaced as
+// a whole when the script or a library it requires changes.
 type Program struct {
 	Subject string
 	Name    string
@@ -39,16 +40,23 @@ func newProgram(subject, name string, it store.Item, code *Code, opts *Options, 
 		timeout = code.Headers.Timeout
 	}
 	sends := rate.NewLimiter(rate.Limit(opts.SendRate), max(1, int(opts.SendRate)))
-	return &Program{
+	p := &Program{
 		Subject: subject, Name: name, Origin: it.Origin, Version: store.Version(it.Source), Revision: it.Revision,
 		Code: code, timeout: timeout, stats: stats,
-		pool: newStatePool(opts.PoolSize, opts.idle, func() *luaState {
-			st := newLuaState(opts)
-			st.deadline.sends = sends
-			st.deadline.script = callctx.Script{Subject: subject, Name: name}
-			return st
-		}),
 	}
+	// fit makes a state serve this script: its send limit and name, and no other script's
+	// environment (the state's calls left nothing else behind: see callenv.go, shield.go).
+	script := callctx.Script{Subject: subject, Name: name}
+	fit := func(st *luaState) {
+		st.dropEnv()
+		st.deadline.sends, st.deadline.script = sends, script
+	}
+	p.pool = newStatePool(opts.PoolSize, opts.idle, func() *luaState {
+		st := newLuaState(opts)
+		fit(st)
+		return st
+	}, fit)
+	return p
 }
 
 // triggered reports whether a stream or a schedule calls the script.
@@ -174,7 +182,7 @@ func (p *Program) call(ctx context.Context, limit time.Duration, entry func(L *l
 			st.resetEnv()
 			p.pool.put(st)
 		} else {
-			st.close()
+			p.pool.discard(st)
 		}
 	}()
 

@@ -67,6 +67,7 @@ func BenchmarkLoadScripts(b *testing.B) {
 func BenchmarkEditAmong(b *testing.B) {
 	for _, n := range []int{100, 10000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.ReportAllocs()
 			reg := NewRegistry(Options{})
 			b.Cleanup(reg.Close)
 			reg.Replace(manyScripts(n, hello))
@@ -74,6 +75,31 @@ func BenchmarkEditAmong(b *testing.B) {
 			for b.Loop() {
 				i++
 				reg.Apply([]store.Event{putScript("funcs.s7", "s", fmt.Sprintf("--* subject: funcs.s7\nfunction OnMessage() return '%d' end\n", i))})
+			}
+		})
+	}
+}
+
+// BenchmarkCallsAcrossScripts is one call of a server whose calls go to many scripts in turn,
+// each called again only after the others: 10 / 1,000 hello-sized scripts, called round robin.
+// With more scripts than idle states are kept, a call finds no state of its script's own.
+func BenchmarkCallsAcrossScripts(b *testing.B) {
+	for _, n := range []int{10, 1000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.ReportAllocs()
+			reg := NewRegistry(Options{})
+			b.Cleanup(reg.Close)
+			reg.Replace(manyScripts(n, hello))
+			msgs := make([]*nats.Msg, n)
+			for i := range msgs {
+				msgs[i] = &nats.Msg{Subject: fmt.Sprintf("funcs.s%d", i), Data: []byte("x")}
+			}
+			ctx := context.Background()
+			i := 0
+			for b.Loop() {
+				m := msgs[i%n]
+				reg.Answer(ctx, m.Subject, m)
+				i++
 			}
 		})
 	}

@@ -8,8 +8,10 @@ import (
 // so that scripts get them through require.
 type Preloader func(L *lua.LState)
 
-// luaState is one Lua VM plus what every call on it reuses. A luaState belongs to one script
-// version's pool and is never shared between scripts.
+// luaState is one Lua VM plus what every call on it reuses. It serves one script version at a
+// time: it is idle in the pool of the script whose call used it last, until a call of that script
+// takes it again or one of another script adopts it (pool.go). Nothing a call does outlives it
+// (callenv.go, shield.go, taint.go), so the next call, whichever script's, finds the state as made.
 type luaState struct {
 	L *lua.LState
 	// envMeta makes a call's environment read through to the base globals without being able
