@@ -80,4 +80,27 @@ func harden(st *luaState) {
 		L.SetGlobal("debug", safe)
 		loaded.RawSetString("debug", safe)
 	}
+	methodsOutOfReach(L)
+}
+
+// methodsOutOfReach gives the metatables of files and channels a table of their methods as
+// __index. gopher-lua makes each its own __index, so `io.stdout.__index` and
+// `channel.make().__index` handed a script the metatable every file or channel of the state
+// shares, without getmetatable (which taints the state) and past the shield: a method replaced
+// there ran in every later call on the state, whichever script's, as that script. (The string
+// library's own __index goes when strings get a metatable of their own: see newShield.)
+func methodsOutOfReach(L *lua.LState) {
+	for _, v := range []lua.LValue{L.GetTypeMetatable("FILE*"), L.GetMetatable(lua.LChannel(nil))} {
+		mt, ok := v.(*lua.LTable)
+		if !ok || mt.RawGetString("__index") != mt {
+			continue
+		}
+		methods := L.CreateTable(0, 8)
+		mt.ForEach(func(k, v lua.LValue) {
+			if k != lua.LString("__index") {
+				methods.RawSet(k, v)
+			}
+		})
+		mt.RawSetString("__index", methods)
+	}
 }

@@ -57,7 +57,12 @@ func newResources(L *lua.LState) *resources {
 	if !ok1 || !ok2 || !ok3 || !open.IsG || len(write.Upvalues) == 0 {
 		return nil
 	}
-	closeFile, ok := fileMeta.RawGetString("close").(*lua.LFunction)
+	// The files' methods are in their metatable's __index (methodsOutOfReach).
+	fileMethods := fileMeta
+	if methods, ok := fileMeta.RawGetString("__index").(*lua.LTable); ok {
+		fileMethods = methods
+	}
+	closeFile, ok := fileMethods.RawGetString("close").(*lua.LFunction)
 	defaults, ok4 := write.Upvalues[0].Value().(*lua.LTable)
 	if !ok || !closeFile.IsG || !ok4 {
 		return nil
@@ -77,7 +82,7 @@ func newResources(L *lua.LState) *resources {
 		return nil
 	})
 	io.RawSetString("popen", L.NewFunction(r.popen))
-	fileMeta.RawSetString("close", L.NewFunction(r.closeFile))
+	fileMethods.RawSetString("close", L.NewFunction(r.closeFile))
 	if ioClose, ok := io.RawGetString("close").(*lua.LFunction); ok && ioClose.IsG {
 		base := ioClose.GFunction
 		io.RawSetString("close", L.NewFunction(func(L *lua.LState) int {

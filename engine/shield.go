@@ -76,12 +76,17 @@ func newShield(L *lua.LState, st *luaState) *shield {
 		}
 	}
 	// gopher-lua's string metatable is the string library itself: strings get one of their own
-	// instead, that reads through the proxy, and getmetatable("") answers a proxy of it.
+	// instead, that reads through the proxy, and getmetatable("") answers a proxy of it. The
+	// library then loses the __index that pointed at itself: `string.__index` or
+	// `("").__index` read through the proxy handed out the real library.
 	if str, ok := globals.RawGetString("string").(*lua.LTable); ok {
 		mt := L.CreateTable(0, 2)
 		mt.RawSetString("__index", str)
 		mt.RawSetString("__metatable", sh.proxy(mt))
 		L.SetMetatable(lua.LString(""), mt)
+		if real := sh.real(str); real.RawGetString("__index") == real {
+			real.RawSetString("__index", lua.LNil)
+		}
 	}
 	sh.guardGlobals()
 	if require, ok := globals.RawGetString("require").(*lua.LFunction); ok && require.IsG {

@@ -90,12 +90,19 @@ func TestSharedTablesCannotBePoisoned(t *testing.T) {
 		`setfenv(require("luamod").show, {tostring = ` + evil + `})`,
 		`tostring = ` + evil + `; require("luamod")`,        // a module loaded with the call's globals
 		`require("template") template_ud.leak = "POISONED"`, // a global a module sets as it loads
+		// gopher-lua makes the string library, and the metatables of files and channels, their
+		// own __index: read by name, it was the real table.
+		`string.__index.leak = "POISONED"`,
+		`("").__index.upper = ` + evil,
+		`io.stdout.__index.leak = "POISONED"`,
+		`channel.make().__index.leak = "POISONED"`,
 	}
 	checks := `return table.concat({tostring(1), string.format("%s", "a"), tostring(persist),
 		require("json").encode({}), tostring(channel.make().leak), tostring(require("strings").Builder.leak),
 		tostring(require("inspect").KEY.leak), require("luamod").show(1), require("luamod").captured(1),
-		tostring(template_ud and template_ud.leak)}, " ")`
-	const want = "1 a nil [] nil nil nil 1 1 nil"
+		tostring(template_ud and template_ud.leak), tostring(string.leak), ("a"):upper(), tostring(io.stdout.leak),
+		type(io.stdout.write), type(channel.make().receive)}, " ")`
+	const want = "1 a nil [] nil nil nil 1 1 nil nil A nil function function"
 	// luamod is a module written in Lua, whose functions read globals when called (show) or
 	// when loaded (captured).
 	luamod := func(L *lua.LState) {
