@@ -188,3 +188,101 @@ end
 		t.Fatal(got)
 	}
 }
+
+// Nothing a call reads by name, from the libraries, the modules it requires, strings, channels
+// and files, or from what those hand out under the names of metamethods, is a table every call
+// on the state shares, short of a proxy or of a read that has the state closed after the call
+// (taint.go): gopher-lua made the string library and the metatables of files and channels their
+// own __index, and `string.__index` was the real library.
+func TestLibrariesHandOutNoSharedTable(t *testing.T) {
+	preload, err := luaenv.New(luaenv.Policy{}, luaenv.Services{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newTestProgram(t, `local metas = {"__index", "__newindex", "__metatable", "__call", "__mode", "__gc", "__tostring"}
+function OnMessage()
+	-- Reads what v holds under the names of metamethods, and with keys its fields too, two deep.
+	local function probe(v, path, keyed, depth)
+		if reached(v, path) or depth > 2 then
+			return
+		end
+		if type(v) ~= "table" and type(v) ~= "userdata" and type(v) ~= "string" and type(v) ~= "channel" then
+			return
+		end
+		for _, m in ipairs(metas) do
+			local ok, x = pcall(function() return v[m] end)
+			if ok and x ~= nil then probe(x, path .. "." .. m, false, depth + 1) end
+		end
+		if keyed and type(v) == "table" then
+			for _, k in ipairs(keys(v)) do probe(v[k], path .. "." .. k, false, depth + 1) end
+		end
+	end
+	for _, lib in ipairs({"string", "table", "math", "os", "io", "coroutine", "debug", "package", "channel"}) do
+		probe(_G[lib], lib, true, 0)
+	end
+	for _, name in ipairs({"json", "strings", "time", "inspect", "yaml", "base64", "crypto", "regexp", "template", "re"}) do
+		local ok, m = pcall(require, name)
+		if ok then probe(m, name, true, 0) end
+	end
+	probe("", '("")', false, 0)
+	probe(channel.make(), "channel.make()", false, 0)
+	probe(io.stdout, "io.stdout", false, 0)
+	probe(coroutine.running(), "coroutine.running()", false, 0)
+end
+`, nil, Options{PoolSize: 1, Preload: []Preloader{preload}})
+	st := p.pool.get()
+	L := st.L
+	// Every table of the state as made, but the proxies: found from the registry, the base
+	// globals and the built-in metatables, through table keys, values and metatables.
+	shared := map[*lua.LTable]bool{}
+	var walk func(v lua.LValue)
+	walk = func(v lua.LValue) {
+		switch v := v.(type) {
+		case *lua.LTable:
+			if shared[v] {
+				return
+			}
+			shared[v] = true
+			walk(v.Metatable)
+			v.ForEach(func(k, x lua.LValue) { walk(k); walk(x) })
+		case *lua.LUserData:
+			walk(v.Metatable)
+		}
+	}
+	for _, root := range []lua.LValue{L.Get(lua.RegistryIndex), L.G.Global, L.GetMetatable(lua.LString("")),
+		L.GetMetatable(lua.LChannel(nil)), L.GetTypeMetatable("FILE*")} {
+		walk(root)
+	}
+	for real, proxy := range st.shield.proxies {
+		if real == proxy {
+			delete(shared, proxy)
+		}
+	}
+	var found []string
+	// reached(v, path) records v when it is a shared table, and tells whether it was.
+	L.SetGlobal("reached", L.NewFunction(func(L *lua.LState) int {
+		tbl, ok := L.Get(1).(*lua.LTable)
+		bad := ok && shared[tbl] && !st.tainted
+		if bad {
+			found = append(found, L.CheckString(2))
+		}
+		st.tainted = false // each read on its own: one that taints is no finding, nor are the next
+		L.Push(lua.LBool(bad))
+		return 1
+	}))
+	L.SetGlobal("keys", L.NewFunction(func(L *lua.LState) int {
+		names := L.NewTable()
+		st.shield.real(L.CheckTable(1)).ForEach(func(k, _ lua.LValue) {
+			if s, ok := k.(lua.LString); ok {
+				names.Append(s)
+			}
+		})
+		L.Push(names)
+		return 1
+	}))
+	p.pool.put(st)
+	onMessage(t, p, "")
+	if len(found) > 0 {
+		t.Errorf("a call reads tables every call shares: %s", strings.Join(found, ", "))
+	}
+}
