@@ -93,6 +93,9 @@ func newShield(L *lua.LState, st *luaState) *shield {
 		base := require.GFunction
 		globals.RawSetString("require", L.NewFunction(func(L *lua.LState) int {
 			name := L.CheckString(1)
+			if modulesThatShare[name] {
+				st.taint()
+			}
 			// What the call put in package.loaded itself comes first, as in Lua.
 			if sh.loaded != nil {
 				if v := sh.loaded.RawGetString(name); v != lua.LNil {

@@ -96,13 +96,20 @@ func TestSharedTablesCannotBePoisoned(t *testing.T) {
 		`("").__index.upper = ` + evil,
 		`io.stdout.__index.leak = "POISONED"`,
 		`channel.make().__index.leak = "POISONED"`,
+		// What a module hands out or keeps past the proxies.
+		`package.seeall(require("json").decode('{"a": 1}'))`,
+		`require("inspect").inspect({a = 1}, {process = function(item, path)
+			for _, k in ipairs(path) do if type(k) == "table" then rawset(k, "leak", "POISONED") end end
+			return item end})`,
+		`require("loglevel").set_level("DEBUG")`,
 	}
 	checks := `return table.concat({tostring(1), string.format("%s", "a"), tostring(persist),
 		require("json").encode({}), tostring(channel.make().leak), tostring(require("strings").Builder.leak),
 		tostring(require("inspect").KEY.leak), require("luamod").show(1), require("luamod").captured(1),
 		tostring(template_ud and template_ud.leak), tostring(string.leak), ("a"):upper(), tostring(io.stdout.leak),
-		type(io.stdout.write), type(channel.make().receive)}, " ")`
-	const want = "1 a nil [] nil nil nil 1 1 nil nil A nil function function"
+		type(io.stdout.write), type(channel.make().receive), tostring(require("json").decode('{"a": 1}').print),
+		inspected(), require("loglevel").get_level()}, " ")`
+	const want = "1 a nil [] nil nil nil 1 1 nil nil A nil function function nil nil INFO"
 	// luamod is a module written in Lua, whose functions read globals when called (show) or
 	// when loaded (captured).
 	luamod := func(L *lua.LState) {
@@ -114,7 +121,16 @@ func TestSharedTablesCannotBePoisoned(t *testing.T) {
 			return 1
 		})
 	}
-	script := "function OnMessage(s, p)\n  if p == 'check' then " + checks + " end\n"
+	// inspected is what a process callback of inspect finds written into the tables it is given.
+	script := `local function inspected()
+	local found = "nil"
+	require("inspect").inspect({a = 1}, {process = function(item, path)
+		for _, k in ipairs(path) do if type(k) == "table" and rawget(k, "leak") then found = rawget(k, "leak") end end
+		return item end})
+	return found
+end
+`
+	script += "function OnMessage(s, p)\n  if p == 'check' then " + checks + " end\n"
 	for i, a := range attacks {
 		script += fmt.Sprintf("  if p == '%d' then %s return 'done' end\n", i, a)
 	}

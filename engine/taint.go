@@ -75,6 +75,18 @@ func watchSharing(st *luaState) {
 		}
 		return base(L)
 	})
+	// package.seeall gives a table the base globals as __index from Go, past __metatable and
+	// unseen by the shield: given an object of a module (a decoded JSON object), it changed the
+	// metatable all of them share.
+	if pkg, ok := globals.RawGetString("package").(*lua.LTable); ok {
+		if fn, ok := pkg.RawGetString("seeall").(*lua.LFunction); ok && fn.IsG {
+			base := fn.GFunction
+			pkg.RawSetString("seeall", L.NewFunction(func(L *lua.LState) int {
+				st.taint()
+				return base(L)
+			}))
+		}
+	}
 	wrap("getmetatable", func(L *lua.LState, base lua.LGFunction) int {
 		n := base(L)
 		if mt, ok := L.Get(-1).(*lua.LTable); ok && n == 1 {
@@ -85,6 +97,12 @@ func watchSharing(st *luaState) {
 		return n
 	})
 }
+
+// modulesThatShare are modules whose use reaches what every call on the state shares without a
+// read the shield or the watches above see: inspect hands its KEY and METATABLE tables to a
+// `process` callback, and loglevel keeps its level and output in its own tables. A call that
+// requires one has the state closed when it ends.
+var modulesThatShare = map[string]bool{"inspect": true, "loglevel": true}
 
 // taint has the state closed when the call in progress ends (see watchSharing).
 func (st *luaState) taint() { st.tainted = true }
