@@ -9,9 +9,9 @@ import "sync"
 // builds one while the registry holds fewer states (idle or not) than the bound, and past it takes
 // the state idle the longest among the other scripts' when one is idle (made to serve this script
 // by fit, which has it forget the other's environment). So the states follow the calls running at
-// once plus the bound, not the number of scripts: with calls going to more scripts in turn than idle states are kept, each call
-// built a state (~100 µs, and as much again to collect it); now it runs its script's top level on
-// another's state (a few µs).
+// once plus the bound, not the number of scripts: with calls going to more scripts in turn than
+// idle states are kept, each call built a state (~100 µs, and as much again to collect it); now it
+// runs its script's top level on another's state (a few µs).
 type statePool struct {
 	newState func() *luaState
 	fit      func(*luaState) // makes a state of another script's serve this pool's
