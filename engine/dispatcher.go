@@ -153,8 +153,14 @@ func (d *dispatcher) sync() {
 }
 
 // drain stops the subscription's delivery and waits until NATS has handed over everything it had
-// (its messages still run), or ctx ends.
+// (its messages still run), or ctx ends. With NATS unreachable nothing more can come, and a drain
+// would wait for the server to confirm it (nats.go flushes for up to 10 s): the subscription is
+// dropped at once.
 func (d *dispatcher) drain(ctx context.Context, s *subscription) {
+	if nc := d.nc.Load(); nc != nil && !nc.IsConnected() {
+		_ = s.sub.Unsubscribe()
+		return
+	}
 	closed := s.sub.StatusChanged(nats.SubscriptionClosed)
 	if err := s.sub.Drain(); err != nil {
 		d.log.Warn("draining subscription", zap.String("subject", s.pattern), zap.Error(err))

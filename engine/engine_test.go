@@ -302,6 +302,26 @@ func TestStopFinishesMessagesInFlight(t *testing.T) {
 	}
 }
 
+// Stop does not wait for a NATS that is gone: draining a subscription waited for the server to
+// confirm it, 10 s of nats.go's flush, so a server stopped while NATS was down took that long.
+func TestStopWithNATSGone(t *testing.T) {
+	ns := startNATS(t)
+	dir := t.TempDir()
+	testfiles.Write(t, dir, map[string]string{"hello.lua": hello})
+	e := startEngine(t, ns, dir, Options{})
+	request(t, connect(t, ns), "funcs.hello", "x")
+	ns.Shutdown()
+	eventually(t, "the engine's connection sees NATS gone", func() bool { return !e.disp.nc.Load().IsConnected() })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() != nil {
+		t.Error("Stop waited out its context for a NATS that is gone")
+	}
+}
+
 // A reply NATS cannot carry is answered at once with an error that says why, rather than left
 // for the caller to wait out its timeout.
 func TestReplyTooLargeForNATS(t *testing.T) {
