@@ -28,6 +28,10 @@ func (st *luaState) callEnv() *lua.LTable {
 
 // keepTopLevel records the globals the top level just defined in the environment, for the calls
 // that follow to find without running it.
+//
+// Only when every key the environment holds is one of them: a global the top level set and removed
+// again (`tmp = 1; tmp = nil`) left a key a call could set without changing the shape, and the
+// next call found its value. Such a top level runs again before every call.
 func (st *luaState) keepTopLevel() {
 	st.kept = map[string]lua.LValue{}
 	st.globals.ForEach(func(k, v lua.LValue) {
@@ -35,7 +39,11 @@ func (st *luaState) keepTopLevel() {
 			st.kept[string(name)] = v
 		}
 	})
-	st.keptShape, _ = shapeOf(st.globals)
+	var ok bool
+	st.keptShape, ok = shapeOf(st.globals)
+	if !ok || st.keptShape.keys != len(st.kept)+1 || st.keptShape.array != 0 { // +1: _G
+		st.kept = nil
+	}
 }
 
 // dropEnv forgets the environment and what the top level defined in it.

@@ -150,6 +150,22 @@ end
 	}
 }
 
+// A top level that sets a global and removes it again leaves its key in the environment, which a
+// call can then set without changing what the environment holds: such a top level runs again for
+// every call, so no call finds the value of the one before.
+func TestTopLevelThatRemovedAGlobalRunsForEveryCall(t *testing.T) {
+	p := newTestProgram(t, `
+tmp = 1
+tmp = nil
+function OnMessage(s, p) local prev = tmp; tmp = p; return tostring(prev) end
+`, nil, Options{PoolSize: 1})
+	for _, payload := range []string{"one", "two", "three"} {
+		if got := onMessage(t, p, payload); got != "nil" {
+			t.Fatalf("call %s found %q left by the call before", payload, got)
+		}
+	}
+}
+
 // The base globals have no _G: a call that removed its environment's would otherwise write into
 // them, for every later call to read.
 func TestBaseGlobalsAreOutOfReach(t *testing.T) {

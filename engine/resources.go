@@ -33,6 +33,7 @@ type resources struct {
 	defaults *lua.LTable    // io's default output [1] and input [2], shared by io's functions
 	stdout   lua.LValue
 	stdin    lua.LValue
+	stderr   lua.LValue
 
 	files []*lua.LUserData            // opened by the call in progress
 	procs map[*lua.LUserData]*process // io.popen's, by their file
@@ -70,6 +71,7 @@ func newResources(L *lua.LState) *resources {
 	r := &resources{L: L, open: open.GFunction, close: closeFile.GFunction, defaults: defaults,
 		stdout: defaults.RawGetInt(1), stdin: defaults.RawGetInt(2), procs: map[*lua.LUserData]*process{}}
 	r.closeFn = L.NewFunction(r.close)
+	r.stderr = io.RawGetString("stderr")
 
 	r.track(io, "open", func(L *lua.LState) *lua.LUserData { ud, _ := L.Get(-1).(*lua.LUserData); return ud })
 	r.track(io, "tmpfile", func(L *lua.LState) *lua.LUserData { ud, _ := L.Get(-1).(*lua.LUserData); return ud })
@@ -86,13 +88,41 @@ func newResources(L *lua.LState) *resources {
 	if ioClose, ok := io.RawGetString("close").(*lua.LFunction); ok && ioClose.IsG {
 		base := ioClose.GFunction
 		io.RawSetString("close", L.NewFunction(func(L *lua.LState) int {
-			if ud, ok := L.Get(1).(*lua.LUserData); ok && r.procs[ud] != nil {
+			file := L.Get(1)
+			if L.GetTop() == 0 {
+				file = r.defaults.RawGetInt(1) // io.close() closes the default output
+			}
+			r.refuseStandard(L, file, "close")
+			if ud, ok := file.(*lua.LUserData); ok && r.procs[ud] != nil {
 				return r.closeFile(L)
 			}
 			return base(L)
 		}))
 	}
+	if setvbuf, ok := fileMethods.RawGetString("setvbuf").(*lua.LFunction); ok && setvbuf.IsG {
+		base := setvbuf.GFunction
+		fileMethods.RawSetString("setvbuf", L.NewFunction(func(L *lua.LState) int {
+			r.refuseStandard(L, L.Get(1), "setvbuf")
+			if size := L.OptInt64(3, 0); size > maxFileBuffer || size < 0 {
+				L.ArgError(3, fmt.Sprintf("a buffer of 0 to %d bytes", maxFileBuffer))
+			}
+			return base(L)
+		}))
+	}
 	return r
+}
+
+// maxFileBuffer bounds FILE*:setvbuf's size, which gopher-lua allocated at once (1 TB ended the
+// process).
+const maxFileBuffer = 1 << 20
+
+// refuseStandard raises an error for a close or setvbuf of the server's standard input, output or
+// error: they are every call's and the process's own, and a call closed its log (fd 2) or held
+// every later call's output in a buffer it never flushed.
+func (r *resources) refuseStandard(L *lua.LState, file lua.LValue, what string) {
+	if file == r.stdout || file == r.stdin || file == r.stderr {
+		L.RaiseError("io: %s of the server's standard input, output or error is not allowed", what)
+	}
 }
 
 // track has io.name record the file it returns.
@@ -166,6 +196,7 @@ func (r *resources) popen(L *lua.LState) int {
 // closeFile is FILE*:close: for a file of io.popen, once the pipe is closed it waits for the
 // command (until the call's deadline, when the command is killed) and returns its exit status.
 func (r *resources) closeFile(L *lua.LState) int {
+	r.refuseStandard(L, L.Get(1), "close")
 	ud, _ := L.Get(1).(*lua.LUserData)
 	p := r.procs[ud]
 	if p == nil {

@@ -83,6 +83,33 @@ end`, nil, Options{PoolSize: 1})
 	}
 }
 
+// The server's standard files are every call's: a call cannot close them (it closed the server's
+// log, fd 2) nor buffer them (every later call's output stayed in its buffer), and no file gets a
+// buffer of any size (1 TB ended the process).
+func TestStandardFilesStayOpen(t *testing.T) {
+	p := newTestProgram(t, `function OnMessage(s, p)
+    local f = io.tmpfile()
+    local attempts = {
+        function() return io.stdout:close() end, function() return io.stderr:close() end,
+        function() return io.stdin:close() end, function() return io.close() end,
+        function() return io.close(io.stdout) end, function() return io.stdout:setvbuf("full", 1024) end,
+        function() return f:setvbuf("full", 1099511627776) end,
+    }
+    local refused = 0
+    for _, attempt in ipairs(attempts) do
+        if not pcall(attempt) then refused = refused + 1 end
+    end
+    local ok = f:setvbuf("full", 4096) and f:write("x") and io.stdout:write("")
+    f:close()
+    return refused .. " " .. tostring(ok ~= nil)
+end`, nil, Options{PoolSize: 1})
+	for range 2 { // the second call on the same state finds them open
+		if got := onMessage(t, p, ""); got != "7 true" {
+			t.Fatalf("got %q, want all 7 refused and the files usable", got)
+		}
+	}
+}
+
 // io.popen keeps Lua's contract: read the command's output or write its input, and close waits
 // for it and gives its exit status.
 func TestPopen(t *testing.T) {

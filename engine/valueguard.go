@@ -50,15 +50,27 @@ func guardFunctions(L *lua.LState, t *lua.LTable, seen map[*lua.LTable]bool) {
 	for _, k := range names {
 		base := t.RawGet(k).(*lua.LFunction).GFunction
 		t.RawSet(k, L.NewFunction(func(L *lua.LState) int {
+			var protected []protectedMeta
 			for i := 1; i <= L.GetTop(); i++ {
 				if arg, ok := L.Get(i).(*lua.LTable); ok {
 					c := tableCheck{max: memory.maxValue()}
 					if err := c.walk(arg); err != nil {
 						L.ArgError(i, err.Error())
 					}
+					if mt, ok := arg.Metatable.(*lua.LTable); ok && mt.RawGetString("__metatable") != lua.LNil {
+						protected = append(protected, protectedMeta{arg, mt})
+					}
 				}
 			}
 			n := base(L)
+			for _, p := range protected {
+				if p.t.Metatable != p.mt {
+					// Go code sets a metatable past __metatable (json.tableIsObject did, on the
+					// shield's proxies, which then kept what calls wrote into them).
+					p.t.Metatable = p.mt
+					L.RaiseError("cannot change a protected metatable")
+				}
+			}
 			// The objects it returns carry methods of their own (template's engine:render):
 			// they are guarded when first seen.
 			for i := L.GetTop() - n + 1; i <= L.GetTop(); i++ {
@@ -80,6 +92,9 @@ func guardFunctions(L *lua.LState, t *lua.LTable, seen map[*lua.LTable]bool) {
 		}))
 	}
 }
+
+// protectedMeta is a table given to a module's Go function and its protected metatable.
+type protectedMeta struct{ t, mt *lua.LTable }
 
 var (
 	errCycle = errors.New("a table that contains itself cannot be converted")
