@@ -71,6 +71,7 @@ func (d *deadline) arm(parent context.Context, timeout time.Duration) {
 	}
 	d.parent, d.at, d.limit = parent, now.Add(timeout), timeout
 	d.armedAt.Store(now.UnixNano())
+	memory.callStarted()
 	d.measuredAt.Store(0)
 	d.size.Store(-1)
 	at := int64(now.Sub(clockEpoch) + timeout) // monoNow's scale, without reading the clock again

@@ -20,7 +20,8 @@ import (
 //
 //   - the library functions that make one large value at once (string.rep, table.concat,
 //     string.format) refuse, before allocating, a value over a quarter of the limit (boundValues);
-//   - a sampler reads the heap every few milliseconds. Past a quarter of the limit it sounds the
+//   - a sampler reads the heap every few milliseconds while calls run (it sleeps once none has run
+//     for a second, until one starts). Past a quarter of the limit it sounds the
 //     alarm: every running call then measures what it holds (luaState.held) at its next Lua
 //     instruction, and again every remeasure, and one that holds half the limit ends itself. It
 //     has to be the call itself: copying a string of hundreds of megabytes cannot be interrupted,
@@ -44,17 +45,29 @@ type memoryGuard struct {
 	log   atomic.Pointer[zap.Logger]
 	start sync.Once
 
+	// The sampler sleeps (parked) once no call has been seen running for idleBeforePark, until a
+	// call starts (wake): an idle server read its heap 200 times a second for nothing.
+	parked atomic.Bool
+	wake   chan struct{}
+
 	mu     sync.Mutex
 	states map[*deadline]struct{} // every live Lua state's deadline
 }
 
-var memory = &memoryGuard{states: map[*deadline]struct{}{}}
+var memory = newMemoryGuard()
+
+func newMemoryGuard() *memoryGuard {
+	return &memoryGuard{states: map[*deadline]struct{}{}, wake: make(chan struct{}, 1)}
+}
 
 // errMemoryLimit ends the call the guard chose.
 var errMemoryLimit = errors.New("memory limit")
 
-// memoryCheck is how often the heap is read.
+// memoryCheck is how often the heap is read while calls run.
 const memoryCheck = 5 * time.Millisecond
+
+// idleBeforePark is how long the sampler goes on reading the heap with no call seen running.
+const idleBeforePark = time.Second
 
 // use sets the limit and starts the sampler, once.
 func (g *memoryGuard) use(limit uint64, log *zap.Logger) {
@@ -102,8 +115,15 @@ func heap() uint64 {
 
 func (g *memoryGuard) watch() {
 	over := false
+	idle := 0 // readings in a row with no call running
 	for {
 		time.Sleep(memoryCheck)
+		if g.running() {
+			idle = 0
+		} else if idle++; !over && idle >= int(idleBeforePark/memoryCheck) {
+			g.park()
+			idle = 0
+		}
 		limit := g.limit.Load()
 		used := heap()
 		g.alarm.Store(limit > 0 && used > limit/4)
@@ -116,6 +136,34 @@ func (g *memoryGuard) watch() {
 			// Back under the limit: give the system what the ended calls held.
 			over = false
 			debug.FreeOSMemory()
+		}
+	}
+}
+
+// running tells whether a call runs on any state.
+func (g *memoryGuard) running() bool {
+	busy := false
+	g.each(func(d *deadline) { busy = busy || d.armedAt.Load() != 0 })
+	return busy
+}
+
+// park waits until a call starts, unless one runs already. A call publishes its start (armedAt)
+// before it looks at parked (callStarted), and park sets parked before it looks for running
+// calls: a call starting meanwhile is seen by one side or the other.
+func (g *memoryGuard) park() {
+	g.parked.Store(true)
+	if !g.running() {
+		<-g.wake
+	}
+	g.parked.Store(false)
+}
+
+// callStarted wakes the sampler if it sleeps; a call's deadline calls it once armed.
+func (g *memoryGuard) callStarted() {
+	if g.parked.Load() {
+		select {
+		case g.wake <- struct{}{}:
+		default: // woken already
 		}
 	}
 }

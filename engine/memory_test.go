@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/msgscript/msgscript/internal/testbin"
 )
@@ -22,26 +23,33 @@ func TestMemoryBombs(t *testing.T) {
 	cases := []struct {
 		bombs []string
 		want  map[string]string // bomb -> what its error says
+		idle  string            // how long the engine idles first
 	}{
-		{[]string{"rep", "width"}, map[string]string{"rep": "string.rep: a string of 2147483648 x 1 bytes is over", "width": "invalid format (width or precision too long)"}},
-		{[]string{"concat"}, map[string]string{"concat": "concatenation: the string would be over 67108864 bytes"}},
+		{[]string{"rep", "width"}, map[string]string{"rep": "string.rep: a string of 2147483648 x 1 bytes is over", "width": "invalid format (width or precision too long)"}, ""},
+		{[]string{"concat"}, map[string]string{"concat": "concatenation: the string would be over 67108864 bytes"}, ""},
 		// One value of gigabytes at once, from a big string (see membomb); one bomb per child, as
 		// three 60 MiB strings at once would meet the memory limit before the value bound.
-		{[]string{"format"}, map[string]string{"format": "string.format: the string would be over 67108864 bytes"}},
-		{[]string{"concat40"}, map[string]string{"concat40": "concatenation: the string would be over 67108864 bytes"}},
-		{[]string{"json"}, map[string]string{"json": "the table would convert to more than 67108864 bytes"}},
+		{[]string{"format"}, map[string]string{"format": "string.format: the string would be over 67108864 bytes"}, ""},
+		{[]string{"concat40"}, map[string]string{"concat40": "concatenation: the string would be over 67108864 bytes"}, ""},
+		{[]string{"json"}, map[string]string{"json": "the table would convert to more than 67108864 bytes"}, ""},
 		{[]string{"gsub", "regsub", "template"}, map[string]string{
 			"gsub":     "the result would be over 67108864 bytes",
 			"regsub":   "re.gsub: the result would be over 67108864 bytes",
-			"template": "a table that contains itself cannot be converted"}},
-		{[]string{"table"}, nil},
-		{[]string{"coroutines"}, nil},
-		{[]string{"global"}, nil},
-		{[]string{"table", "table#2", "coroutines"}, nil}, // three at once
+			"template": "a table that contains itself cannot be converted"}, ""},
+		{[]string{"table"}, nil, ""},
+		{[]string{"coroutines"}, nil, ""},
+		{[]string{"global"}, nil, ""},
+		{[]string{"table", "table#2", "coroutines"}, nil, ""}, // three at once
+		// After the heap's sampler went to sleep with no call running, the bomb's call wakes it.
+		{[]string{"table"}, nil, "1500ms"},
 	}
 	for _, c := range cases {
-		t.Run(strings.Join(c.bombs, "+"), func(t *testing.T) {
-			cmd := exec.Command(bin, append([]string{"-limit", "268435456", "-as", "4294967296"}, c.bombs...)...)
+		t.Run(strings.Join(c.bombs, "+")+c.idle, func(t *testing.T) {
+			args := []string{"-limit", "268435456", "-as", "4294967296"}
+			if c.idle != "" {
+				args = append(args, "-idle", c.idle)
+			}
+			cmd := exec.Command(bin, append(args, c.bombs...)...)
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
 			out, err := cmd.Output()
@@ -73,5 +81,43 @@ func TestMemoryBombs(t *testing.T) {
 				t.Errorf("the child holds %d MiB after the bombs: the memory was not given back", r.RSSAfter>>20)
 			}
 		})
+	}
+}
+
+// The heap's sampler sleeps while no call runs, and a call starting wakes it; a call already
+// running keeps it awake.
+func TestMemoryGuardSleepsUntilACallStarts(t *testing.T) {
+	g := newMemoryGuard()
+	d := &deadline{}
+	g.add(d)
+	// parked runs park, and closes what it returns once park does.
+	parked := func() chan struct{} {
+		woke := make(chan struct{})
+		go func() {
+			g.park()
+			close(woke)
+		}()
+		return woke
+	}
+	d.armedAt.Store(1) // a call runs
+	select {
+	case <-parked():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the sampler slept while a call ran")
+	}
+	d.armedAt.Store(0)
+	woke := parked()
+	eventually(t, "the sampler asleep", g.parked.Load)
+	select {
+	case <-woke:
+		t.Fatal("the sampler woke with no call")
+	default:
+	}
+	d.armedAt.Store(1)
+	g.callStarted()
+	select {
+	case <-woke:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a call started and the sampler slept on")
 	}
 }

@@ -57,6 +57,7 @@ type report struct {
 func main() {
 	limit := flag.Uint64("limit", 256<<20, "the engine's memory limit, in bytes")
 	as := flag.Uint64("as", 3<<30, "the address space limit, in bytes (0: none)")
+	idle := flag.Duration("idle", 0, "how long the engine idles, loaded, before the bombs go off")
 	flag.Parse()
 	if *as > 0 {
 		if err := syscall.Setrlimit(syscall.RLIMIT_AS, &syscall.Rlimit{Cur: *as, Max: *as}); err != nil {
@@ -77,6 +78,7 @@ func main() {
 	}
 	reg := engine.NewRegistry(engine.Options{MemoryLimit: *limit, Timeout: 60 * time.Second, Preload: []engine.Preloader{preload}})
 	reg.Replace(batch)
+	time.Sleep(*idle) // long enough, the memory guard's sampler sleeps until a call starts
 
 	r := report{Bombs: map[string]string{}}
 	var mu sync.Mutex
