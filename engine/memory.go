@@ -20,9 +20,9 @@ import (
 //
 //   - the library functions that make one large value at once (string.rep, table.concat,
 //     string.format) refuse, before allocating, a value over a quarter of the limit (boundValues);
-//   - a sampler reads the heap every few milliseconds while calls run (it sleeps once none has run
-//     for a second, until one starts). Past a quarter of the limit it sounds the
-//     alarm: every running call then measures what it holds (luaState.held) at its next Lua
+//   - a sampler reads the heap every few milliseconds while calls run (it sleeps once none has
+//     run for a second, until one starts). Past a quarter of the limit it sounds the alarm:
+//     every running call then measures what it holds (luaState.held) at its next Lua
 //     instruction, and again every remeasure, and one that holds half the limit ends itself. It
 //     has to be the call itself: copying a string of hundreds of megabytes cannot be interrupted,
 //     and stops the other goroutines, the sampler's included, when the garbage collector needs

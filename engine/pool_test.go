@@ -97,12 +97,7 @@ func TestAStateCarriesNothingToTheNextScript(t *testing.T) {
 // at once make five states; when they end, two stay idle and the others are closed, and calls of
 // other scripts afterwards take those two rather than make more.
 func TestIdleStatesAreBoundedAcrossScripts(t *testing.T) {
-	var made atomic.Int64
-	preload, holding, open := counted(&made)
-	reg := NewRegistry(Options{IdleStates: 2, Preload: []Preloader{preload}})
-	t.Cleanup(reg.Close)
-	reg.Replace(manyScripts(10, holdsWhenAsked))
-	wg := holdCalls(t, reg, 5, holding)
+	reg, made, open, wg := holdingStates(t, 2, 5)
 	open()
 	wg.Wait()
 	if n := made.Load(); n != 5 {
@@ -134,12 +129,7 @@ func TestIdleStatesAreBoundedAcrossScripts(t *testing.T) {
 // another take the states idle rather than make new ones (made and closed again, ~200 µs each,
 // as calls at once rose and fell).
 func TestStatesMadeStayWithinTheBound(t *testing.T) {
-	var made atomic.Int64
-	preload, holding, open := counted(&made)
-	reg := NewRegistry(Options{IdleStates: 4, Preload: []Preloader{preload}})
-	t.Cleanup(reg.Close)
-	reg.Replace(manyScripts(10, holdsWhenAsked))
-	wg := holdCalls(t, reg, 3, holding)
+	reg, made, open, wg := holdingStates(t, 4, 3)
 	t.Cleanup(wg.Wait)
 	t.Cleanup(open)
 	for round := range 3 {
@@ -158,6 +148,18 @@ func TestStatesMadeStayWithinTheBound(t *testing.T) {
 // holdsWhenAsked is the text of scripts whose calls wait in hold() when their subject ends in
 // "held" (see counted).
 const holdsWhenAsked = "function OnMessage(s, p) if s:find('held') then hold() end return 'ok' end\n"
+
+// holdingStates is a registry of ten scripts funcs.s0 to funcs.s9 (bound of idle states: idle)
+// (holdsWhenAsked), where calls of the first held scripts wait in hold() until open; it returns
+// once they all wait, with the count of states made and what the held calls' end waits on.
+func holdingStates(t *testing.T, idle, held int) (reg *Registry, made *atomic.Int64, open func(), wg *sync.WaitGroup) {
+	made = new(atomic.Int64)
+	preload, holding, open := counted(made)
+	reg = NewRegistry(Options{IdleStates: idle, Preload: []Preloader{preload}})
+	t.Cleanup(reg.Close)
+	reg.Replace(manyScripts(10, holdsWhenAsked))
+	return reg, made, open, holdCalls(t, reg, held, holding)
+}
 
 // holdCalls starts calls of funcs.s0 to funcs.s<n-1> that wait in hold(), and returns once they all
 // wait.
