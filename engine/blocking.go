@@ -53,7 +53,8 @@ func watchBlocking(L *lua.LState) {
 	baseWrap := wrap.GFunction
 	co.RawSetString("wrap", L.NewFunction(func(L *lua.LState) int {
 		// gopher-lua's wrap returns a function that resumes its thread, an upvalue; the wrapper
-		// returned instead holds both and resumes the same way.
+		// returned instead holds both as its upvalues (where the memory guard finds the thread)
+		// and resumes the same way.
 		if baseWrap(L) != 1 {
 			return 0
 		}
@@ -62,14 +63,14 @@ func watchBlocking(L *lua.LState) {
 			return 1
 		}
 		th, _ := inner.Upvalues[0].Value().(*lua.LState)
-		L.Replace(-1, L.NewFunction(func(L *lua.LState) int {
+		L.Replace(-1, L.NewClosure(func(L *lua.LState) int {
 			return resumeWith(L, th, func(L *lua.LState) int {
 				nargs := L.GetTop()
 				L.Insert(inner, 1)
 				L.Call(nargs, lua.MultRet)
 				return L.GetTop()
 			})
-		}))
+		}, inner.Upvalues[0].Value(), inner))
 		return 1
 	}))
 }

@@ -10,7 +10,8 @@ import (
 )
 
 // boundValues makes the library functions that build one value at once refuse, before
-// allocating, one over the memory guard's bound (a quarter of the memory limit): string.rep,
+// allocating, one over the memory guard's bound (a quarter of the memory limit), or one there
+// is no room for under the limit (see memoryGuard.admit): string.rep,
 // table.concat and string.format by the size they would make (string.format("%s%s...", big,
 // big...) asked Go for 4 GB at once), and string.format's widths and precisions, at most two
 // digits as in Lua ("%2000000000d" would otherwise ask Go for 2 GB). A value too large for
@@ -22,7 +23,9 @@ func boundValues(L *lua.LState) {
 	luapattern.Install(L, luapattern.Limits{MaxResult: memory.maxValue})
 	// What the compiled chunks' concatenations call (see concat).
 	L.SetGlobal(concatName, L.NewFunction(concat))
-	wrap := func(lib, name string, check func(L *lua.LState)) {
+	// check raises an error for a value over the bound and returns the size of the value the
+	// function is about to make, which must then be admitted (see memoryGuard.admit).
+	wrap := func(lib, name string, check func(L *lua.LState) int) {
 		t, ok := L.GetGlobal(lib).(*lua.LTable)
 		if !ok {
 			return
@@ -33,17 +36,25 @@ func boundValues(L *lua.LState) {
 		}
 		base := fn.GFunction
 		t.RawSetString(name, L.NewFunction(func(L *lua.LState) int {
-			check(L)
+			size := check(L)
+			if err := memory.admit(size); err != nil {
+				L.RaiseError("%s.%s: %v", lib, name, err)
+			}
+			defer memory.admitted(size)
 			return base(L)
 		}))
 	}
-	wrap("string", "rep", func(L *lua.LState) {
+	wrap("string", "rep", func(L *lua.LState) int {
 		s, n := L.CheckString(1), L.CheckInt64(2)
-		if n > 0 && int64(len(s)) > 0 && (n > int64(memory.maxValue()) || int64(len(s))*n > int64(memory.maxValue())) {
+		if n <= 0 || len(s) == 0 {
+			return 0
+		}
+		if n > int64(memory.maxValue()) || int64(len(s))*n > int64(memory.maxValue()) {
 			L.RaiseError("string.rep: a string of %d x %d bytes is over %s", n, len(s), valueBound())
 		}
+		return len(s) * int(n)
 	})
-	wrap("table", "concat", func(L *lua.LState) {
+	wrap("table", "concat", func(L *lua.LState) int {
 		t := L.CheckTable(1)
 		sep := L.OptString(2, "")
 		i, j := L.OptInt(3, 1), L.OptInt(4, t.Len())
@@ -64,8 +75,9 @@ func boundValues(L *lua.LState) {
 				L.RaiseError("table.concat: the string would be over %s", valueBound())
 			}
 		}
+		return size
 	})
-	wrap("string", "format", func(L *lua.LState) {
+	wrap("string", "format", func(L *lua.LState) int {
 		format := L.CheckString(1)
 		if err := checkFormat(format); err != nil {
 			L.RaiseError("%v", err)
@@ -81,6 +93,7 @@ func boundValues(L *lua.LState) {
 		if size > memory.maxValue() {
 			L.RaiseError("string.format: the string would be over %s", valueBound())
 		}
+		return size
 	})
 }
 

@@ -26,7 +26,7 @@ func boundConcatenations(chunk []ast.Stmt) []ast.Stmt {
 
 // concat is what the rewritten chunks call: a .. b .. c as Lua does it, from the right, with
 // __concat for operands that are neither strings nor numbers, once its size is known to be under
-// the memory guard's bound for one value.
+// the memory guard's bound for one value and admitted.
 func concat(L *lua.LState) int {
 	n := L.GetTop()
 	size, plain := 0, true
@@ -42,6 +42,12 @@ func concat(L *lua.LState) int {
 	}
 	if size > memory.maxValue() {
 		L.RaiseError("concatenation: the string would be over %s", valueBound())
+	}
+	if size >= admitFrom {
+		if err := memory.admit(size); err != nil {
+			L.RaiseError("concatenation: %v", err)
+		}
+		defer memory.admitted(size)
 	}
 	if plain {
 		var b strings.Builder

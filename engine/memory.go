@@ -19,16 +19,18 @@ import (
 // So:
 //
 //   - the library functions that make one large value at once (string.rep, table.concat,
-//     string.format) refuse, before allocating, a value over a quarter of the limit (boundValues);
+//     string.format, concatenations) refuse, before allocating, a value over a quarter of the
+//     limit (boundValues), or one there is no room for under the limit (admit);
 //   - a sampler reads the heap every few milliseconds while calls run (it sleeps once none has
 //     run for a second, until one starts). Past a quarter of the limit it sounds the alarm:
 //     every running call then measures what it holds (luaState.held) at its next Lua
-//     instruction, and again every remeasure, and one that holds half the limit ends itself. It
-//     has to be the call itself: copying a string of hundreds of megabytes cannot be interrupted,
-//     and stops the other goroutines, the sampler's included, when the garbage collector needs
-//     them all; the call's next instruction comes before the sampler's next reading. A string
-//     that doubles is stopped before its next doubling. (While the alarm is on, every Lua
-//     instruction reads the clock: a few percent on CPU-bound scripts.)
+//     instruction, and again every remeasure, and one that holds half the limit ends itself
+//     (less once the heap is over the limit: selfBound). It has to be the call itself: copying
+//     a string of hundreds of megabytes cannot be interrupted, and stops the other goroutines,
+//     the sampler's included, when the garbage collector needs them all; the call's next
+//     instruction comes before the sampler's next reading. A string that doubles is stopped
+//     before its next doubling. (While the alarm is on, every Lua instruction reads the clock: a
+//     few percent on CPU-bound scripts.)
 //   - past the limit, the guard ends the running call that holds the most (when it holds an
 //     eighth of the limit at least), else, after memoryWait, the longest running of those that
 //     could not measure themselves (a call inside one long instruction), unless a garbage
@@ -44,11 +46,23 @@ type memoryGuard struct {
 	alarm atomic.Bool // the heap is over a quarter of the limit: running calls measure themselves
 	log   atomic.Pointer[zap.Logger]
 	start sync.Once
+	// goLimit is Go's soft memory limit before the guard first set it.
+	goLimit int64
 
 	// The sampler sleeps (parked) once no call has been seen running for idleBeforePark, until a
 	// call starts (wake): an idle server read its heap 200 times a second for nothing.
 	parked atomic.Bool
 	wake   chan struct{}
+
+	// The heap's last reading for the running calls (see heapNow), and when (monoNow).
+	heapRead atomic.Uint64
+	heapAt   atomic.Int64
+
+	// Admissions of large values (see admit): what the values admitted and being made add up
+	// to; when the garbage was last collected for one (monoNow), collecting held meanwhile.
+	making     atomic.Int64
+	collected  atomic.Int64
+	collecting sync.Mutex
 
 	mu     sync.Mutex
 	states map[*deadline]struct{} // every live Lua state's deadline
@@ -69,11 +83,23 @@ const memoryCheck = 5 * time.Millisecond
 // idleBeforePark is how long the sampler goes on reading the heap with no call seen running.
 const idleBeforePark = time.Second
 
-// use sets the limit and starts the sampler, once.
+// use sets the limit and starts the sampler, once. It also gives the limit to Go's garbage
+// collector as its soft limit, when lower than the one in force (GOMEMLIMIT, or Caddy's share of
+// the machine's memory): the collector then keeps the garbage from taking the heap over the
+// limit while what is live fits under it, where, by default, it let the heap grow to twice what
+// is live, and the guard ended calls for garbage.
 func (g *memoryGuard) use(limit uint64, log *zap.Logger) {
 	g.limit.Store(limit)
 	g.log.Store(log)
-	g.start.Do(func() { go g.watch() })
+	g.start.Do(func() {
+		g.goLimit = debug.SetMemoryLimit(-1)
+		go g.watch()
+	})
+	if limit > 0 && limit < uint64(g.goLimit) {
+		debug.SetMemoryLimit(int64(limit))
+	} else {
+		debug.SetMemoryLimit(g.goLimit)
+	}
 }
 
 // maxValue is the largest single value a library function may make.
@@ -187,7 +213,7 @@ func (g *memoryGuard) endOne(used, limit uint64) {
 		case selfEnded != nil:
 			g.ended(selfEnded, used, limit)
 			return
-		case biggest != nil && biggest.size.Load() >= g.selfBound()/4:
+		case biggest != nil && biggest.size.Load() >= g.bigCall():
 			g.ended(biggest, used, limit)
 			return
 		case fresh && waited >= 2*remeasure:
@@ -254,9 +280,42 @@ func (g *memoryGuard) ended(victim *deadline, used, limit uint64) {
 	runtime.GC() // what it held, out of the next reading
 }
 
-// selfBound is what a call may hold before it ends itself while the heap is over the limit.
+// selfBound is what a call may hold before it ends itself: half the limit while the heap is
+// under the limit; past it, the less the further over the limit the heap is, down to
+// minSelfBound at a quarter over. With one bound for all, many calls each under it (each
+// bound, under attack, to half the limit) together held gigabytes before one of them ended.
 func (g *memoryGuard) selfBound() int64 {
-	return int64(g.limit.Load() / 2)
+	limit := int64(g.limit.Load())
+	over := int64(g.heapNow()) - limit
+	if over <= 0 {
+		return limit / 2
+	}
+	span := limit / 4
+	if over >= span {
+		return min(minSelfBound, limit/2)
+	}
+	return max(2*(span-over), min(minSelfBound, limit/2)) // limit/2 at over 0, falling linearly
+}
+
+// minSelfBound is what a call may hold while the heap is a quarter over the limit or more.
+const minSelfBound = 1 << 20
+
+// bigCall is what a call must hold for the guard to end it first, when the heap is over the limit.
+func (g *memoryGuard) bigCall() int64 {
+	return int64(g.limit.Load() / 8)
+}
+
+// heapNow is heap, read at most once a millisecond: every running call asks for it while the
+// alarm is on, and the runtime's metrics are read under a lock of their own.
+func (g *memoryGuard) heapNow() uint64 {
+	now := monoNow()
+	if at := g.heapAt.Load(); at != 0 && now-at < int64(time.Millisecond) {
+		return g.heapRead.Load()
+	}
+	used := heap()
+	g.heapRead.Store(used)
+	g.heapAt.Store(now)
+	return used
 }
 
 // memoryLimitError is the message of a call the guard ended.

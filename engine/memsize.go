@@ -5,9 +5,10 @@ import (
 )
 
 // held estimates the memory the call in progress on st holds: what its environment, the locals
-// and functions of its stack and what a call wrote into the shared libraries reach. It counts up
-// to budget and stops there, so that it costs little on a large call: a call that holds the budget
-// is large enough to tell. It must run on the goroutine running the call (see deadline.Done).
+// and functions of its stack (the coroutines it resumes among them), and what a call wrote into the
+// shared libraries reach. It counts up to budget and stops there, so that it costs little on a
+// large call: a call that holds the budget is large enough to tell. It must run on the goroutine
+// running the call (see deadline.Done).
 func (st *luaState) held(budget int64) int64 {
 	s := &sizer{budget: budget}
 	if st.env != nil {
@@ -18,23 +19,7 @@ func (st *luaState) held(budget int64) int64 {
 			s.add(p, 0)
 		}
 	}
-	L := st.L
-	for level := 0; s.used < s.budget; level++ {
-		dbg, ok := L.GetStack(level)
-		if !ok {
-			break
-		}
-		for i := 1; ; i++ {
-			name, v := L.GetLocal(dbg, i)
-			if name == "" {
-				break
-			}
-			s.add(v, 0)
-		}
-		if fn, err := L.GetInfo("f", dbg, lua.LNil); err == nil {
-			s.add(fn, 0)
-		}
-	}
+	s.stack(st.L, 0)
 	return min(s.used, s.budget)
 }
 
@@ -62,7 +47,8 @@ func (s *sizer) add(v lua.LValue, depth int) {
 			s.add(uv.Value(), depth+1)
 		}
 	case *lua.LState:
-		s.used += 16 << 10 // a coroutine: its own stack and call frames
+		s.used += 16 << 10 // a coroutine: its own stack and call frames, and what they reach
+		s.stack(v, depth+1)
 	default:
 		s.used += 16
 	}
@@ -94,5 +80,25 @@ func (s *sizer) table(t *lua.LTable, depth int) {
 		s.add(k, depth+1)
 		s.add(v, depth+1)
 		key = k
+	}
+}
+
+// stack adds the locals and the function of each frame of L's stack.
+func (s *sizer) stack(L *lua.LState, depth int) {
+	for level := 0; s.used < s.budget; level++ {
+		dbg, ok := L.GetStack(level)
+		if !ok {
+			return
+		}
+		for i := 1; ; i++ {
+			name, v := L.GetLocal(dbg, i)
+			if name == "" {
+				break
+			}
+			s.add(v, depth)
+		}
+		if fn, err := L.GetInfo("f", dbg, lua.LNil); err == nil {
+			s.add(fn, depth)
+		}
 	}
 }

@@ -45,6 +45,17 @@ var bombs = map[string]string{
 	"table":      `local t = {} while true do t[#t + 1] = {1, 2, 3} end`,
 	"coroutines": `local t = {} for i = 1, 200000 do t[i] = coroutine.create(function() end) end while true do t[#t + 1] = coroutine.create(function() end) end`,
 	"global":     `big = {} for i = 1, 1e9 do big[i] = "item " .. i end`,
+	// Many of these at once: each call alone stays under what one call may hold until the heap is
+	// far over the limit.
+	"pairs":       `local t, i = {}, 0 while true do i = i + 1 t[i] = {i, tostring(i)} end`,
+	"cowrap":      `coroutine.wrap(function() local t, i = {}, 0 while true do i = i + 1 t[i] = {i, tostring(i)} end end)()`,
+	"cosuspended": `local all = {} while true do local co = coroutine.wrap(function() local t = {} for i = 1, 1000 do t[i] = {i} end coroutine.yield() end) co() all[#all + 1] = co end`,
+	"coresume":    `local ok, err = coroutine.resume(coroutine.create(function() local t, i = {}, 0 while true do i = i + 1 t[i] = {i, tostring(i)} end end)) error(err, 0)`,
+	"reps":        `local t = {} for i = 1, 1000 do t[i] = string.rep(string.char(65 + i % 26), 60 * 2^20) end`,
+	"grows":       `local x, t, i = string.rep("y", 30 * 2^20), {}, 0 while true do i = i + 1 t[i] = x .. i end`,
+	// No bomb: two of these at once hold 200 MiB, under the limit, while they make a few hundred
+	// MiB of garbage in small tables; neither must be ended.
+	"keeper": `local big = {} for i = 1, 2 do big[i] = string.rep(string.char(96 + i), 50 * 2^20) end for i = 1, 3e6 do local g = {i, i} end return "kept " .. #big[1] + #big[2]`,
 }
 
 type report struct {
@@ -52,6 +63,7 @@ type report struct {
 	HelloOK     int64             `json:"hello_ok"`
 	HelloFailed int64             `json:"hello_failed"`
 	RSSAfter    uint64            `json:"rss_after"` // bytes, after the bombs ended
+	RSSPeak     uint64            `json:"rss_peak"`  // bytes, the most the process held
 }
 
 func main() {
@@ -120,7 +132,7 @@ func main() {
 	reg.Close()
 	runtime.GC()
 	debug.FreeOSMemory()
-	r.RSSAfter = rss()
+	r.RSSAfter, r.RSSPeak = status("VmRSS:"), status("VmHWM:")
 	_ = json.NewEncoder(os.Stdout).Encode(r)
 }
 
@@ -130,11 +142,12 @@ func script(name, subject, body string) store.Event {
 		Source: []byte("function OnMessage(s, p)\n" + body + "\nend\n"), Origin: name + ".lua"}}
 }
 
-// rss is the process's resident memory, from /proc/self/status.
-func rss() uint64 {
+// status is a size in bytes from /proc/self/status: field VmRSS: is the process's resident
+// memory, VmHWM: the most it held.
+func status(field string) uint64 {
 	b, _ := os.ReadFile("/proc/self/status")
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 			return kb << 10
 		}
