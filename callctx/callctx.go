@@ -51,12 +51,20 @@ func Read(m *nats.Msg) (timeout time.Duration, depth int) {
 			timeout = d
 		}
 	}
+	return timeout, ReadDepth(m)
+}
+
+// ReadDepth returns the depth m's headers say (0 when they do not, or say nonsense).
+func ReadDepth(m *nats.Msg) int {
+	if m.Header == nil {
+		return 0
+	}
 	if v := m.Header.Get(HeaderDepth); v != "" {
 		if n, err := strconv.Atoi(v); err == nil && n > 0 {
-			depth = n
+			return n
 		}
 	}
-	return timeout, depth
+	return 0
 }
 
 // Pass sets the depth of m, a message sent during the call of ctx: one more hop than the call.

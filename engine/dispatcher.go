@@ -50,6 +50,7 @@ type dispatcher struct {
 	ready      []*subjectQueue // subjects with messages waiting and a call to spare, in turn
 	turnCalls  int             // slots the triggers hold, at most turnCap (turns.go)
 	turnCap    int
+	reserves   []int           // by depth, the slots a message leaves free (nested.go)
 	parked     []*subjectQueue // triggers' queues waiting for turnCalls to go below turnCap
 
 	mu       sync.Mutex
@@ -77,7 +78,7 @@ func newDispatcher(nc *nats.Conn, reg *Registry, opts *Options) *dispatcher {
 		queues: map[string]*subjectQueue{},
 		subs:   map[string]*subscription{},
 		shrink: make(chan struct{}), promote: make(chan struct{}, 1), idleCap: minIdle,
-		turnCap: turnCapOf(opts),
+		turnCap: turnCapOf(opts), reserves: reservesOf(opts),
 	}
 	d.decay = time.AfterFunc(time.Hour, d.decayIdle)
 	d.decay.Stop()
@@ -179,7 +180,7 @@ func (d *dispatcher) load() (inFlight, waiting int) {
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
 	for _, q := range d.queues {
-		waiting += len(q.waiting) - q.head
+		waiting += q.backlog()
 	}
 	return len(d.slots), waiting + len(d.msgs)
 }

@@ -33,7 +33,7 @@ func (d *dispatcher) turnQueue(name string) *subjectQueue {
 func (d *dispatcher) awaitSlot(q *subjectQueue) chan struct{} {
 	granted := make(chan struct{}, 1)
 	d.wmu.Lock()
-	if len(d.ready) == 0 && d.turnCalls < d.turnCap && d.acquire() {
+	if len(d.ready) == 0 && d.turnCalls < d.turnCap && d.acquire(0) {
 		d.turnCalls++
 		d.wmu.Unlock()
 		granted <- struct{}{}
@@ -88,16 +88,17 @@ func (d *dispatcher) unpark() {
 	}
 }
 
-// takeTurn serves q, first in d.ready with a trigger waiting: it hands that trigger a free slot
-// or, when the triggers hold their cap, parks q until one of their calls ends. It reports false,
-// leaving q first, when no slot is free; under wmu.
-func (d *dispatcher) takeTurn(q *subjectQueue) bool {
+// takeTurn serves q, the i-th in d.ready, with a trigger waiting: it hands that trigger a free
+// slot or, when the triggers hold their cap, parks q until one of their calls ends. It reports
+// false, leaving q in its place, when no slot is free for it (a trigger's call is a client's,
+// depth 0: see nested.go); under wmu.
+func (d *dispatcher) takeTurn(i int) bool {
+	q := d.ready[i]
 	atCap := d.turnCalls >= d.turnCap
-	if !atCap && !d.acquire() {
+	if !atCap && !d.acquire(0) {
 		return false
 	}
-	d.ready = d.ready[1:]
-	q.ready = false
+	d.unready(i)
 	if atCap {
 		q.parked = true
 		d.parked = append(d.parked, q)

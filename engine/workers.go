@@ -1,10 +1,13 @@
 package engine
 
 import (
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
+
+	"github.com/msgscript/msgscript/callctx"
 )
 
 // The core NATS messages of every subscription arrive on one channel (dispatcher.msgs), where one
@@ -32,8 +35,8 @@ import (
 type subjectQueue struct {
 	pattern    string
 	running    int
-	waiting    []*nats.Msg // oldest first, from head
-	head       int
+	waiting    backlog         // clients' messages (depth 0)
+	nested     backlog         // messages scripts sent (depth 1 and more), run first (see nested.go)
 	turns      []chan struct{} // triggers waiting for a slot, in a trigger's own queue (turns.go)
 	parked     bool            // a trigger's queue waiting for the triggers to hold less than their cap
 	ready      bool            // in dispatcher.ready
@@ -187,7 +190,7 @@ func (d *dispatcher) take(m *nats.Msg) {
 	d.idle--
 	d.listening = false
 	q := d.queueOf(m.Sub.Subject)
-	if q.running >= d.opts.MaxConcurrentPerSubject || q.ready || !d.acquire() {
+	if q.running >= d.opts.MaxConcurrentPerSubject || q.ready || !d.acquire(callctx.ReadDepth(m)) {
 		// Its subject is at its share, or others wait before it, or every slot is taken.
 		d.enqueue(q, m)
 		d.wmu.Unlock()
@@ -200,8 +203,12 @@ func (d *dispatcher) take(m *nats.Msg) {
 	d.run(q, m)
 }
 
-// acquire takes one of the slots of all calls if one is free; under wmu.
-func (d *dispatcher) acquire() bool {
+// acquire takes one of the slots of all calls for a message of depth, if one is free beyond those
+// kept for deeper ones (see nested.go); under wmu.
+func (d *dispatcher) acquire(depth int) bool {
+	if d.opts.MaxConcurrent-len(d.slots) <= d.reserve(depth) {
+		return false
+	}
 	select {
 	case d.slots <- struct{}{}:
 		return true
@@ -229,7 +236,7 @@ func (d *dispatcher) run(q *subjectQueue, m *nats.Msg) {
 	d.handle(q.pattern, m)
 	d.wmu.Lock()
 	q.running--
-	if q.head < len(q.waiting) && !q.ready {
+	if q.backlog() > 0 && !q.ready {
 		d.markReady(q)
 	}
 	d.forget(q)
@@ -237,34 +244,40 @@ func (d *dispatcher) run(q *subjectQueue, m *nats.Msg) {
 	<-d.slots
 }
 
-// nextWaiting takes the oldest waiting message of the next ready subject, when a slot is free;
-// nil when none can run. Triggers met on the way get their slot.
+// nextWaiting takes the next message of the next ready subject that may take a free slot; nil
+// when none can run. Triggers met on the way get their slot. A subject whose next message may
+// not take the slots kept for deeper calls (nested.go) stays in its place for the next slot.
 func (d *dispatcher) nextWaiting() (*subjectQueue, *nats.Msg) {
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
-	for len(d.ready) > 0 {
-		q := d.ready[0]
+	for i := 0; i < len(d.ready); {
+		q := d.ready[i]
 		if len(q.turns) > 0 {
 			// A trigger's turn (turns.go); this worker then looks further.
-			if !d.takeTurn(q) {
-				return nil, nil
+			if !d.takeTurn(i) {
+				if len(d.slots) == cap(d.slots) {
+					return nil, nil
+				}
+				i++
 			}
 			continue
 		}
-		if q.running >= d.opts.MaxConcurrentPerSubject || q.head == len(q.waiting) {
+		if q.running >= d.opts.MaxConcurrentPerSubject || q.backlog() == 0 {
 			// At its share (it is ready again when one of its calls ends), or emptied by a
 			// stopping worker.
-			d.ready = d.ready[1:]
-			q.ready = false
+			d.unready(i)
 			continue
 		}
-		if !d.acquire() {
-			return nil, nil
+		if !d.acquire(callctx.ReadDepth(q.next().peek())) {
+			if len(d.slots) == cap(d.slots) {
+				return nil, nil
+			}
+			i++
+			continue
 		}
-		d.ready = d.ready[1:]
-		q.ready = false
+		d.unready(i)
 		m := q.pop()
-		if q.head < len(q.waiting) {
+		if q.backlog() > 0 {
 			d.markReady(q) // its next message comes after the other subjects' (round robin)
 		}
 		d.ensureListener() // this worker may have been the listener, or on its way to be
@@ -273,16 +286,31 @@ func (d *dispatcher) nextWaiting() (*subjectQueue, *nats.Msg) {
 	return nil, nil
 }
 
-// pop takes the oldest waiting message and counts its call as running; under wmu.
-func (q *subjectQueue) pop() *nats.Msg {
-	m := q.waiting[q.head]
-	q.waiting[q.head] = nil
-	q.head++
-	if q.head == len(q.waiting) {
-		q.waiting, q.head = q.waiting[:0], 0
+// unready takes the i-th subject out of the ready list; under wmu.
+func (d *dispatcher) unready(i int) {
+	d.ready[i].ready = false
+	if i == 0 {
+		d.ready = d.ready[1:]
+	} else {
+		d.ready = slices.Delete(d.ready, i, i+1)
 	}
+}
+
+// backlog is how many messages wait; under wmu.
+func (q *subjectQueue) backlog() int { return q.waiting.len() + q.nested.len() }
+
+// next is where the next message to run waits: the scripts' messages before the clients'.
+func (q *subjectQueue) next() *backlog {
+	if q.nested.len() > 0 {
+		return &q.nested
+	}
+	return &q.waiting
+}
+
+// pop takes the next message and counts its call as running; under wmu.
+func (q *subjectQueue) pop() *nats.Msg {
 	q.running++
-	return m
+	return q.next().pop()
 }
 
 // queueOf is the queue of a subject pattern, made on first use; under wmu.
@@ -297,7 +325,7 @@ func (d *dispatcher) queueOf(pattern string) *subjectQueue {
 
 // enqueue puts a message that cannot run yet in its subject's queue; under wmu.
 func (d *dispatcher) enqueue(q *subjectQueue, m *nats.Msg) {
-	if len(q.waiting)-q.head >= maxWaiting {
+	if q.backlog() >= maxWaiting {
 		if skipped, ok := d.dropped.allow(); ok {
 			d.log.Error("message dropped: too many wait for a slot on its subject", zap.String("subject", m.Subject),
 				zap.String("pattern", q.pattern), zap.Int("waiting", maxWaiting), zap.Int64("more_since_last_said", skipped))
@@ -305,7 +333,11 @@ func (d *dispatcher) enqueue(q *subjectQueue, m *nats.Msg) {
 		d.forget(q)
 		return
 	}
-	q.waiting = append(q.waiting, m)
+	if callctx.ReadDepth(m) > 0 {
+		q.nested.push(m)
+	} else {
+		q.waiting.push(m)
+	}
 	if !q.ready && q.running < d.opts.MaxConcurrentPerSubject {
 		d.markReady(q)
 	}
@@ -329,7 +361,7 @@ func (d *dispatcher) subscribed(pattern string, on bool) {
 // forget drops the queue of a pattern no longer subscribed, with no call running and nothing
 // waiting; under wmu.
 func (d *dispatcher) forget(q *subjectQueue) {
-	if !q.subscribed && q.running == 0 && q.head == len(q.waiting) && !q.ready {
+	if !q.subscribed && q.running == 0 && q.backlog() == 0 && !q.ready {
 		delete(d.queues, q.pattern)
 	}
 }
@@ -351,7 +383,7 @@ func (d *dispatcher) finish() {
 				var q *subjectQueue
 				var m *nats.Msg
 				for _, c := range d.queues {
-					if c.head < len(c.waiting) {
+					if c.backlog() > 0 {
 						q, m = c, c.pop()
 						break
 					}
