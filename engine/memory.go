@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -201,15 +202,31 @@ const remeasure = 10 * time.Millisecond
 // a long instruction (a large string being copied, its pages faulted in) takes a while.
 const memoryWait = time.Second
 
-// endOne ends the running call that holds the most memory.
+// endOne ends the running call that holds the most memory, or every running call when the heap
+// is far over the limit.
 func (g *memoryGuard) endOne(used, limit uint64) {
 	g.alarm.Store(true)
 	defer g.alarm.Store(false)
+	if used < limit+limit/4 {
+		// Just over: it may be garbage the collector has not reached yet (a call holding 100 MiB
+		// was ended for what others threw away).
+		runtime.GC()
+		if used = heap(); used <= limit {
+			return
+		}
+	}
 	since := time.Now()
 	for waited := time.Duration(0); waited < memoryWait; waited += time.Millisecond {
+		if used >= limit+limit/2 {
+			g.endAll(used, limit)
+			return
+		}
 		time.Sleep(time.Millisecond)
+		used = heap()
 		selfEnded, biggest, oldest, fresh := g.scan(since)
 		switch {
+		case used <= limit && selfEnded == nil:
+			return // calls that measured themselves ended
 		case selfEnded != nil:
 			g.ended(selfEnded, used, limit)
 			return
@@ -263,6 +280,32 @@ func (g *memoryGuard) scan(since time.Time) (selfEnded, biggest, oldest *deadlin
 	return selfEnded, biggest, oldest, fresh
 }
 
+// endAll ends every running call: the heap is half over the limit, and the calls that hold it do
+// not measure themselves large enough to end (what a channel, a Go buffer or a sparse table holds
+// is estimated, not counted). The process running out of memory would end them all anyway, and
+// every other call with them.
+func (g *memoryGuard) endAll(used, limit uint64) {
+	if log := g.log.Load(); log != nil {
+		log.Error("memory limit: far over it, ending every running call",
+			zap.String("heap", humanize.IBytes(used)), zap.String("memory_limit", humanize.IBytes(limit)))
+	}
+	var victims []*deadline
+	g.each(func(d *deadline) {
+		if running, _ := d.running(); running {
+			victims = append(victims, d)
+		}
+	})
+	for _, d := range victims {
+		d.endIfRunning(errMemoryLimit)
+	}
+	for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		if !slices.ContainsFunc(victims, func(d *deadline) bool { running, _ := d.running(); return running }) {
+			break
+		}
+	}
+	runtime.GC()
+}
+
 // ended ends the call (if it did not end itself), logs it, waits for it to let go of its state
 // and collects the garbage.
 func (g *memoryGuard) ended(victim *deadline, used, limit uint64) {
@@ -275,6 +318,10 @@ func (g *memoryGuard) ended(victim *deadline, used, limit uint64) {
 	for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
 		if running, _ := victim.running(); !running {
 			break
+		}
+		if used := heap(); used >= limit+limit/2 {
+			g.endAll(used, limit) // the others go on meanwhile
+			return
 		}
 	}
 	runtime.GC() // what it held, out of the next reading

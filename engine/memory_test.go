@@ -45,6 +45,17 @@ func TestMemoryBombs(t *testing.T) {
 		// (tables built in coroutines too, running or suspended), or making values of 30 and 60
 		// MiB in one piece.
 		{manyOf(8, "pairs", "cowrap", "cosuspended", "coresume", "reps", "grows"), map[string]string{"reps": anyMemoryLimit, "grows": anyMemoryLimit}, ""},
+		// Memory a call's measure of itself only estimates, 32 calls at once: an array whose
+		// first elements are small, a channel's buffer; a Go buffer, 16 at once.
+		{manyOf(32, "sparse"), nil, ""},
+		{manyOf(32, "chan"), nil, ""},
+		{manyOf(16, "builder"), map[string]string{"builder": anyMemoryLimit}, ""},
+		// Go code making large results: a template's text, which its values do not bound; 32
+		// json.encode of 59 MB at once (some may be made, the others are refused).
+		{[]string{"tplbomb"}, map[string]string{"tplbomb": "template: the text would be over 67108864 bytes"}, ""},
+		{manyOf(32, "jsonbig"), map[string]string{"jsonbig": ""}, ""},
+		// No bombs: a call holding 100 MiB while 32 others make garbage is not ended for it.
+		{append([]string{"holder"}, manyOf(32, "garbage")...), map[string]string{"holder": `"held 100"`, "garbage": `"garbage 184320000"`}, ""},
 		// No bombs: two calls hold 200 MiB between them while they make garbage; the garbage
 		// must not take the heap over the limit, where the guard would end one of them.
 		{[]string{"keeper", "keeper#2"}, map[string]string{"keeper": `"kept 104857600"`}, ""},
@@ -54,7 +65,8 @@ func TestMemoryBombs(t *testing.T) {
 	for _, c := range cases {
 		name := strings.Join(c.bombs, "+")
 		if len(c.bombs) > 3 {
-			name = fmt.Sprintf("%d_at_once", len(c.bombs))
+			first, _, _ := strings.Cut(c.bombs[0], "#")
+			name = fmt.Sprintf("%s_and_more_%d_at_once", first, len(c.bombs))
 		}
 		t.Run(name+c.idle, func(t *testing.T) {
 			args := []string{"-limit", "268435456", "-as", "4294967296"}

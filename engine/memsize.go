@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"math/rand/v2"
+
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -32,6 +34,12 @@ type sizer struct {
 
 const maxSizeDepth = 8
 
+// An array of up to maxWalked elements is walked, a larger one sampled.
+const (
+	maxWalked = 256
+	sampled   = 64
+)
+
 func (s *sizer) add(v lua.LValue, depth int) {
 	if s.used >= s.budget || depth > maxSizeDepth {
 		return
@@ -49,6 +57,18 @@ func (s *sizer) add(v lua.LValue, depth int) {
 	case *lua.LState:
 		s.used += 16 << 10 // a coroutine: its own stack and call frames, and what they reach
 		s.stack(v, depth+1)
+	case lua.LChannel:
+		s.channel(v, depth)
+	case *lua.LUserData:
+		// A Go object: what it says it holds (strings.new_builder's buffer...), and its
+		// metatable's and environment's tables.
+		s.used += 64
+		switch x := v.Value.(type) {
+		case interface{ Cap() int }:
+			s.used += int64(x.Cap())
+		case interface{ Size() int64 }:
+			s.used += x.Size()
+		}
 	default:
 		s.used += 16
 	}
@@ -59,15 +79,20 @@ func (s *sizer) table(t *lua.LTable, depth int) {
 	n := t.Len()
 	var key lua.LValue = lua.LNil
 	if n > 0 {
-		// The array part: a slot for each element, and what a sample of them holds.
+		// The array part: a slot for each element, and what they hold, or a sample of them at
+		// random places (the first ones alone were small in a table whose others held 900 KiB
+		// each).
 		s.used += int64(n) * 16
-		sample := min(n, 64)
 		before := s.used
-		for i := 1; i <= sample && s.used < s.budget; i++ {
-			s.add(t.RawGetInt(i), depth+1)
-		}
-		if sample < n {
-			s.used = before + (s.used-before)*int64(n)/int64(sample)
+		if n <= maxWalked {
+			for i := 1; i <= n && s.used < s.budget; i++ {
+				s.add(t.RawGetInt(i), depth+1)
+			}
+		} else {
+			for range sampled {
+				s.add(t.RawGetInt(1+rand.IntN(n)), depth+1)
+			}
+			s.used = before + (s.used-before)*int64(n)/sampled
 		}
 		key = lua.LNumber(n) // Next goes on with the hash part
 	}
@@ -99,6 +124,21 @@ func (s *sizer) stack(L *lua.LState, depth int) {
 		}
 		if fn, err := L.GetInfo("f", dbg, lua.LNil); err == nil {
 			s.add(fn, depth)
+		}
+	}
+}
+
+// channel adds a channel and what waits in its buffer, taken out and put back in the same order:
+// only the goroutine of the call, which measures itself, sends or receives on it.
+func (s *sizer) channel(ch lua.LChannel, depth int) {
+	s.used += 96
+	for n := len(ch); n > 0; n-- {
+		select {
+		case v := <-ch:
+			s.add(v, depth+1)
+			ch <- v
+		default:
+			return
 		}
 	}
 }

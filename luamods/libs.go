@@ -1,10 +1,8 @@
 package luamods
 
 import (
-	"fmt"
 	"time"
 
-	"github.com/cbroglie/mustache"
 	"github.com/vadv/gopher-lua-libs/base64"
 	"github.com/vadv/gopher-lua-libs/crypto"
 	"github.com/vadv/gopher-lua-libs/filepath"
@@ -17,10 +15,8 @@ import (
 	"github.com/vadv/gopher-lua-libs/strings"
 	"github.com/vadv/gopher-lua-libs/tac"
 	"github.com/vadv/gopher-lua-libs/tcp"
-	"github.com/vadv/gopher-lua-libs/template"
 	luatime "github.com/vadv/gopher-lua-libs/time"
 	"github.com/vadv/gopher-lua-libs/yaml"
-	"github.com/yuin/gluamapper"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -35,7 +31,7 @@ var libs = []Module{
 	{Name: "strings", Loader: strings.Loader},
 	{Name: "inspect", Loader: inspect.Loader},
 	{Name: "filepath", Loader: filepath.Loader, SandboxLoader: filepathSandboxLoader},
-	{Name: "template", Loader: template.Loader, SandboxLoader: templateSandboxLoader},
+	{Name: "template", Loader: templateLoader, SandboxLoader: templateSandboxLoader},
 	{Name: "yaml", Loader: yaml.Loader},
 	{Name: "crypto", Loader: crypto.Loader},
 	{Name: "base64", Loader: base64.Loader},
@@ -80,65 +76,4 @@ func filepathSandboxLoader(L *lua.LState) int {
 		mod.RawSetString(name, L.NewFunction(notInSandbox("filepath."+name)))
 	}
 	return 1
-}
-
-// templateSandboxLoader is template in a sandbox, with its API (choose, then render) and its one
-// engine, mustache, minus what reads files: render_file raises an error, and a partial
-// ({{> name}}, which mustache's default provider reads from the file "name", /etc/passwd as
-// well) fails the rendering.
-//
-//	engine, err = template.choose("mustache")
-//	text, err = engine:render(template, values)
-func templateSandboxLoader(L *lua.LState) int {
-	methods := L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
-		"render":      renderSandboxed,
-		"render_file": notInSandbox("template's render_file"),
-	})
-	meta := L.NewTable()
-	meta.RawSetString("__index", methods)
-	L.Push(L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
-		"choose": func(L *lua.LState) int {
-			if name := L.CheckString(1); name != "mustache" {
-				return fail(L, fmt.Errorf("unknown template engine: %s", name))
-			}
-			ud := L.NewUserData()
-			ud.Value = sandboxedMustache{}
-			ud.Metatable = meta
-			L.Push(ud)
-			return 1
-		},
-	}))
-	return 1
-}
-
-// sandboxedMustache marks the engine userdata of the sandbox's template module.
-type sandboxedMustache struct{}
-
-// templateValues turns a Lua table into the values of a template as gopher-lua-libs' template
-// does, so that a template renders the same in and out of a sandbox.
-var templateValues = gluamapper.NewMapper(gluamapper.Option{NameFunc: func(name string) string { return name }})
-
-// renderSandboxed is engine:render(template, values) with no partials.
-func renderSandboxed(L *lua.LState) int {
-	if _, ok := L.CheckUserData(1).Value.(sandboxedMustache); !ok {
-		L.ArgError(1, "template expected")
-	}
-	body, table := L.CheckString(2), L.CheckTable(3)
-	var values map[string]any
-	if err := templateValues.Map(table, &values); err != nil {
-		return fail(L, err)
-	}
-	out, err := mustache.RenderPartials(body, noPartials{}, values)
-	if err != nil {
-		return fail(L, err)
-	}
-	L.Push(lua.LString(out))
-	return 1
-}
-
-// noPartials is the sandbox's mustache partial provider: there are none.
-type noPartials struct{}
-
-func (noPartials) Get(name string) (string, error) {
-	return "", fmt.Errorf("template partials ({{> %s}}) are not available in msgscript's sandbox", name)
 }

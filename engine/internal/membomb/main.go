@@ -53,6 +53,16 @@ var bombs = map[string]string{
 	"coresume":    `local ok, err = coroutine.resume(coroutine.create(function() local t, i = {}, 0 while true do i = i + 1 t[i] = {i, tostring(i)} end end)) error(err, 0)`,
 	"reps":        `local t = {} for i = 1, 1000 do t[i] = string.rep(string.char(65 + i % 26), 60 * 2^20) end`,
 	"grows":       `local x, t, i = string.rep("y", 30 * 2^20), {}, 0 while true do i = i + 1 t[i] = x .. i end`,
+	// Memory the calls' measure of themselves only estimates: an array whose first elements are
+	// small, a channel's buffer, a Go buffer; and Go code making large results.
+	"sparse":  `local t = {} for i = 1, 64 do t[i] = "" end for i = 65, 4000 do t[i] = string.rep("z", 800 * 1024) .. i end`,
+	"chan":    `local ch = channel.make(4000) for i = 1, 4000 do ch:send(string.rep("z", 900 * 1024) .. i) end`,
+	"builder": `local b = require("strings").new_builder() while true do b:write(string.rep("w", 300 * 1024)) end`,
+	"tplbomb": `local l = {} for i = 1, 4000 do l[i] = {} end return (require("template").choose("mustache"):render("{{#l}}{{{x}}}{{/l}}", {l = l, x = string.rep("x", 900 * 1024)}))`,
+	"jsonbig": `local x = string.rep("\1", 900 * 1024) local t = {} for i = 1, 11 do t[i] = x end x = nil return "json " .. #require("json").encode(t)`,
+	// No bomb: a call that holds 100 MiB while others make garbage must not be ended.
+	"holder":  `local keep = {} for i = 1, 100 do keep[i] = string.rep(string.char(65 + i % 26), 2^20 - 64) end for r = 1, 20 do require("time").sleep(0.05) end return "held " .. #keep`,
+	"garbage": `local n = 0 for i = 1, 200 do local s = string.rep("g", 900 * 1024) n = n + #s end return "garbage " .. n`,
 	// No bomb: two of these at once hold 200 MiB, under the limit, while they make a few hundred
 	// MiB of garbage in small tables; neither must be ended.
 	"keeper": `local big = {} for i = 1, 2 do big[i] = string.rep(string.char(96 + i), 50 * 2^20) end for i = 1, 3e6 do local g = {i, i} end return "kept " .. #big[1] + #big[2]`,
