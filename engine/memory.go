@@ -32,10 +32,11 @@ import (
 //     instruction comes before the sampler's next reading. A string that doubles is stopped
 //     before its next doubling. (While the alarm is on, every Lua instruction reads the clock: a
 //     few percent on CPU-bound scripts.)
-//   - past the limit, the guard ends the running call that holds the most (when it holds an
-//     eighth of the limit at least), else, after memoryWait, the longest running of those that
-//     could not measure themselves (a call inside one long instruction), unless a garbage
-//     collection shows the heap was only garbage.
+//   - past the limit (and after a garbage collection, when just past it), the guard ends the
+//     running call that holds the most (when it holds an eighth of the limit at least), else,
+//     after memoryWait, the longest running of those that could not measure themselves (a call
+//     inside one long instruction), unless a garbage collection shows the heap was only garbage;
+//     half past the limit, every running call (endAll).
 //
 // A call ended so fails with a "memory limit" error and its state is thrown away; the guard
 // collects the garbage and, once back under the limit, gives the memory back to the system. The
