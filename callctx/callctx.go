@@ -156,6 +156,26 @@ func ValueBound(ctx context.Context) int {
 	return DefaultValueBound
 }
 
+type admitKey struct{}
+
+// AdmitKey is the context key under which a call's Admitter is found.
+var AdmitKey any = admitKey{}
+
+// Admitter makes room under the memory limit for size bytes a Go function is about to make (in
+// one piece, or as many values it cannot stop in the middle of), or tells why there is none; the
+// engine's memory guard sets it. release gives the room back once the memory is made.
+type Admitter func(size int) (release func(), err error)
+
+// Admit asks the call of ctx's Admitter for size bytes; with none, it admits everything.
+func Admit(ctx context.Context, size int) (release func(), err error) {
+	if ctx != nil {
+		if a, ok := ctx.Value(AdmitKey).(Admitter); ok {
+			return a(size)
+		}
+	}
+	return func() {}, nil
+}
+
 type sendLimitKey struct{}
 
 // SendLimitKey is the context key under which a call's *rate.Limiter of messages is found.

@@ -19,8 +19,8 @@ import (
 func boundValues(L *lua.LState) {
 	// string.find, match, gmatch and gsub: msgscript's own matcher, which the deadline stops (a
 	// backtracking pattern ran in gopher-lua's for as long as it liked) and whose gsub builds one
-	// result no larger than the bound (see luapattern).
-	luapattern.Install(L, luapattern.Limits{MaxResult: memory.maxValue})
+	// result no larger than the bound, in buffers admitted under the limit (see luapattern).
+	luapattern.Install(L, luapattern.Limits{MaxResult: memory.maxValue, Admit: memory.admit, Admitted: memory.admitted})
 	// What the compiled chunks' concatenations call (see concat).
 	L.SetGlobal(concatName, L.NewFunction(concat))
 	// check raises an error for a value over the bound and returns the size of the value the

@@ -195,6 +195,8 @@ func (d *deadline) Value(key any) any {
 		return &d.cleanup
 	case callctx.ValueBoundKey:
 		return memory.maxValue()
+	case callctx.AdmitKey:
+		return callctx.Admitter(admitFor)
 	case callctx.SendLimitKey:
 		return d.sends
 	case callctx.ScriptKey:

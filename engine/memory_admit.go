@@ -55,3 +55,11 @@ func (g *memoryGuard) admitted(size int) {
 		g.making.Add(-int64(size))
 	}
 }
+
+// admitFor is the memory guard's admission as the Go modules get it (callctx.Admit).
+func admitFor(size int) (release func(), err error) {
+	if err := memory.admit(size); err != nil {
+		return nil, err
+	}
+	return func() { memory.admitted(size) }, nil
+}

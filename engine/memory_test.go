@@ -45,15 +45,28 @@ func TestMemoryBombs(t *testing.T) {
 		// (tables built in coroutines too, running or suspended), or making values of 30 and 60
 		// MiB in one piece.
 		{manyOf(8, "pairs", "cowrap", "cosuspended", "coresume", "reps", "grows"), map[string]string{"reps": anyMemoryLimit, "grows": anyMemoryLimit}, ""},
-		// Memory a call's measure of itself only estimates, 32 calls at once: an array whose
-		// first elements are small, a channel's buffer; a Go buffer, 16 at once.
-		{manyOf(32, "sparse"), nil, ""},
-		{manyOf(32, "chan"), nil, ""},
+		// Memory a call's measure of itself only estimates, 16 calls at once: an array whose
+		// first elements are small, a channel's buffer, a Go buffer.
+		{manyOf(16, "sparse"), nil, ""},
+		{manyOf(16, "chan"), nil, ""},
 		{manyOf(16, "builder"), map[string]string{"builder": anyMemoryLimit}, ""},
 		// Go code making large results: a template's text, which its values do not bound; 32
 		// json.encode of 59 MB at once (some may be made, the others are refused).
 		{[]string{"tplbomb"}, map[string]string{"tplbomb": "template: the text would be over 67108864 bytes"}, ""},
 		{manyOf(32, "jsonbig"), map[string]string{"jsonbig": ""}, ""},
+		// 8 templates and 32 gsubs making up to 64 MiB each at once (some are made, the others
+		// refused); one call of json.decode, yaml.decode or strings.split making gigabytes of
+		// values of a short text.
+		{manyOf(8, "tplmany"), map[string]string{"tplmany": ""}, ""},
+		{manyOf(32, "gsubfat"), map[string]string{"gsubfat": ""}, ""},
+		{[]string{"jdecode", "ydecode", "split"}, map[string]string{
+			"jdecode": "json.decode: the text would make more than 67108864 bytes of values",
+			"ydecode": "yaml.decode: the text would make more than 67108864 bytes of values",
+			"split":   "strings.split: the text would make more than 67108864 bytes of values"}, ""},
+		// Memory ten tables deep, 16 calls at once; and one call holding 176 MiB
+		// there beside a call holding 100 MiB, which must be left alone.
+		{manyOf(16, "deep"), nil, ""},
+		{[]string{"holder", "deephold"}, map[string]string{"holder": `"held 100"`}, ""},
 		// No bombs: a call holding 100 MiB while 32 others make garbage is not ended for it.
 		{append([]string{"holder"}, manyOf(32, "garbage")...), map[string]string{"holder": `"held 100"`, "garbage": `"garbage 184320000"`}, ""},
 		// No bombs: two calls hold 200 MiB between them while they make garbage; the garbage

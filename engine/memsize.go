@@ -12,7 +12,9 @@ import (
 // a large call: a call that holds the budget is large enough to tell. It must run on the
 // goroutine running the call (see deadline.Done).
 func (st *luaState) held(budget int64) int64 {
-	s := &sizer{budget: budget}
+	// The base globals (every call's environment reads through to them) are the state's, not
+	// the call's.
+	s := &sizer{budget: budget, seen: map[*lua.LTable]struct{}{st.L.G.Global: {}}}
 	if st.env != nil {
 		s.add(st.env, 0)
 	}
@@ -26,13 +28,16 @@ func (st *luaState) held(budget int64) int64 {
 }
 
 // sizer adds up an estimate of what Lua values hold: a slot for every table entry, the bytes of
-// strings, a coroutine's stack. Large arrays are sampled, shared values may be counted twice: it
+// strings, a coroutine's stack. Large arrays are sampled, strings reached twice counted twice: it
 // tells a large call from a small one, no more.
 type sizer struct {
 	budget, used int64
+	seen         map[*lua.LTable]struct{} // tables counted already
 }
 
-const maxSizeDepth = 8
+// maxSizeDepth bounds the nesting walked (a table counted once, however it is reached: data ten
+// tables deep went unseen when the walk stopped at eight).
+const maxSizeDepth = 64
 
 // An array of up to maxWalked elements is walked, a larger one sampled.
 const (
@@ -74,7 +79,15 @@ func (s *sizer) add(v lua.LValue, depth int) {
 }
 
 func (s *sizer) table(t *lua.LTable, depth int) {
+	if _, ok := s.seen[t]; ok {
+		return
+	}
+	s.seen[t] = struct{}{}
 	s.used += 64
+	// Its metatable too: a table's __index may hold what the call keeps.
+	if mt, ok := t.Metatable.(*lua.LTable); ok {
+		s.table(mt, depth+1)
+	}
 	n := t.Len()
 	var key lua.LValue = lua.LNil
 	if n > 0 {

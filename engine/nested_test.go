@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
+	"github.com/msgscript/msgscript/callctx"
 	"github.com/msgscript/msgscript/internal/testfiles"
 )
 
@@ -64,5 +67,18 @@ func TestReservesByDepth(t *testing.T) {
 	}
 	if got := reservesOf(&Options{MaxConcurrent: 4, MaxDepth: 8}); fmt.Sprint(got) != fmt.Sprint(make([]int, 9)) {
 		t.Errorf("with 4 slots, reserves %v: none can be spared", got)
+	}
+}
+
+// Only a message someone waits for takes the slots kept for nested calls: one a script published
+// counts as a client's (a script publishing to others in a loop took them all).
+func TestPublishedMessagesAreClients(t *testing.T) {
+	published := &nats.Msg{Subject: "s", Header: nats.Header{callctx.HeaderDepth: []string{"3"}}}
+	requested := &nats.Msg{Subject: "s", Reply: "_INBOX.x", Header: published.Header}
+	if d := waitedDepth(published); d != 0 {
+		t.Errorf("a published message of depth 3 takes the slots of depth %d", d)
+	}
+	if d := waitedDepth(requested); d != 3 {
+		t.Errorf("a requested message of depth 3 takes the slots of depth %d", d)
 	}
 }

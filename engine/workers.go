@@ -6,8 +6,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
-
-	"github.com/msgscript/msgscript/callctx"
 )
 
 // The core NATS messages of every subscription arrive on one channel (dispatcher.msgs), where one
@@ -36,7 +34,7 @@ type subjectQueue struct {
 	pattern    string
 	running    int
 	waiting    backlog         // clients' messages (depth 0)
-	nested     backlog         // messages scripts sent (depth 1 and more), run first (see nested.go)
+	nested     backlog         // messages scripts requested (depth 1 and more), run first (nested.go)
 	turns      []chan struct{} // triggers waiting for a slot, in a trigger's own queue (turns.go)
 	parked     bool            // a trigger's queue waiting for the triggers to hold less than their cap
 	ready      bool            // in dispatcher.ready
@@ -190,7 +188,7 @@ func (d *dispatcher) take(m *nats.Msg) {
 	d.idle--
 	d.listening = false
 	q := d.queueOf(m.Sub.Subject)
-	if q.running >= d.opts.MaxConcurrentPerSubject || q.ready || !d.acquire(callctx.ReadDepth(m)) {
+	if q.running >= d.opts.MaxConcurrentPerSubject || q.ready || !d.acquire(waitedDepth(m)) {
 		// Its subject is at its share, or others wait before it, or every slot is taken.
 		d.enqueue(q, m)
 		d.wmu.Unlock()
@@ -268,7 +266,7 @@ func (d *dispatcher) nextWaiting() (*subjectQueue, *nats.Msg) {
 			d.unready(i)
 			continue
 		}
-		if !d.acquire(callctx.ReadDepth(q.next().peek())) {
+		if !d.acquire(waitedDepth(q.next().peek())) {
 			if len(d.slots) == cap(d.slots) {
 				return nil, nil
 			}
@@ -333,7 +331,7 @@ func (d *dispatcher) enqueue(q *subjectQueue, m *nats.Msg) {
 		d.forget(q)
 		return
 	}
-	if callctx.ReadDepth(m) > 0 {
+	if waitedDepth(m) > 0 {
 		q.nested.push(m)
 	} else {
 		q.waiting.push(m)

@@ -8,15 +8,12 @@ import (
 	"github.com/vadv/gopher-lua-libs/filepath"
 	"github.com/vadv/gopher-lua-libs/inspect"
 	"github.com/vadv/gopher-lua-libs/ioutil"
-	"github.com/vadv/gopher-lua-libs/json"
 	"github.com/vadv/gopher-lua-libs/log"
 	"github.com/vadv/gopher-lua-libs/runtime"
 	"github.com/vadv/gopher-lua-libs/storage"
-	"github.com/vadv/gopher-lua-libs/strings"
 	"github.com/vadv/gopher-lua-libs/tac"
 	"github.com/vadv/gopher-lua-libs/tcp"
 	luatime "github.com/vadv/gopher-lua-libs/time"
-	"github.com/vadv/gopher-lua-libs/yaml"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -27,12 +24,12 @@ import (
 // runtime tells the OS and architecture; filepath and template also reach files, so a sandbox
 // gets them without that part.
 var libs = []Module{
-	{Name: "json", Loader: json.Loader},
-	{Name: "strings", Loader: strings.Loader},
+	{Name: "json", Loader: jsonLoader},
+	{Name: "strings", Loader: stringsLoader},
 	{Name: "inspect", Loader: inspect.Loader},
 	{Name: "filepath", Loader: filepath.Loader, SandboxLoader: filepathSandboxLoader},
 	{Name: "template", Loader: templateLoader, SandboxLoader: templateSandboxLoader},
-	{Name: "yaml", Loader: yaml.Loader},
+	{Name: "yaml", Loader: yamlLoader},
 	{Name: "crypto", Loader: crypto.Loader},
 	{Name: "base64", Loader: base64.Loader},
 	{Name: "runtime", Loader: runtime.Loader},

@@ -1,7 +1,7 @@
 package luamods
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -71,10 +71,11 @@ func render(L *lua.LState, body string, partials mustache.PartialProvider) int {
 	if err != nil {
 		return fail(L, err)
 	}
-	out := &boundedText{max: callctx.ValueBound(L.Context())}
+	out := &boundedText{ctx: L.Context(), max: callctx.ValueBound(L.Context())}
+	defer out.release()
 	err = tmpl.FRender(out, values)
-	if out.over {
-		L.RaiseError("template: the text would be over %d bytes, the largest value a call may make (a quarter of memory_limit)", out.max)
+	if out.stopped != nil {
+		L.RaiseError("%v", out.stopped)
 	}
 	if err != nil {
 		return fail(L, err)
@@ -83,22 +84,49 @@ func render(L *lua.LState, body string, partials mustache.PartialProvider) int {
 	return 1
 }
 
-var errTemplateTooLarge = errors.New("template too large")
+// smallText is as much text as a template makes without asking for room.
+const smallText = 64 << 10
 
-// boundedText is a template's output, which refuses to grow past max bytes. mustache does not
-// stop at a write's error (it goes on, and returns no error): over tells.
+// boundedText is a template's output: it grows in room admitted under the memory limit
+// (callctx.Admit), up to max bytes; past either it refuses every write. mustache goes on after
+// a write's error, formatting the items left into garbage the collector takes, and returns no
+// error: stopped tells.
 type boundedText struct {
 	strings.Builder
-	max  int
-	over bool
+	ctx      context.Context
+	max      int
+	room     int
+	releases []func()
+	stopped  error // why the text was refused
 }
 
 func (b *boundedText) Write(p []byte) (int, error) {
-	if b.over || b.Len()+len(p) > b.max {
-		b.over = true
-		return 0, errTemplateTooLarge
+	if b.stopped != nil {
+		return 0, b.stopped
+	}
+	need := b.Len() + len(p)
+	if need > b.max {
+		b.stopped = fmt.Errorf("template: the text would be over %d bytes, the largest value a call may make (a quarter of memory_limit)", b.max)
+		return 0, b.stopped
+	}
+	if need > b.room && need > smallText {
+		grow := max(need-b.room, b.room, 1<<20)
+		release, err := callctx.Admit(b.ctx, grow)
+		if err != nil {
+			b.stopped = fmt.Errorf("template: %w", err)
+			return 0, b.stopped
+		}
+		b.releases = append(b.releases, release)
+		b.room += grow
 	}
 	return b.Builder.Write(p)
+}
+
+// release gives back the room admitted: the text is made.
+func (b *boundedText) release() {
+	for _, r := range b.releases {
+		r()
+	}
 }
 
 // templateSandboxLoader is template in a sandbox, with its API (choose, then render) and its one

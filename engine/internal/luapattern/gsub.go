@@ -67,6 +67,8 @@ type gsubState struct {
 	digits  [24]byte // room for a position capture's digits, while they are emitted
 	// Where the current match's iteration started, for the sizing pass.
 	iterSrc, iterCopied, iterCount, iterLen int
+	lim                                     Limits
+	admitted                                []int // the buffers' sizes lim.Admit admitted
 }
 
 // gsub is string.gsub(s, pattern, repl [, n]).
@@ -77,10 +79,15 @@ func gsub(L *lua.LState, lim Limits) int {
 	repl := L.CheckAny(3)
 	limit := L.OptInt(4, -1)
 	p := compile(L, pattern)
-	g := &gsubState{L: L, p: p, m: p.NewMatcher(L.Context(), str), str: str, limit: limit, repl: repl}
+	g := &gsubState{L: L, p: p, m: p.NewMatcher(L.Context(), str), str: str, limit: limit, repl: repl, lim: lim}
 	if lim.MaxResult != nil {
 		g.max = lim.MaxResult()
 	}
+	defer func() {
+		for _, size := range g.admitted {
+			lim.Admitted(size)
+		}
+	}()
 	if s, ok := repl.(lua.LString); ok {
 		g.parts, g.isParts = parseRepl(string(s)), true
 	}
@@ -258,6 +265,12 @@ func (g *gsubState) grow(need int) {
 	c = max(c, need)
 	if g.max > 0 && c > g.max {
 		c = g.max
+	}
+	if g.lim.Admit != nil {
+		if err := g.lim.Admit(c); err != nil {
+			g.L.RaiseError("string.gsub: %v", err)
+		}
+		g.admitted = append(g.admitted, c)
 	}
 	buf := make([]byte, len(g.buf), c)
 	copy(buf, g.buf)

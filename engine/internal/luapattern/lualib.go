@@ -12,6 +12,10 @@ type Limits struct {
 	// "string.gsub: the result would be over N bytes, ..." before allocating it. It is read at
 	// each call, so that it may follow a setting that changes. Nil, or a value <= 0: no bound.
 	MaxResult func() int
+	// Admit, when set, is asked before gsub gives its result a buffer of size bytes; its error
+	// is raised instead. Each size admitted is given back to Admitted when gsub returns.
+	Admit    func(size int) error
+	Admitted func(size int)
 }
 
 // Functions returns replacements for gopher-lua's string.find, string.match, string.gmatch and

@@ -60,6 +60,15 @@ var bombs = map[string]string{
 	"builder": `local b = require("strings").new_builder() while true do b:write(string.rep("w", 300 * 1024)) end`,
 	"tplbomb": `local l = {} for i = 1, 4000 do l[i] = {} end return (require("template").choose("mustache"):render("{{#l}}{{{x}}}{{/l}}", {l = l, x = string.rep("x", 900 * 1024)}))`,
 	"jsonbig": `local x = string.rep("\1", 900 * 1024) local t = {} for i = 1, 11 do t[i] = x end x = nil return "json " .. #require("json").encode(t)`,
+	"tplmany": `local l = {} for i = 1, 200 do l[i] = {} end return (require("template").choose("mustache"):render("{{#l}}{{{x}}}{{/l}}", {l = l, x = string.rep("x", 900 * 1024)}))`,
+	"gsubfat": `local r = string.rep("a", 70):gsub("a", string.rep("q", 900 * 1024)) return "gsub " .. #r`,
+	// Go code making many values of a short text, in one call no deadline interrupts.
+	"jdecode": `local v = require("json").decode("[" .. string.rep("[],", 5e6) .. "[]]") return "decoded " .. #v`,
+	"ydecode": `local v = require("yaml").decode("[" .. string.rep("[],", 5e6) .. "[]]") return "decoded " .. #v`,
+	"split":   `return "split " .. #require("strings").split(string.rep(",", 2e7), ",")`,
+	// Memory ten tables deep, out of every local's reach.
+	"deep":     `local function put(root, i, v) root[1][1][1][1][1][1][1][1][1][1][i + 1] = v end local root = {} do local t = root for d = 1, 10 do local n = {} t[1] = n t = n end end for i = 1, 1e9 do put(root, i, string.rep("d", 900 * 1024 - i % 1000)) end`,
+	"deephold": `local function put(root, i, v) root[1][1][1][1][1][1][1][1][1][1][i + 1] = v end local root = {} do local t = root for d = 1, 10 do local n = {} t[1] = n t = n end end for i = 1, 200 do put(root, i, string.rep("d", 900 * 1024 - i % 1000)) end require("time").sleep(3) return "deep survived"`,
 	// No bomb: a call that holds 100 MiB while others make garbage must not be ended.
 	"holder":  `local keep = {} for i = 1, 100 do keep[i] = string.rep(string.char(65 + i % 26), 2^20 - 64) end for r = 1, 20 do require("time").sleep(0.05) end return "held " .. #keep`,
 	"garbage": `local n = 0 for i = 1, 200 do local s = string.rep("g", 900 * 1024) n = n + #s end return "garbage " .. n`,
