@@ -18,7 +18,7 @@ import (
 // a list, so 4,000 empty tables and a 900 KiB string rendered 3.6 GB, which gopher-lua-libs'
 // template built in one buffer until the process ran out of memory. So engine:render and
 // engine:render_file write into a buffer bounded by the call's value bound (a quarter of
-// memory_limit) and fail past it.
+// memory_limit), whose room is admitted under the limit as it grows, and fail past either.
 
 // templateLoader is gopher-lua-libs' template, whose render and render_file render within the
 // bound.

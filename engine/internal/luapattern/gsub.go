@@ -67,8 +67,9 @@ type gsubState struct {
 	digits  [24]byte // room for a position capture's digits, while they are emitted
 	// Where the current match's iteration started, for the sizing pass.
 	iterSrc, iterCopied, iterCount, iterLen int
-	lim                                     Limits
-	admitted                                []int // the buffers' sizes lim.Admit admitted
+
+	lim      Limits
+	admitted []int // the sizes of the buffers lim.Admit admitted
 }
 
 // gsub is string.gsub(s, pattern, repl [, n]).
