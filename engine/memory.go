@@ -330,13 +330,18 @@ func (g *memoryGuard) ended(victim *deadline, used, limit uint64) {
 
 // selfBound is what a call may hold before it ends itself: half the limit while the heap is
 // under the limit; past it, the less the further over the limit the heap is, down to
-// minSelfBound at a quarter over. With one bound for all, many calls each under it (each
+// minSelfBound at a quarter over, and nothing at half over. With one bound for all, many calls each under it (each
 // bound, under attack, to half the limit) together held gigabytes before one of them ended.
 func (g *memoryGuard) selfBound() int64 {
 	limit := int64(g.limit.Load())
 	over := int64(g.heapNow()) - limit
 	if over <= 0 {
 		return limit / 2
+	}
+	if over >= limit/2 {
+		// Half over: every call ends at its next measure, as endAll would, without waiting for
+		// the sampler (busy collecting the garbage meanwhile, with every core allocating).
+		return 0
 	}
 	span := limit / 4
 	if over >= span {

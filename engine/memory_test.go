@@ -177,3 +177,28 @@ func TestMemoryGuardSleepsUntilACallStarts(t *testing.T) {
 		t.Fatal("a call started and the sampler slept on")
 	}
 }
+
+// What a call may hold falls as the heap goes over the limit: half the limit under it, less the
+// further over, 1 MiB a quarter over, nothing half over (every call ends at its next measure).
+func TestSelfBoundFallsOverTheLimit(t *testing.T) {
+	ballast := make([]byte, 64<<20) // a heap large enough for the bounds to differ
+	defer runtime.KeepAlive(ballast)
+	runtime.GC()
+	used := heap()
+	for _, c := range []struct {
+		name  string
+		limit uint64
+		check func(limit, bound int64) bool
+	}{
+		{"heap far under", used * 100, func(l, b int64) bool { return b == l/2 }},
+		{"a tenth over", used * 10 / 11, func(l, b int64) bool { return b > minSelfBound && b < l/2 }},
+		{"a third over", used * 3 / 4, func(l, b int64) bool { return b == minSelfBound }},
+		{"twice over", used / 2, func(l, b int64) bool { return b == 0 }},
+	} {
+		g := newMemoryGuard()
+		g.limit.Store(c.limit)
+		if b := g.selfBound(); !c.check(int64(c.limit), b) {
+			t.Errorf("%s (heap %d, limit %d): a call may hold %d", c.name, used, c.limit, b)
+		}
+	}
+}
