@@ -82,18 +82,25 @@ func boundValues(L *lua.LState) {
 		if err := checkFormat(format); err != nil {
 			L.RaiseError("%v", err)
 		}
-		// Each directive makes at most its argument and 99 bytes of width or precision.
+		// Each directive makes at most its argument, as many times over as its verb may (%q
+		// writes "\x00" for a byte), and 99 bytes of width or precision.
 		size := len(format)
+		verbs := formatVerbs(format)
 		for i := 2; i <= L.GetTop(); i++ {
 			size += 128
 			if s, ok := L.Get(i).(lua.LString); ok {
-				size += len(s)
+				times := 1
+				if i-2 < len(verbs) {
+					times = verbGrowth(verbs[i-2])
+				}
+				size += times * len(s)
 			}
 		}
 		if size > memory.maxValue() {
 			L.RaiseError("string.format: the string would be over %s", valueBound())
 		}
-		return size
+		// Go's fmt builds it in a buffer that doubles, then copies it into the string.
+		return 2 * size
 	})
 }
 
@@ -126,4 +133,38 @@ func checkFormat(format string) error {
 			return fmt.Errorf("invalid format (width or precision too long)")
 		}
 	}
+}
+
+// formatVerbs lists the verbs of format's directives, in order (a checked format: see
+// checkFormat).
+func formatVerbs(format string) []byte {
+	var verbs []byte
+	for {
+		i := strings.IndexByte(format, '%')
+		if i < 0 || i == len(format)-1 {
+			return verbs
+		}
+		format = format[i+1:]
+		if format[0] == '%' {
+			format = format[1:]
+			continue
+		}
+		format = strings.TrimLeft(format, "-+ #0123456789.")
+		if format == "" {
+			return verbs
+		}
+		verbs = append(verbs, format[0])
+		format = format[1:]
+	}
+}
+
+// verbGrowth is how many bytes a directive may write for a byte of its string argument.
+func verbGrowth(verb byte) int {
+	switch verb {
+	case 'q':
+		return 4 // "\x00"
+	case 'x', 'X':
+		return 3 // "% x": two digits and a space
+	}
+	return 1
 }

@@ -63,6 +63,12 @@ func TestMemoryBombs(t *testing.T) {
 			"jdecode": "json.decode: the text would make more than 67108864 bytes of values",
 			"ydecode": "yaml.decode: the text would make more than 67108864 bytes of values",
 			"split":   "strings.split: the text would make more than 67108864 bytes of values"}, ""},
+		// One call each: string.format("%q") writing four bytes for one, a JSON decoder reading
+		// "[],[],..." from a string, yaml.encode indenting a multi-line string 99 deep.
+		{[]string{"fmtq", "jstream", "yamlindent"}, map[string]string{
+			"fmtq":       "string.format: the string would be over 67108864 bytes",
+			"jstream":    "json decoder: the text would make more than 67108864 bytes of values",
+			"yamlindent": "the table would convert to more than 67108864 bytes"}, ""},
 		// Memory ten tables deep, 16 calls at once; and one call holding 176 MiB
 		// there beside a call holding 100 MiB, which must be left alone.
 		{manyOf(16, "deep"), nil, ""},

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -134,6 +135,7 @@ func (c *tableCheck) walk(t *lua.LTable) error {
 	c.path = append(c.path, t)
 	var err error
 	t.ForEach(func(k, v lua.LValue) {
+		c.size += 2 * len(c.path) // YAML's indentation of the entry's line
 		if err == nil {
 			if err = c.value(k); err == nil {
 				err = c.value(v)
@@ -147,7 +149,10 @@ func (c *tableCheck) walk(t *lua.LTable) error {
 func (c *tableCheck) value(v lua.LValue) error {
 	switch v := v.(type) {
 	case lua.LString:
-		c.size += 6*len(v) + 2
+		// JSON's escapes make up to six bytes of one; YAML indents every line of a multi-line
+		// string by two spaces for each level it is nested in (one of 10 MiB of "a\n" 99 deep
+		// asked Go for a gigabyte).
+		c.size += 6*len(v) + 2 + 2*len(c.path)*strings.Count(string(v), "\n")
 	case *lua.LTable:
 		c.size += 2
 		if err := c.walk(v); err != nil {

@@ -1,6 +1,8 @@
 package luamods
 
 import (
+	"fmt"
+	"io"
 	"strings"
 
 	"github.com/vadv/gopher-lua-libs/json"
@@ -24,13 +26,63 @@ const valueCost = 128
 func jsonLoader(L *lua.LState) int {
 	json.Loader(L)
 	estimated(L, "json", "decode", func(text string, _ *lua.LState) int { return countAny(text, "[{,:") })
+	boundedStream(L, "json")
 	return 1
 }
 
 func yamlLoader(L *lua.LState) int {
 	yaml.Loader(L)
 	estimated(L, "yaml", "decode", func(text string, _ *lua.LState) int { return countAny(text, "[{,:-\n") })
+	boundedStream(L, "yaml")
 	return 1
+}
+
+// boundedStream makes the new_decoder of the module on top of L's stack read at most a 64th of
+// the call's value bound from a Go reader (strings.new_reader, a file): a value every two bytes
+// at most, valueCost each, stays under the bound. A decoder of a 60 MB text of "[],[],..." read
+// from strings.new_reader ended the process. (A reader written in Lua runs Lua code for every
+// read, where the memory guard reaches the call.)
+func boundedStream(L *lua.LState, module string) {
+	mod, ok := L.Get(-1).(*lua.LTable)
+	if !ok {
+		return
+	}
+	fn, ok := mod.RawGetString("new_decoder").(*lua.LFunction)
+	if !ok || !fn.IsG {
+		return
+	}
+	base := fn.GFunction
+	mod.RawSetString("new_decoder", L.NewFunction(func(L *lua.LState) int {
+		if ud, ok := L.Get(1).(*lua.LUserData); ok {
+			if r, ok := ud.Value.(io.Reader); ok {
+				bound := callctx.ValueBound(L.Context())
+				capped := L.NewUserData()
+				capped.Value = &cappedReader{r: r, left: int64(bound / (valueCost / 2)), module: module, bound: bound}
+				L.Replace(1, capped)
+			}
+		}
+		return base(L)
+	}))
+}
+
+// cappedReader reads at most left bytes from r, then fails.
+type cappedReader struct {
+	r      io.Reader
+	left   int64
+	module string
+	bound  int
+}
+
+func (c *cappedReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, fmt.Errorf("%s decoder: the text would make more than %d bytes of values, the largest value a call may make (a quarter of memory_limit)", c.module, c.bound)
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
 }
 
 func stringsLoader(L *lua.LState) int {

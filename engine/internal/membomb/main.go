@@ -63,9 +63,12 @@ var bombs = map[string]string{
 	"tplmany": `local l = {} for i = 1, 200 do l[i] = {} end return (require("template").choose("mustache"):render("{{#l}}{{{x}}}{{/l}}", {l = l, x = string.rep("x", 900 * 1024)}))`,
 	"gsubfat": `local r = string.rep("a", 70):gsub("a", string.rep("q", 900 * 1024)) return "gsub " .. #r`,
 	// Go code making many values of a short text, in one call no deadline interrupts.
-	"jdecode": `local v = require("json").decode("[" .. string.rep("[],", 5e6) .. "[]]") return "decoded " .. #v`,
-	"ydecode": `local v = require("yaml").decode("[" .. string.rep("[],", 5e6) .. "[]]") return "decoded " .. #v`,
-	"split":   `return "split " .. #require("strings").split(string.rep(",", 2e7), ",")`,
+	"jdecode":    `local v = require("json").decode("[" .. string.rep("[],", 5e6) .. "[]]") return "decoded " .. #v`,
+	"ydecode":    `local v = require("yaml").decode("[" .. string.rep("[],", 5e6) .. "[]]") return "decoded " .. #v`,
+	"split":      `return "split " .. #require("strings").split(string.rep(",", 2e7), ",")`,
+	"fmtq":       `return "len " .. #string.format("%q", string.rep("\0", 60 * 2^20))`,
+	"jstream":    `local text = "[" .. string.rep("[],", 2e7) .. "[]]" local d = require("json").new_decoder(require("strings").new_reader(text)) text = nil local t, err = d:decode() return "stream " .. tostring(t and #t) .. " " .. tostring(err)`,
+	"yamlindent": `local t = {} local cur = t for i = 1, 99 do cur.k = {} cur = cur.k end cur.s = string.rep("a\n", 5 * 2^20) return "yaml " .. #require("yaml").encode(t)`,
 	// Memory ten tables deep, out of every local's reach.
 	"deep":     `local function put(root, i, v) root[1][1][1][1][1][1][1][1][1][1][i + 1] = v end local root = {} do local t = root for d = 1, 10 do local n = {} t[1] = n t = n end end for i = 1, 1e9 do put(root, i, string.rep("d", 900 * 1024 - i % 1000)) end`,
 	"deephold": `local function put(root, i, v) root[1][1][1][1][1][1][1][1][1][1][i + 1] = v end local root = {} do local t = root for d = 1, 10 do local n = {} t[1] = n t = n end end for i = 1, 200 do put(root, i, string.rep("d", 900 * 1024 - i % 1000)) end require("time").sleep(3) return "deep survived"`,
