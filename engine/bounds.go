@@ -79,13 +79,13 @@ func boundValues(L *lua.LState) {
 	})
 	wrap("string", "format", func(L *lua.LState) int {
 		format := L.CheckString(1)
-		if err := checkFormat(format); err != nil {
+		verbs, err := formatVerbs(format)
+		if err != nil {
 			L.RaiseError("%v", err)
 		}
 		// Each directive makes at most its argument, as many times over as its verb may (%q
 		// writes "\x00" for a byte), and 99 bytes of width or precision.
 		size := len(format)
-		verbs := formatVerbs(format)
 		for i := 2; i <= L.GetTop(); i++ {
 			size += 128
 			if s, ok := L.Get(i).(lua.LString); ok {
@@ -108,12 +108,14 @@ func valueBound() string {
 	return fmt.Sprintf("%d bytes, the largest value a call may make (a quarter of memory_limit)", memory.maxValue())
 }
 
-// checkFormat refuses a width or a precision of more than two digits, as Lua does.
-func checkFormat(format string) error {
+// formatVerbs lists the verbs of format's directives, in order, and refuses a width or a
+// precision of more than two digits, as Lua does.
+func formatVerbs(format string) ([]byte, error) {
+	var verbs []byte
 	for {
 		i := strings.IndexByte(format, '%')
 		if i < 0 || i == len(format)-1 {
-			return nil
+			return verbs, nil
 		}
 		format = format[i+1:]
 		if format[0] == '%' {
@@ -130,31 +132,12 @@ func checkFormat(format string) error {
 			format = format[precision:]
 		}
 		if width > 2 || precision > 2 {
-			return fmt.Errorf("invalid format (width or precision too long)")
+			return nil, fmt.Errorf("invalid format (width or precision too long)")
 		}
-	}
-}
-
-// formatVerbs lists the verbs of format's directives, in order (a checked format: see
-// checkFormat).
-func formatVerbs(format string) []byte {
-	var verbs []byte
-	for {
-		i := strings.IndexByte(format, '%')
-		if i < 0 || i == len(format)-1 {
-			return verbs
-		}
-		format = format[i+1:]
-		if format[0] == '%' {
+		if format != "" {
+			verbs = append(verbs, format[0])
 			format = format[1:]
-			continue
 		}
-		format = strings.TrimLeft(format, "-+ #0123456789.")
-		if format == "" {
-			return verbs
-		}
-		verbs = append(verbs, format[0])
-		format = format[1:]
 	}
 }
 
