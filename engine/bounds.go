@@ -11,7 +11,7 @@ import (
 
 // boundValues makes the library functions that build one value at once refuse, before
 // allocating, one over the memory guard's bound (a quarter of the memory limit), or one there
-// is no room for under the limit (see memoryGuard.admit): string.rep,
+// is no room for under the limit (see memoryGuard.admit): os.date, string.rep,
 // table.concat and string.format by the size they would make (string.format("%s%s...", big,
 // big...) asked Go for 4 GB at once), and string.format's widths and precisions, at most two
 // digits as in Lua ("%2000000000d" would otherwise ask Go for 2 GB). A value too large for
@@ -76,6 +76,16 @@ func boundValues(L *lua.LState) {
 			}
 		}
 		return size
+	})
+	wrap("os", "date", func(L *lua.LState) int {
+		// gopher-lua appends each directive's text to one buffer: "%c" (2 bytes) writes 19, a
+		// weekday or month name 9; 32 million of them asked Go for gigabytes.
+		format, _ := L.Get(1).(lua.LString)
+		size := 10*len(format) + 64
+		if size > memory.maxValue() {
+			L.RaiseError("os.date: the string would be over %s", valueBound())
+		}
+		return 2 * size // the buffer doubles as it grows, then is copied into the string
 	})
 	wrap("string", "format", func(L *lua.LState) int {
 		format := L.CheckString(1)

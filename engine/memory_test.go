@@ -69,6 +69,10 @@ func TestMemoryBombs(t *testing.T) {
 			"fmtq":       "string.format: the string would be over 67108864 bytes",
 			"jstream":    "json decoder: the text would make more than 67108864 bytes of values",
 			"yamlindent": "the table would convert to more than 67108864 bytes"}, ""},
+		// One call each: os.date of 32 million "%c", a reader's read(2^33).
+		{[]string{"osdate", "readbig"}, map[string]string{
+			"osdate":  "os.date: the string would be over 67108864 bytes",
+			"readbig": "a read of more than 67108864 bytes"}, ""},
 		// Memory ten tables deep, 16 calls at once; and one call holding 176 MiB
 		// there beside a call holding 100 MiB, which must be left alone.
 		{manyOf(16, "deep"), nil, ""},

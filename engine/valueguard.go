@@ -53,9 +53,18 @@ func guardFunctions(L *lua.LState, t *lua.LTable, seen map[*lua.LTable]bool) {
 	})
 	for _, k := range names {
 		base := t.RawGet(k).(*lua.LFunction).GFunction
+		reads := k == lua.LString("read")
 		t.RawSet(k, L.NewFunction(func(L *lua.LState) int {
 			var protected []protectedMeta
 			size := 0 // what the function may make of its arguments, to admit first
+			if n, ok := L.Get(2).(lua.LNumber); ok && reads {
+				// A reader's read(n) (strings.new_reader, base64's decoder, tcp) asks Go for n
+				// bytes before reading any: read(2^33) ended the process.
+				if n > lua.LNumber(memory.maxValue()) {
+					L.ArgError(2, fmt.Sprintf("a read of more than %d bytes, the largest value a call may make (a quarter of memory_limit)", memory.maxValue()))
+				}
+				size += max(int(n), 0)
+			}
 			for i := 1; i <= L.GetTop(); i++ {
 				switch arg := L.Get(i).(type) {
 				case *lua.LTable:

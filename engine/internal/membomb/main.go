@@ -69,6 +69,8 @@ var bombs = map[string]string{
 	"fmtq":       `return "len " .. #string.format("%q", string.rep("\0", 60 * 2^20))`,
 	"jstream":    `local text = "[" .. string.rep("[],", 2e7) .. "[]]" local d = require("json").new_decoder(require("strings").new_reader(text)) text = nil local t, err = d:decode() return "stream " .. tostring(t and #t) .. " " .. tostring(err)`,
 	"yamlindent": `local t = {} local cur = t for i = 1, 99 do cur.k = {} cur = cur.k end cur.s = string.rep("a\n", 5 * 2^20) return "yaml " .. #require("yaml").encode(t)`,
+	"osdate":     `return "date " .. #os.date(string.rep("%c", 32e6))`,
+	"readbig":    `return "read " .. #tostring(require("strings").new_reader("hello"):read(2^33))`,
 	// Memory ten tables deep, out of every local's reach.
 	"deep":     `local function put(root, i, v) root[1][1][1][1][1][1][1][1][1][1][i + 1] = v end local root = {} do local t = root for d = 1, 10 do local n = {} t[1] = n t = n end end for i = 1, 1e9 do put(root, i, string.rep("d", 900 * 1024 - i % 1000)) end`,
 	"deephold": `local function put(root, i, v) root[1][1][1][1][1][1][1][1][1][1][i + 1] = v end local root = {} do local t = root for d = 1, 10 do local n = {} t[1] = n t = n end end for i = 1, 200 do put(root, i, string.rep("d", 900 * 1024 - i % 1000)) end require("time").sleep(3) return "deep survived"`,
