@@ -1,7 +1,6 @@
 package luamods
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os/exec"
@@ -32,9 +31,19 @@ func cmdExec(L *lua.LState) int {
 	procgroup.Set(c) // ended as a whole: the shell's children would otherwise live on
 	c.Cancel = func() error { return procgroup.Kill(c) }
 	c.WaitDelay = 100 * time.Millisecond // then stop waiting for output a child still holds
-	var stdout, stderr bytes.Buffer
-	c.Stdout, c.Stderr = &stdout, &stderr
+	// Each output is bounded (`yes` filled memory until the guard ended every call): past the
+	// bound the command is ended and exec fails.
+	stdout, stderr := newBoundedText(L, "cmd.exec: the output"), newBoundedText(L, "cmd.exec: the error output")
+	defer stdout.release()
+	defer stderr.release()
+	stdout.onStop, stderr.onStop = cancel, cancel
+	c.Stdout, c.Stderr = stdout, stderr
 	err := c.Run()
+	for _, out := range []*boundedText{stdout, stderr} {
+		if out.stopped != nil {
+			return fail(L, out.stopped)
+		}
+	}
 	if ctx.Err() != nil {
 		return fail(L, errors.New("execute timeout"))
 	}

@@ -34,13 +34,27 @@ var libs = []Module{
 	{Name: "base64", Loader: base64.Loader},
 	{Name: "runtime", Loader: runtime.Loader},
 	{Name: "time", Loader: timeLoader},
-	{Name: "ioutil", Loader: ioutil.Loader, Sandboxed: true},
+	{Name: "ioutil", Loader: ioutilLoader, Sandboxed: true},
 	{Name: "cmd", Loader: cmdLoader, Sandboxed: true},
 	{Name: "log", Loader: log.Loader, Sandboxed: true},
 	{Name: "loglevel", Loader: log.LoadLogLevel, Sandboxed: true},
 	{Name: "storage", Loader: storage.Loader, Sandboxed: true},
 	{Name: "tac", Loader: tac.Loader, Sandboxed: true},
 	{Name: "tcp", Loader: closedAtCallEnd(tcp.Loader, "open"), Sandboxed: true},
+}
+
+// ioutilLoader is gopher-lua-libs' ioutil, whose read_file reads at most the call's value bound.
+func ioutilLoader(L *lua.LState) int {
+	ioutil.Loader(L)
+	L.Get(-1).(*lua.LTable).RawSetString("read_file", L.NewFunction(func(L *lua.LState) int {
+		text, err := readFile(L, L.CheckString(1), "ioutil.read_file: the file")
+		if err != nil {
+			return fail(L, err)
+		}
+		L.Push(lua.LString(text))
+		return 1
+	}))
+	return 1
 }
 
 // timeLoader is gopher-lua-libs' time, with a sleep that ends with the call's deadline instead of

@@ -1,17 +1,12 @@
 package luamods
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"strings"
 
 	"github.com/cbroglie/mustache"
 	"github.com/vadv/gopher-lua-libs/template"
 	"github.com/yuin/gluamapper"
 	lua "github.com/yuin/gopher-lua"
-
-	"github.com/msgscript/msgscript/callctx"
 )
 
 // A template's output is not bounded by its values: a section repeats its text for each item of
@@ -35,11 +30,11 @@ func templateLoader(L *lua.LState) int {
 		}))
 		methods.RawSetString("render_file", L.NewFunction(func(L *lua.LState) int {
 			checkTemplate(L)
-			body, err := os.ReadFile(L.CheckString(2))
+			body, err := readFile(L, L.CheckString(2), "template: the file")
 			if err != nil {
 				return fail(L, err)
 			}
-			return render(L, string(body), nil)
+			return render(L, body, nil)
 		}))
 	}
 	return 1
@@ -71,7 +66,7 @@ func render(L *lua.LState, body string, partials mustache.PartialProvider) int {
 	if err != nil {
 		return fail(L, err)
 	}
-	out := &boundedText{ctx: L.Context(), max: callctx.ValueBound(L.Context())}
+	out := newBoundedText(L, "template: the text")
 	defer out.release()
 	err = tmpl.FRender(out, values)
 	if out.stopped != nil {
@@ -82,51 +77,6 @@ func render(L *lua.LState, body string, partials mustache.PartialProvider) int {
 	}
 	L.Push(lua.LString(out.String()))
 	return 1
-}
-
-// smallText is as much text as a template makes without asking for room.
-const smallText = 64 << 10
-
-// boundedText is a template's output: it grows in room admitted under the memory limit
-// (callctx.Admit), up to max bytes; past either it refuses every write. mustache goes on after
-// a write's error, formatting the items left into garbage the collector takes, and returns no
-// error: stopped tells.
-type boundedText struct {
-	strings.Builder
-	ctx      context.Context
-	max      int
-	room     int
-	releases []func()
-	stopped  error // why the text was refused
-}
-
-func (b *boundedText) Write(p []byte) (int, error) {
-	if b.stopped != nil {
-		return 0, b.stopped
-	}
-	need := b.Len() + len(p)
-	if need > b.max {
-		b.stopped = fmt.Errorf("template: the text would be over %d bytes, the largest value a call may make (a quarter of memory_limit)", b.max)
-		return 0, b.stopped
-	}
-	if need > b.room && need > smallText {
-		grow := max(need-b.room, b.room, 1<<20)
-		release, err := callctx.Admit(b.ctx, grow)
-		if err != nil {
-			b.stopped = fmt.Errorf("template: %w", err)
-			return 0, b.stopped
-		}
-		b.releases = append(b.releases, release)
-		b.room += grow
-	}
-	return b.Builder.Write(p)
-}
-
-// release gives back the room admitted: the text is made.
-func (b *boundedText) release() {
-	for _, r := range b.releases {
-		r()
-	}
 }
 
 // templateSandboxLoader is template in a sandbox, with its API (choose, then render) and its one
