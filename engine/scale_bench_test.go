@@ -68,9 +68,7 @@ func BenchmarkEditAmong(b *testing.B) {
 	for _, n := range []int{100, 10000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			b.ReportAllocs()
-			reg := NewRegistry(Options{})
-			b.Cleanup(reg.Close)
-			reg.Replace(manyScripts(n, hello))
+			reg := helloRegistry(b, n)
 			i := 0
 			for b.Loop() {
 				i++
@@ -87,9 +85,7 @@ func BenchmarkCallsAcrossScripts(b *testing.B) {
 	for _, n := range []int{10, 1000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			b.ReportAllocs()
-			reg := NewRegistry(Options{})
-			b.Cleanup(reg.Close)
-			reg.Replace(manyScripts(n, hello))
+			reg := helloRegistry(b, n)
 			msgs := make([]*nats.Msg, n)
 			for i := range msgs {
 				msgs[i] = &nats.Msg{Subject: fmt.Sprintf("funcs.s%d", i), Data: []byte("x")}
@@ -103,4 +99,12 @@ func BenchmarkCallsAcrossScripts(b *testing.B) {
 			}
 		})
 	}
+}
+
+// helloRegistry is a registry of n hello scripts, funcs.s0 to funcs.s<n-1>, closed with b.
+func helloRegistry(b *testing.B, n int) *Registry {
+	reg := NewRegistry(Options{})
+	b.Cleanup(reg.Close)
+	reg.Replace(manyScripts(n, hello))
+	return reg
 }

@@ -43,16 +43,7 @@ func yamlLoader(L *lua.LState) int {
 // from strings.new_reader ended the process. (A reader written in Lua runs Lua code for every
 // read, where the memory guard reaches the call.)
 func boundedStream(L *lua.LState, module string) {
-	mod, ok := L.Get(-1).(*lua.LTable)
-	if !ok {
-		return
-	}
-	fn, ok := mod.RawGetString("new_decoder").(*lua.LFunction)
-	if !ok || !fn.IsG {
-		return
-	}
-	base := fn.GFunction
-	mod.RawSetString("new_decoder", L.NewFunction(func(L *lua.LState) int {
+	wrapGo(L, "new_decoder", func(L *lua.LState, base lua.LGFunction) int {
 		if ud, ok := L.Get(1).(*lua.LUserData); ok {
 			if r, ok := ud.Value.(io.Reader); ok {
 				bound := callctx.ValueBound(L.Context())
@@ -62,7 +53,7 @@ func boundedStream(L *lua.LState, module string) {
 			}
 		}
 		return base(L)
-	}))
+	})
 }
 
 // cappedReader reads at most left bytes from r, then fails.
@@ -100,16 +91,7 @@ func stringsLoader(L *lua.LState) int {
 // estimated wraps the function name of the module on top of L's stack: values(text, L) is how
 // many values it may make of its first argument, text.
 func estimated(L *lua.LState, module, name string, values func(text string, L *lua.LState) int) {
-	mod, ok := L.Get(-1).(*lua.LTable)
-	if !ok {
-		return
-	}
-	fn, ok := mod.RawGetString(name).(*lua.LFunction)
-	if !ok || !fn.IsG {
-		return
-	}
-	base := fn.GFunction
-	mod.RawSetString(name, L.NewFunction(func(L *lua.LState) int {
+	wrapGo(L, name, func(L *lua.LState, base lua.LGFunction) int {
 		text := L.CheckString(1)
 		size := len(text) + valueCost*(values(text, L)+1)
 		if bound := callctx.ValueBound(L.Context()); size > bound {
@@ -121,7 +103,22 @@ func estimated(L *lua.LState, module, name string, values func(text string, L *l
 		}
 		defer release()
 		return base(L)
-	}))
+	})
+}
+
+// wrapGo replaces the Go function name of the module on top of L's stack with fn, which is given
+// the function it replaces.
+func wrapGo(L *lua.LState, name string, fn func(L *lua.LState, base lua.LGFunction) int) {
+	mod, ok := L.Get(-1).(*lua.LTable)
+	if !ok {
+		return
+	}
+	f, ok := mod.RawGetString(name).(*lua.LFunction)
+	if !ok || !f.IsG {
+		return
+	}
+	base := f.GFunction
+	mod.RawSetString(name, L.NewFunction(func(L *lua.LState) int { return fn(L, base) }))
 }
 
 // countAny counts the bytes of s that are among chars.
