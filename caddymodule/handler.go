@@ -48,6 +48,8 @@ type Handler struct {
 	forward func(name string) bool // the ForwardHeaders filter; nil forwards every header
 	waits   *waits                 // the requests waiting for their reply
 	logger  *zap.Logger
+
+	timeoutValue []string // the Msgscript-Timeout header of every request: Timeout, less a margin
 }
 
 // connRef is the handler's hold on a pooled NATS connection (the msgscript app's, or its own
@@ -119,6 +121,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.MaxBody = defaultMaxBody
 	}
 	h.waits = newWaits(time.Duration(h.Timeout))
+	h.timeoutValue = []string{callctx.TimeoutValue(time.Duration(h.Timeout))}
 	for _, p := range h.Subjects {
 		if err := script.ValidatePattern(p); err != nil {
 			return fmt.Errorf("msgscript handler: subjects: %v", err)
@@ -209,7 +212,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (subject string,
 	msg := httpmsg.NewMsg(subject, rest, r, body, h.forward)
 	// The scripts' spans go below the request's, when Caddy's tracing directive traces it.
 	callctx.Trace.Inject(r.Context(), callctx.TraceHeaders(msg.Header))
-	callctx.SetTimeout(msg, time.Duration(h.Timeout)) // the scripts end when the handler stops waiting
+	// The scripts end when the handler stops waiting. The value is the handler's, shared by its
+	// messages: nats.go only reads it.
+	msg.Header[callctx.HeaderTimeout] = h.timeoutValue
 	if depth := callctx.DepthOf(r.Header); depth > 0 {
 		// A script's request through the handler: the loop through HTTP counts its hops too.
 		msg.Header.Set(callctx.HeaderDepth, strconv.Itoa(depth))

@@ -103,7 +103,13 @@ func SetTimeout(m *nats.Msg, wait time.Duration) {
 	if m.Header == nil {
 		m.Header = nats.Header{}
 	}
-	m.Header.Set(HeaderTimeout, (wait - min(wait/10, 100*time.Millisecond)).String())
+	m.Header.Set(HeaderTimeout, TimeoutValue(wait))
+}
+
+// TimeoutValue is the Msgscript-Timeout value SetTimeout writes for wait: a sender whose wait
+// never changes (the HTTP handler) makes it once.
+func TimeoutValue(wait time.Duration) string {
+	return (wait - min(wait/10, 100*time.Millisecond)).String()
 }
 
 // Cleanup is what must be done when a call ends: closing what the call opened and may have left

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
@@ -62,7 +63,7 @@ type Request struct {
 // hop-by-hop headers, which describe the client's connection to Caddy, never do, as a proxy
 // would not pass them on.
 func NewMsg(subject, rest string, r *http.Request, body []byte, forward func(name string) bool) *nats.Msg {
-	h := make(nats.Header, len(r.Header)+3)
+	h := make(nats.Header, len(r.Header)+4) // and the sender's Msgscript-Timeout
 	for name, values := range r.Header {
 		if reserved(name) || hopByHop[name] || (forward != nil && !forward(name)) {
 			continue
@@ -73,9 +74,8 @@ func NewMsg(subject, rest string, r *http.Request, body []byte, forward func(nam
 	if r.URL.RawQuery != "" {
 		u += "?" + r.URL.RawQuery
 	}
-	h.Set(HeaderMethod, r.Method)
-	h.Set(HeaderURL, u)
-	h.Set(HeaderRemoteAddr, r.RemoteAddr)
+	v := []string{r.Method, u, r.RemoteAddr} // one allocation for the three values
+	h[HeaderMethod], h[HeaderURL], h[HeaderRemoteAddr] = v[0:1:1], v[1:2:2], v[2:3:3]
 	return &nats.Msg{Subject: subject, Header: h, Data: body}
 }
 
@@ -196,15 +196,32 @@ func WriteReply(w http.ResponseWriter, m *nats.Msg) int {
 
 var newline = []byte{'\n'}
 
-// writeBody writes status and body, then end, with their Content-Length.
+// writeBody writes status and body, then end, with their Content-Length. A body of up to
+// joinedMax bytes goes out with its end in one write: Caddy moves the connection's write deadline
+// (write_idle_timeout) on every write, a timer update each.
 func writeBody(w http.ResponseWriter, status int, body, end []byte) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)+len(end)))
 	w.WriteHeader(status)
+	if end != nil && len(body)+len(end) <= joinedMax {
+		bp := joined.Get().(*[]byte)
+		b := append(append((*bp)[:0], body...), end...)
+		_, _ = w.Write(b) // a Writer keeps nothing of b, which goes back to the pool
+		*bp = b[:0]
+		joined.Put(bp)
+		return
+	}
 	_, _ = w.Write(body)
 	if end != nil {
 		_, _ = w.Write(end)
 	}
 }
+
+// joinedMax bounds the replies writeBody copies to write them with their end: the size of
+// net/http's own write buffer, past which a copy costs more than the write it saves.
+const joinedMax = 4096
+
+// joined holds writeBody's buffers, joinedMax bytes each.
+var joined = sync.Pool{New: func() any { b := make([]byte, 0, joinedMax); return &b }}
 
 // WriteError answers with status and a plain-text message.
 func WriteError(w http.ResponseWriter, status int, msg string) {

@@ -2,6 +2,7 @@ package httpmsg
 
 import (
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -60,6 +61,11 @@ func TestRequestRoundTrip(t *testing.T) {
 	if q := req.Query(); len(q["a"]) != 2 || q.Get("a") != "1" {
 		t.Errorf("query: %v", q)
 	}
+	// The three values share one array: adding to one of them must leave the others whole.
+	m.Header.Add(HeaderMethod, "GET")
+	if m.Header.Get(HeaderURL) != "/rest?a=1&a=2&b" || m.Header.Get(HeaderRemoteAddr) != r.RemoteAddr {
+		t.Errorf("adding a method changed the other values: %v", m.Header)
+	}
 	if FromMsg(&nats.Msg{Data: []byte("plain")}) != nil {
 		t.Error("a plain message was taken for an HTTP request")
 	}
@@ -94,5 +100,31 @@ func TestWriteReply(t *testing.T) {
 	WriteReply(w, resp)
 	if w.Code != 302 || w.Header().Get("Location") != "/next" || w.Header().Get("Msgscript-Status") != "" {
 		t.Errorf("HTTP-mode reply: %d %v", w.Code, w.Header())
+	}
+}
+
+// writeCounter counts the writes a handler makes to its response.
+type writeCounter struct {
+	*httptest.ResponseRecorder
+	writes int
+}
+
+func (w *writeCounter) Write(p []byte) (int, error) {
+	w.writes++
+	return w.ResponseRecorder.Write(p)
+}
+
+// Caddy moves the connection's write deadline on every write, so a JSON reply goes out with its
+// newline in one write, whatever the buffer it was joined in wrote before.
+func TestJSONReplyIsOneWrite(t *testing.T) {
+	for _, data := range []string{`{"a":"first, longer reply"}`, `{"b":"x"}`, `{"c":"` + strings.Repeat("z", joinedMax) + `"}`} {
+		w := &writeCounter{ResponseRecorder: httptest.NewRecorder()}
+		WriteReply(w, &nats.Msg{Data: []byte(data)})
+		if w.Body.String() != data+"\n" {
+			t.Errorf("body %.40q..., want %.40q...", w.Body.String(), data)
+		}
+		if want := 1; len(data) < joinedMax && w.writes != want {
+			t.Errorf("%d writes for a reply of %d bytes", w.writes, len(data))
+		}
 	}
 }
