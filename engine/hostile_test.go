@@ -108,6 +108,7 @@ func TestLoadstringLimits(t *testing.T) {
       "return " .. ("x"):rep(2000000),
       "return " .. ("x+"):rep(30000) .. "x",
       "return 1 + 2",
+      "--\rreturn " .. ("#"):rep(1000000) .. "x", -- a comment ended by \r: once the end of the process
   }) do
     local f, err = loadstring(src)
     results[#results + 1] = f and tostring(f()) or err
@@ -121,7 +122,7 @@ func TestLoadstringLimits(t *testing.T) {
   return table.concat(results, "\n")
 end`, nil, Options{})
 	got := strings.Split(onMessage(t, p, ""), "\n")
-	want := []string{"nested in one another", "over the 1048576", "more than 200 operators", "3", "a chunk over 1048576 bytes", "42"}
+	want := []string{"nested in one another", "over the 1048576", "more than 200 operators", "3", "more than 200 operators", "a chunk over 1048576 bytes", "42"}
 	if len(got) != len(want) {
 		t.Fatalf("got %q", got)
 	}

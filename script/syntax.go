@@ -34,7 +34,9 @@ func CheckSyntax(src []byte) (line int, err error) {
 		case tokEOF:
 			return 0, nil
 		case tokUnfinished:
-			return 0, nil // the parser says what is wrong, better
+			// Refused rather than left to the parser: were the two to read a string or comment
+			// differently, the rest of the source would go unchecked.
+			return s.line, fmt.Errorf("a string or comment that does not end")
 		case tokOpen:
 			if s.afterOperand { // a call or an index: part of the chain
 				if err := s.chainOp(); err != nil {
@@ -115,10 +117,9 @@ func (s *scanner) next() token {
 	for s.pos < len(s.src) {
 		c := s.src[s.pos]
 		switch {
-		case c == '\n':
-			s.line++
-			s.pos++
-		case c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v':
+		case c == '\n' || c == '\r':
+			s.newline()
+		case c == ' ' || c == '\t' || c == '\f' || c == '\v':
 			s.pos++
 		case c == '-' && s.peek(1) == '-':
 			s.pos += 2
@@ -127,7 +128,7 @@ func (s *scanner) next() token {
 					return tokUnfinished
 				}
 			} else {
-				for s.pos < len(s.src) && s.src[s.pos] != '\n' {
+				for s.pos < len(s.src) && !isLineEnd(s.src[s.pos]) {
 					s.pos++
 				}
 			}
@@ -209,6 +210,19 @@ func (s *scanner) next() token {
 	return tokEOF
 }
 
+// newline moves past the line end at pos. As gopher-lua reads it, a line ends at \n or \r, and
+// \r\n or \n\r is one line end.
+func (s *scanner) newline() {
+	c := s.src[s.pos]
+	s.pos++
+	if next := s.peek(0); isLineEnd(next) && next != c {
+		s.pos++
+	}
+	s.line++
+}
+
+func isLineEnd(c byte) bool { return c == '\n' || c == '\r' }
+
 func (s *scanner) peek(n int) byte {
 	if s.pos+n < len(s.src) {
 		return s.src[s.pos+n]
@@ -236,8 +250,9 @@ func (s *scanner) longBracket() (level int, ok bool) {
 func (s *scanner) skipLong(level int) bool {
 	for s.pos < len(s.src) {
 		c := s.src[s.pos]
-		if c == '\n' {
-			s.line++
+		if isLineEnd(c) {
+			s.newline()
+			continue
 		}
 		if c == ']' {
 			i := 1
@@ -259,11 +274,13 @@ func (s *scanner) skipQuoted(quote byte) bool {
 	for s.pos < len(s.src) {
 		switch c := s.src[s.pos]; c {
 		case '\\':
-			if s.peek(1) == '\n' {
-				s.line++
+			s.pos++
+			if s.pos < len(s.src) && isLineEnd(s.src[s.pos]) {
+				s.newline() // an escaped line end: the string goes on
+			} else {
+				s.pos++
 			}
-			s.pos += 2
-		case '\n':
+		case '\n', '\r':
 			return false
 		case quote:
 			s.pos++

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/yuin/gopher-lua/parse"
 )
 
 func TestCheckSyntaxRefusesWhatThePartsCannotTake(t *testing.T) {
@@ -24,6 +26,16 @@ func TestCheckSyntaxRefusesWhatThePartsCannotTake(t *testing.T) {
 		{"calls", "return f" + strings.Repeat("()", 201), 1, "more than 200 operators"},
 		{"indexes", "return x" + strings.Repeat(".a", 201), 1, "more than 200 operators"},
 		{"too big", strings.Repeat("x = 1\n", MaxSourceSize/6+1), 0, "over the 1048576"},
+		// gopher-lua ends a line at \r too: a comment that went on to the next \n hid what followed
+		// (a million nested operators, which overflowed the compiler's stack and ended the process).
+		{"after a comment ended by \\r", "--\rreturn " + strings.Repeat("#", 201) + "x", 2, "more than 200 operators"},
+		{"after an escaped \\r\\n in a string", "s = \"a\\\r\nb\"\nreturn " + strings.Repeat("(", 201) + "1" + strings.Repeat(")", 201), 3, "nested"},
+		{"after \\r\\n lines", strings.Repeat("x = 1\r\n", 4) + "return " + strings.Repeat("(", 201) + "1", 5, "nested"},
+		{"after \\n\\r lines", strings.Repeat("x = 1\n\r", 4) + "return " + strings.Repeat("(", 201) + "1", 5, "nested"},
+		// Where this reading and the parser's could differ, nothing after goes unchecked.
+		{"an unfinished string", "x = 1\ns = \"abc\nreturn 1", 2, "does not end"},
+		{"a string cut by \\r", "s = \"a\rb\"", 1, "does not end"},
+		{"an unfinished long comment", "x = 1\n--[[ " + strings.Repeat("(", 300), 2, "does not end"},
 	} {
 		line, err := CheckSyntax([]byte(c.src))
 		if err == nil || !strings.Contains(err.Error(), c.want) || line != c.line {
@@ -44,10 +56,15 @@ func TestCheckSyntaxTakesRealCode(t *testing.T) {
 		strings.Repeat("if a then b() elseif c then d() else e() end\n", 300),
 		strings.Repeat("for i = 1, 10 do x = x + i end\nwhile x do x = nil end\nrepeat y = 1 until y\n", 300),
 		"x = 1e-5 + 0x1F - 3.5e+2",
+		// Lines ended by \r\n, \r or \n\r, in comments and escaped in strings.
+		"-- a comment\r\nx = 1\r\n--\ry = 2\rs = \"a\\\r\nb\"\n\rreturn x + y",
 	}
 	for i, src := range ok {
 		if line, err := CheckSyntax([]byte(src)); err != nil {
 			t.Errorf("case %d: line %d: %v", i, line, err)
+		}
+		if _, err := parse.Parse(strings.NewReader(src), "case"); err != nil {
+			t.Errorf("case %d is no Lua: %v", i, err)
 		}
 	}
 	// Every example script and library.
