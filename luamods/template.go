@@ -56,21 +56,29 @@ func render(L *lua.LState, body string, partials mustache.PartialProvider) int {
 	if err := templateValues.Map(table, &values); err != nil {
 		return fail(L, err)
 	}
-	var tmpl *mustache.Template
-	var err error
-	if partials == nil {
-		tmpl, err = mustache.ParseString(body)
-	} else {
-		tmpl, err = mustache.ParseStringPartials(body, partials)
+	if err := checkSectionNesting(body); err != nil {
+		L.RaiseError("%v", err)
 	}
+	var files *partialFiles
+	if partials == nil {
+		files = &partialFiles{L: L, left: maxPartials}
+		partials = files
+	}
+	tmpl, err := mustache.ParseStringPartials(body, partials)
 	if err != nil {
 		return fail(L, err)
+	}
+	if err := checkSectionRepeats(tmpl.Tags(), values); err != nil {
+		L.RaiseError("%v", err)
 	}
 	out := newBoundedText(L, "template: the text")
 	defer out.release()
 	err = tmpl.FRender(out, values)
 	if out.stopped != nil {
 		L.RaiseError("%v", out.stopped)
+	}
+	if files != nil && files.failed != nil {
+		L.RaiseError("%v", files.failed)
 	}
 	if err != nil {
 		return fail(L, err)

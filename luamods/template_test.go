@@ -42,3 +42,83 @@ func TestTemplateTextIsBounded(t *testing.T) {
 		t.Errorf("render_file: %v %s", err, L.Get(-1))
 	}
 }
+
+// mustache parses nested sections by recursion and renders them without looking at the clock: a
+// template of three million "{{#a}}" ended the process, and four sections nested over 1,000
+// empty tables rendered nothing for hours.
+func TestTemplateSectionsAreBounded(t *testing.T) {
+	for name, loader := range map[string]lua.LGFunction{"outside": templateLoader, "sandbox": templateSandboxLoader} {
+		L := lua.NewState()
+		defer L.Close()
+		L.PreloadModule("template", loader)
+		L.SetContext(context.WithValue(context.Background(), callctx.ValueBoundKey, 1<<20))
+		run := func(script string) (string, error) {
+			err := L.DoString(`local mustache = require("template").choose("mustache")
+				local function list(n, item) local l = {} for i = 1, n do l[i] = item or {} end return l end
+				` + script)
+			if err != nil {
+				return "", err
+			}
+			return L.Get(-1).String(), nil
+		}
+		for _, c := range []struct{ script, want string }{
+			// 100 deep renders; 101 deep is refused, whatever the delimiters or the lines.
+			{`return mustache:render(("{{#a}}"):rep(100) .. "x" .. ("{{/a}}"):rep(100), {a = true})`, "x"},
+			{`return mustache:render(("{{#a}}"):rep(101) .. "x" .. ("{{/a}}"):rep(101), {a = true})`, "sections nested more than 100 deep"},
+			{`return mustache:render("{{=[ ]=}}" .. ("[#a]"):rep(3000000), {a = true})`, "sections nested more than 100 deep"},
+			{`return mustache:render("{{! a comment }}{{{raw}}}\n" .. ("  {{^b}}\r\n"):rep(101) .. ("{{/b}}\n"):rep(101), {raw = "<"})`, "sections nested more than 100 deep"},
+			{`return mustache:render("{{{raw}}}" .. ("{{#a}}\n"):rep(60) .. ("{{/a}}\n"):rep(60) .. "{{=<% %>=}}" .. ("<%#a%>"):rep(40) .. "y" .. ("<%/a%>"):rep(40), {a = true, raw = "<"})`, "<\ny"},
+			// Lists in lists in lists render as often as they have items; nested over one long
+			// list, sections are refused before they render.
+			{`return mustache:render("{{#a}}{{#b}}{{#c}}x{{/c}}{{/b}}{{/a}}", {a = list(100, {b = list(10, {c = list(5)})})})`, strings.Repeat("x", 5000)},
+			{`return mustache:render("{{#a}}{{#a}}{{#a}}{{#a}}{{/a}}{{/a}}{{/a}}{{/a}}", {a = list(1000)})`, "could render more than 10000000 times"},
+			{`return mustache:render("{{#a}}{{#.}}{{#.}}{{#.}}{{/.}}{{/.}}{{/.}}{{/a}}", {a = list(300, list(300))})`, "could render more than 10000000 times"},
+			{`return mustache:render("{{#x.a}}{{#a}}{{#a}}{{/a}}{{/a}}{{/x.a}}", {x = {a = list(300)}})`, "could render more than 10000000 times"},
+			{`return mustache:render("{{#a}}{{^b}}{{^b}}y{{/b}}{{/b}}{{/a}}", {a = list(3)})`, "yyy"},
+		} {
+			got, err := run(c.script)
+			if err != nil {
+				got = err.Error()
+			}
+			if !strings.Contains(got, c.want) {
+				t.Errorf("%s: %.60s: got %.100q, want %q", name, c.script[21:], got, c.want)
+			}
+		}
+	}
+}
+
+// Outside the sandbox a template's partials are files, held to the template's limits: one that
+// includes itself, /dev/zero and deep sections each ended the process.
+func TestTemplatePartialsAreBounded(t *testing.T) {
+	dir := t.TempDir()
+	for name, text := range map[string]string{
+		"hello.mustache": "hello {{name}}",
+		"self":           "x{{> " + dir + "/self}}",
+		"deep":           strings.Repeat("{{#a}}", 101) + strings.Repeat("{{/a}}", 101),
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	L := lua.NewState()
+	defer L.Close()
+	L.PreloadModule("template", templateLoader)
+	L.SetContext(context.WithValue(context.Background(), callctx.ValueBoundKey, 1<<20))
+	for partial, want := range map[string]string{
+		dir + "/hello":   "<hello you>",
+		dir + "/missing": "<>", // as mustache renders a partial it does not find
+		dir + "/self":    "more than 10000 partials rendered",
+		dir + "/deep":    "sections nested more than 100 deep",
+		"/dev/zero":      "the partial /dev/zero would be over 1048576 bytes",
+	} {
+		got := ""
+		if err := L.DoString(`return require("template").choose("mustache"):render("{{#l}}<{{> ` + partial + `}}>{{/l}}", {l = {{}}, name = "you"})`); err != nil {
+			got = err.Error()
+		} else {
+			got = L.Get(-1).String()
+		}
+		if !strings.Contains(got, want) {
+			t.Errorf("%s: got %.100q, want %q", partial, got, want)
+		}
+	}
+}
