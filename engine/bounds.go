@@ -23,6 +23,9 @@ func boundValues(L *lua.LState) {
 	luapattern.Install(L, luapattern.Limits{MaxResult: memory.maxValue, Admit: memory.admit, Admitted: memory.admitted})
 	// What the compiled chunks' concatenations call (see concat).
 	L.SetGlobal(concatName, L.NewFunction(concat))
+	if t, ok := L.GetGlobal("table").(*lua.LTable); ok {
+		t.RawSetString("sort", L.NewFunction(sortTable))
+	}
 	// check raises an error for a value over the bound and returns the size of the value the
 	// function is about to make, which must then be admitted (see memoryGuard.admit).
 	wrap := func(lib, name string, check func(L *lua.LState) int) {

@@ -55,7 +55,50 @@ func TestGoCodeObeysTheDeadline(t *testing.T) {
 		{"coroutine nesting through resume", `if p == "go" then
 			local function co(n) if n == 0 then return 0 end local c = coroutine.create(co) local ok, e = coroutine.resume(c, n - 1) if not ok then error(e) end return e end
 			return co(100000) end`, "coroutines nested more than 200 deep"},
+		// gopher-lua's sort is one Go call comparing strings a byte at a time: 146 s past a 5 s
+		// deadline for 10,000 strings of 10 MB.
+		{"table.sort of long strings", `if p == "go" then
+			local big = ("a"):rep(10000008) local t = {}
+			for i = 1, 10000 do t[i] = big:sub(1 + i % 8, 10000000 + i % 8) end
+			table.sort(t) end`, "timed out"},
+		{"table.sort with a comparator", `if p == "go" then
+			local t = {} for i = 1, 100000 do t[i] = -i end
+			table.sort(t, function(a, b) while true do end end) end`, "timed out"},
 	}, Options{})
+}
+
+// table.sort sorts as Lua's: numbers, strings (bytes unsigned, a prefix first), a comparator,
+// an explicit nil comparator, __lt, and the error of comparing what Lua cannot.
+func TestTableSortAsInLua(t *testing.T) {
+	p := newTestProgram(t, `function OnMessage(s, p)
+  local out = {}
+  local function add(t) out[#out + 1] = table.concat(t, ",") end
+  local n = {5, -1, 3.5, 10, 0} table.sort(n) add(n)
+  local s = {"b", "ab", "a", "\255", "B", ""} table.sort(s) add(s)
+  local d = {1, 4, 2, 3} table.sort(d, function(a, b) return a > b end) add(d)
+  local e = {3, 1, 2} table.sort(e, nil) add(e)
+  local mt = {__lt = function(a, b) return a.v < b.v end}
+  local o = {setmetatable({v = 2}, mt), setmetatable({v = 1}, mt)} table.sort(o) add({o[1].v, o[2].v})
+  local ok, err = pcall(table.sort, {1, "x", 2}) add({tostring(ok), err:match("attempt to compare %a+ with %a+")})
+  return table.concat(out, " | ")
+end`, nil, Options{})
+	want := "-1,0,3.5,5,10 | ,B,a,ab,b,\xff | 4,3,2,1 | 1,2,3 | 1,2 | false,attempt to compare "
+	if got := onMessage(t, p, ""); !strings.HasPrefix(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
+// Functions giving many values grow the state's stack, which copies itself as it grows: by 32
+// slots at a time, unpack or string.byte of 260,000 values took 15 s, deaf to the deadline.
+func TestManyResultsWithinTheDeadline(t *testing.T) {
+	p := newTestProgram(t, `--* timeout: 3s
+function OnMessage(s, p)
+  local n = 250000
+  return select("#", unpack({}, 1, n)) .. " " .. select("#", string.byte(string.rep("a", n), 1, -1))
+end`, nil, Options{})
+	if got := onMessage(t, p, ""); got != "250000 250000" {
+		t.Errorf("got %q", got)
+	}
 }
 
 // A coroutine made by one call and resumed by a later one runs under the later call's deadline
@@ -109,6 +152,7 @@ func TestLoadstringLimits(t *testing.T) {
       "return " .. ("x+"):rep(30000) .. "x",
       "return 1 + 2",
       "--\rreturn " .. ("#"):rep(1000000) .. "x", -- a comment ended by \r: once the end of the process
+      "local x if x then " .. ("elseif x then "):rep(74000) .. "else return 2 end", -- 29 s to compile
   }) do
     local f, err = loadstring(src)
     results[#results + 1] = f and tostring(f()) or err
@@ -122,7 +166,7 @@ func TestLoadstringLimits(t *testing.T) {
   return table.concat(results, "\n")
 end`, nil, Options{})
 	got := strings.Split(onMessage(t, p, ""), "\n")
-	want := []string{"nested in one another", "over the 1048576", "more than 200 operators", "3", "more than 200 operators", "a chunk over 1048576 bytes", "42"}
+	want := []string{"nested in one another", "over the 1048576", "more than 200 operators", "3", "more than 200 operators", "more than 1000 elseifs", "a chunk over 1048576 bytes", "42"}
 	if len(got) != len(want) {
 		t.Fatalf("got %q", got)
 	}

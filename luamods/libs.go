@@ -27,7 +27,7 @@ var libs = []Module{
 	{Name: "json", Loader: jsonLoader},
 	{Name: "strings", Loader: stringsLoader},
 	{Name: "inspect", Loader: inspect.Loader},
-	{Name: "filepath", Loader: filepath.Loader, SandboxLoader: filepathSandboxLoader},
+	{Name: "filepath", Loader: filepathLoader, SandboxLoader: filepathSandboxLoader},
 	{Name: "template", Loader: templateLoader, SandboxLoader: templateSandboxLoader},
 	{Name: "yaml", Loader: yamlLoader},
 	{Name: "crypto", Loader: crypto.Loader},
@@ -77,11 +77,28 @@ func sleep(L *lua.LState) int {
 	return 0
 }
 
+// filepathLoader is gopher-lua-libs' filepath, whose match refuses a pattern or a name longer
+// than a path may be (PATH_MAX): Go's filepath.Match tries every length for each *, so matching
+// "*" .. ("a"):rep(100000) .. "b" took 44 s, in one Go call that the deadline cannot end.
+func filepathLoader(L *lua.LState) int {
+	filepath.Loader(L)
+	wrapGo(L, "match", func(L *lua.LState, base lua.LGFunction) int {
+		if len(L.CheckString(1)) > maxPath || len(L.CheckString(2)) > maxPath {
+			L.RaiseError("filepath.match: a pattern or name over %d bytes, longer than a path", maxPath)
+		}
+		return base(L)
+	})
+	return 1
+}
+
+// maxPath is Linux's PATH_MAX.
+const maxPath = 4096
+
 // filepathSandboxLoader is filepath in a sandbox: the functions that only work on the path's text
 // stay; glob lists files, eval_symlinks reads links, and abs reads the server's working
 // directory, so they raise an error.
 func filepathSandboxLoader(L *lua.LState) int {
-	filepath.Loader(L)
+	filepathLoader(L)
 	mod := L.Get(-1).(*lua.LTable)
 	for _, name := range []string{"glob", "eval_symlinks", "abs"} {
 		mod.RawSetString(name, L.NewFunction(notInSandbox("filepath."+name)))

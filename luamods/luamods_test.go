@@ -142,6 +142,16 @@ func TestSandboxLoaders(t *testing.T) {
 		assert(require("template").choose("mustache"):render("{{x}}", {x = 1}) == "1")`); err != nil {
 		t.Fatal(err)
 	}
+	// filepath.match takes what a path may be, not a pattern that backtracks for minutes.
+	if err := L.DoString(`assert(require("filepath").match("*.lua", "a.lua") == true)
+		assert(require("filepath").match("*" .. ("a"):rep(4094) .. "b", ("a"):rep(4096)) == false)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range []string{`require("filepath").match("*" .. ("a"):rep(100000) .. "b", ("a"):rep(100000))`, `require("filepath").match("*", ("a"):rep(4097))`} {
+		if err := L.DoString(code); err == nil || !strings.Contains(err.Error(), "filepath.match: a pattern or name over 4096 bytes") {
+			t.Errorf("%.40s: %v", code, err)
+		}
+	}
 	for _, code := range []string{`require("filepath").glob("/*")`, `require("filepath").abs(".")`, `require("filepath").eval_symlinks("/")`, `require("template").choose("mustache"):render_file("/etc/hostname", {})`} {
 		if err := L.DoString(code); err == nil || !strings.Contains(err.Error(), "is not available in msgscript's sandbox") {
 			t.Errorf("%s: %v", code, err)

@@ -17,6 +17,9 @@ const (
 	// MaxChain bounds the operators of one expression, indexing and calls included
 	// (a .. b .. c, x.y.z, f()()).
 	MaxChain = 200
+	// MaxElseifs bounds the elseifs of one if: gopher-lua nests each in the one before, and
+	// 74,000 of them (a megabyte) took 29 s to compile.
+	MaxElseifs = 1000
 )
 
 // CheckSyntax reports source that breaks those limits, with the line where it does, before
@@ -27,7 +30,7 @@ func CheckSyntax(src []byte) (line int, err error) {
 	if len(src) > MaxSourceSize {
 		return 0, fmt.Errorf("%d bytes of source, over the %d that msgscript compiles", len(src), MaxSourceSize)
 	}
-	s := scanner{src: src, line: 1, chains: []int{0}}
+	s := scanner{src: src, line: 1, chains: []int{0}, elseifs: []int{0}}
 	for {
 		tok := s.next()
 		switch tok {
@@ -55,6 +58,7 @@ func CheckSyntax(src []byte) (line int, err error) {
 			s.afterOperand = true
 		case tokBlock: // function, do, if, repeat: a level, and the end of any expression
 			s.chains = append(s.chains, 0)
+			s.elseifs = append(s.elseifs, 0)
 			if len(s.chains) > MaxNesting {
 				return s.line, fmt.Errorf("more than %d brackets, blocks or functions nested in one another", MaxNesting)
 			}
@@ -62,6 +66,9 @@ func CheckSyntax(src []byte) (line int, err error) {
 		case tokBlockEnd: // end, until
 			if len(s.chains) > 1 {
 				s.chains = s.chains[:len(s.chains)-1]
+			}
+			if len(s.elseifs) > 1 {
+				s.elseifs = s.elseifs[:len(s.elseifs)-1]
 			}
 			s.afterOperand = tok == tokBlockEnd && s.lastWord == "end" // function ... end is a value
 		case tokOperator:
@@ -72,6 +79,11 @@ func CheckSyntax(src []byte) (line int, err error) {
 		case tokSeparator: // , ; = and the other keywords end an expression
 			s.chains[len(s.chains)-1] = 0
 			s.afterOperand = false
+			if s.lastWord == "elseif" {
+				if s.elseifs[len(s.elseifs)-1]++; s.elseifs[len(s.elseifs)-1] > MaxElseifs {
+					return s.line, fmt.Errorf("an if of more than %d elseifs; split it, or look the case up in a table", MaxElseifs)
+				}
+			}
 		case tokOperand:
 			if s.afterOperand { // two operands in a row: a new statement
 				s.chains[len(s.chains)-1] = 0
@@ -108,12 +120,14 @@ const (
 type scanner struct {
 	src          []byte
 	pos, line    int
-	chains       []int // operators of the expression in progress, per nesting level
-	afterOperand bool  // the last token ended an operand
-	lastWord     string
+	chains       []int  // operators of the expression in progress, per nesting level
+	elseifs      []int  // elseifs of the block, per block open
+	afterOperand bool   // the last token ended an operand
+	lastWord     string // the last token's word: a name or keyword, else ""
 }
 
 func (s *scanner) next() token {
+	s.lastWord = "" // the word of this token, if it is one
 	for s.pos < len(s.src) {
 		c := s.src[s.pos]
 		switch {

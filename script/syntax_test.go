@@ -26,6 +26,8 @@ func TestCheckSyntaxRefusesWhatThePartsCannotTake(t *testing.T) {
 		{"calls", "return f" + strings.Repeat("()", 201), 1, "more than 200 operators"},
 		{"indexes", "return x" + strings.Repeat(".a", 201), 1, "more than 200 operators"},
 		{"too big", strings.Repeat("x = 1\n", MaxSourceSize/6+1), 0, "over the 1048576"},
+		{"elseifs", "if x then\n" + strings.Repeat("elseif x then\n", 1001) + "end", 1002, "more than 1000 elseifs"},
+		{"elseifs in a function in an if", "if x then\n" + strings.Repeat("elseif x then\n", 900) + "f = function() if y then\n" + strings.Repeat("elseif y then\n", 1001) + "end end end", 1903, "more than 1000 elseifs"},
 		// gopher-lua ends a line at \r too: a comment that went on to the next \n hid what followed
 		// (a million nested operators, which overflowed the compiler's stack and ended the process).
 		{"after a comment ended by \\r", "--\rreturn " + strings.Repeat("#", 201) + "x", 2, "more than 200 operators"},
@@ -54,6 +56,9 @@ func TestCheckSyntaxTakesRealCode(t *testing.T) {
 		// What looks like depth inside strings and comments is not.
 		"s = \"" + strings.Repeat("(", 500) + "\"\n-- " + strings.Repeat("{", 500) + "\nc = [==[" + strings.Repeat("[", 500) + "]==]\n--[[" + strings.Repeat("function ", 500) + "]]",
 		strings.Repeat("if a then b() elseif c then d() else e() end\n", 300),
+		// 1,000 elseifs an if, however many ifs.
+		strings.Repeat("if x then\n"+strings.Repeat("elseif x then\n", 1000)+"end\n", 3),
+		"if x then " + strings.Repeat("elseif x then if y then elseif y then end ", 1000) + "end",
 		strings.Repeat("for i = 1, 10 do x = x + i end\nwhile x do x = nil end\nrepeat y = 1 until y\n", 300),
 		"x = 1e-5 + 0x1F - 3.5e+2",
 		// Lines ended by \r\n, \r or \n\r, in comments and escaped in strings.
