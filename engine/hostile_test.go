@@ -153,6 +153,8 @@ func TestLoadstringLimits(t *testing.T) {
       "return 1 + 2",
       "--\rreturn " .. ("#"):rep(1000000) .. "x", -- a comment ended by \r: once the end of the process
       "local x if x then " .. ("elseif x then "):rep(74000) .. "else return 2 end", -- 29 s to compile
+      "return #{" .. ("1,"):rep(25549) .. "1}", -- as many items as gopher-lua keeps
+      "return #{" .. ("1,"):rep(25550) .. "1}", -- one more, which it would drop
   }) do
     local f, err = loadstring(src)
     results[#results + 1] = f and tostring(f()) or err
@@ -166,7 +168,7 @@ func TestLoadstringLimits(t *testing.T) {
   return table.concat(results, "\n")
 end`, nil, Options{})
 	got := strings.Split(onMessage(t, p, ""), "\n")
-	want := []string{"nested in one another", "over the 1048576", "more than 200 operators", "3", "more than 200 operators", "more than 1000 elseifs", "a chunk over 1048576 bytes", "42"}
+	want := []string{"nested in one another", "over the 1048576", "more than 200 operators", "3", "more than 200 operators", "more than 1000 elseifs", "25550", "a table constructor of more than 25550 items", "a chunk over 1048576 bytes", "42"}
 	if len(got) != len(want) {
 		t.Fatalf("got %q", got)
 	}

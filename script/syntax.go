@@ -20,6 +20,9 @@ const (
 	// MaxElseifs bounds the elseifs of one if: gopher-lua nests each in the one before, and
 	// 74,000 of them (a megabyte) took 29 s to compile.
 	MaxElseifs = 1000
+	// MaxConstructorItems bounds the items of one table constructor, {1, 2, 3, ...}: gopher-lua
+	// keeps the first 25,550 and silently drops the others.
+	MaxConstructorItems = 25550
 )
 
 // CheckSyntax reports source that breaks those limits, with the line where it does, before
@@ -30,7 +33,7 @@ func CheckSyntax(src []byte) (line int, err error) {
 	if len(src) > MaxSourceSize {
 		return 0, fmt.Errorf("%d bytes of source, over the %d that msgscript compiles", len(src), MaxSourceSize)
 	}
-	s := scanner{src: src, line: 1, chains: []int{0}, elseifs: []int{0}}
+	s := scanner{src: src, line: 1, levels: []level{{}}}
 	for {
 		tok := s.next()
 		switch tok {
@@ -46,30 +49,20 @@ func CheckSyntax(src []byte) (line int, err error) {
 					return s.line, err
 				}
 			}
-			s.chains = append(s.chains, 0)
-			if len(s.chains) > MaxNesting {
-				return s.line, fmt.Errorf("more than %d brackets, blocks or functions nested in one another", MaxNesting)
+			if err := s.open(level{constructor: s.src[s.pos-1] == '{'}); err != nil {
+				return s.line, err
 			}
 			s.afterOperand = false
 		case tokClose:
-			if len(s.chains) > 1 {
-				s.chains = s.chains[:len(s.chains)-1]
-			}
+			s.close()
 			s.afterOperand = true
 		case tokBlock: // function, do, if, repeat: a level, and the end of any expression
-			s.chains = append(s.chains, 0)
-			s.elseifs = append(s.elseifs, 0)
-			if len(s.chains) > MaxNesting {
-				return s.line, fmt.Errorf("more than %d brackets, blocks or functions nested in one another", MaxNesting)
+			if err := s.open(level{}); err != nil {
+				return s.line, err
 			}
 			s.afterOperand = false
 		case tokBlockEnd: // end, until
-			if len(s.chains) > 1 {
-				s.chains = s.chains[:len(s.chains)-1]
-			}
-			if len(s.elseifs) > 1 {
-				s.elseifs = s.elseifs[:len(s.elseifs)-1]
-			}
+			s.close()
 			s.afterOperand = tok == tokBlockEnd && s.lastWord == "end" // function ... end is a value
 		case tokOperator:
 			if err := s.chainOp(); err != nil {
@@ -77,26 +70,56 @@ func CheckSyntax(src []byte) (line int, err error) {
 			}
 			s.afterOperand = false
 		case tokSeparator: // , ; = and the other keywords end an expression
-			s.chains[len(s.chains)-1] = 0
+			l := s.top()
+			l.ops = 0
 			s.afterOperand = false
-			if s.lastWord == "elseif" {
-				if s.elseifs[len(s.elseifs)-1]++; s.elseifs[len(s.elseifs)-1] > MaxElseifs {
+			switch {
+			case s.lastWord == "elseif":
+				if l.elseifs++; l.elseifs > MaxElseifs {
 					return s.line, fmt.Errorf("an if of more than %d elseifs; split it, or look the case up in a table", MaxElseifs)
+				}
+			case l.constructor && s.lastWord == "" && s.src[s.pos-1] != '=':
+				// gopher-lua drops the items of a constructor past 25,550 without a word.
+				if l.items++; l.items >= MaxConstructorItems {
+					return s.line, fmt.Errorf("a table constructor of more than %d items; fill the table in a loop, or read it from a file", MaxConstructorItems)
 				}
 			}
 		case tokOperand:
 			if s.afterOperand { // two operands in a row: a new statement
-				s.chains[len(s.chains)-1] = 0
+				s.top().ops = 0
 			}
 			s.afterOperand = true
 		}
 	}
 }
 
+// level is what the check counts of a bracket, block or function open.
+type level struct {
+	ops         int  // operators of the expression in progress
+	elseifs     int  // of the if this level is
+	constructor bool // a table constructor, { ... }
+	items       int  // the constructor's separators so far
+}
+
+func (s *scanner) top() *level { return &s.levels[len(s.levels)-1] }
+
+func (s *scanner) open(l level) error {
+	s.levels = append(s.levels, l)
+	if len(s.levels) > MaxNesting {
+		return fmt.Errorf("more than %d brackets, blocks or functions nested in one another", MaxNesting)
+	}
+	return nil
+}
+
+func (s *scanner) close() {
+	if len(s.levels) > 1 {
+		s.levels = s.levels[:len(s.levels)-1]
+	}
+}
+
 func (s *scanner) chainOp() error {
-	c := &s.chains[len(s.chains)-1]
-	*c++
-	if *c > MaxChain {
+	l := s.top()
+	if l.ops++; l.ops > MaxChain {
 		return fmt.Errorf("an expression of more than %d operators, calls or indexes; split it", MaxChain)
 	}
 	return nil
@@ -120,10 +143,9 @@ const (
 type scanner struct {
 	src          []byte
 	pos, line    int
-	chains       []int  // operators of the expression in progress, per nesting level
-	elseifs      []int  // elseifs of the block, per block open
-	afterOperand bool   // the last token ended an operand
-	lastWord     string // the last token's word: a name or keyword, else ""
+	levels       []level // the brackets, blocks and functions open, innermost last
+	afterOperand bool    // the last token ended an operand
+	lastWord     string  // the last token's word: a name or keyword, else ""
 }
 
 func (s *scanner) next() token {

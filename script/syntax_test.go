@@ -26,6 +26,7 @@ func TestCheckSyntaxRefusesWhatThePartsCannotTake(t *testing.T) {
 		{"calls", "return f" + strings.Repeat("()", 201), 1, "more than 200 operators"},
 		{"indexes", "return x" + strings.Repeat(".a", 201), 1, "more than 200 operators"},
 		{"too big", strings.Repeat("x = 1\n", MaxSourceSize/6+1), 0, "over the 1048576"},
+		{"a constructor gopher-lua would cut", "t = {\n" + strings.Repeat("1,\n", 25550) + "1}", 25551, "a table constructor of more than 25550 items"},
 		{"elseifs", "if x then\n" + strings.Repeat("elseif x then\n", 1001) + "end", 1002, "more than 1000 elseifs"},
 		{"elseifs in a function in an if", "if x then\n" + strings.Repeat("elseif x then\n", 900) + "f = function() if y then\n" + strings.Repeat("elseif y then\n", 1001) + "end end end", 1903, "more than 1000 elseifs"},
 		// gopher-lua ends a line at \r too: a comment that went on to the next \n hid what followed
@@ -56,6 +57,8 @@ func TestCheckSyntaxTakesRealCode(t *testing.T) {
 		// What looks like depth inside strings and comments is not.
 		"s = \"" + strings.Repeat("(", 500) + "\"\n-- " + strings.Repeat("{", 500) + "\nc = [==[" + strings.Repeat("[", 500) + "]==]\n--[[" + strings.Repeat("function ", 500) + "]]",
 		strings.Repeat("if a then b() elseif c then d() else e() end\n", 300),
+		// 25,550 items a constructor (named or not), however many constructors and nested tables.
+		"t = {" + strings.Repeat("1, ", 25549) + "1}\nu = {" + strings.Repeat("{1, 2}, ", 25549) + "{a = 1; b = 2}}\nv = {" + strings.Repeat("x = 1, ", 25549) + "}",
 		// 1,000 elseifs an if, however many ifs.
 		strings.Repeat("if x then\n"+strings.Repeat("elseif x then\n", 1000)+"end\n", 3),
 		"if x then " + strings.Repeat("elseif x then if y then elseif y then end ", 1000) + "end",
