@@ -12,6 +12,14 @@ import (
 // armed afterwards at once.
 type callRoot struct {
 	killed atomic.Bool
+
+	// unlistened is set while a worker runs a call it took with no other worker listening in
+	// its place (see dispatcher.take), and relisten gives the place to another. The calls of
+	// the root hand it over (handOver) when they turn out to take long: every few thousand
+	// instructions, before a module's Go function, and at the memory guard's reading of the
+	// heap, every 5 ms, for a call that waits in other Go code.
+	unlistened atomic.Bool
+	relisten   func()
 }
 
 type callRootKey struct{}
@@ -26,6 +34,13 @@ func newCallRoot() (*callRoot, context.Context) {
 func rootOf(ctx context.Context) *callRoot {
 	r, _ := ctx.Value(callRootKey{}).(*callRoot)
 	return r
+}
+
+// handOver has another worker listen, if a call took the place without handing it on.
+func (r *callRoot) handOver() {
+	if r.unlistened.Load() && r.unlistened.Swap(false) && r.relisten != nil {
+		r.relisten()
+	}
 }
 
 // kill ends the calls of this root running now, and those armed later.

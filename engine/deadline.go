@@ -28,6 +28,8 @@ type deadline struct {
 	stopParent func() bool
 	// atNano is at on the clock's scale (monoNow), 0 between calls; the clock reads it.
 	atNano atomic.Int64
+	// steps counts the calls of Done, the call's instructions, for handOverEvery.
+	steps uint32
 
 	mu  sync.Mutex
 	err error // set when done is closed
@@ -151,6 +153,11 @@ func (d *deadline) Deadline() (time.Time, bool) { return d.at, true }
 // While the memory guard's alarm is on, the call measures itself there every remeasure, and ends
 // itself when it alone holds the guard's bound.
 func (d *deadline) Done() <-chan struct{} {
+	if d.steps++; d.steps%handOverEvery == 0 {
+		if r := d.root.Load(); r != nil {
+			r.handOver()
+		}
+	}
 	if memory.alarm.Load() && d.held != nil && d.armedAt.Load() != 0 {
 		if now := time.Now().UnixNano(); now-d.measuredAt.Load() >= int64(remeasure) {
 			bound := memory.selfBound()
@@ -164,6 +171,10 @@ func (d *deadline) Done() <-chan struct{} {
 	}
 	return d.done
 }
+
+// handOverEvery is how many instructions a call runs between two looks at whether it took the
+// listener's place (callRoot.handOver): some tens of microseconds.
+const handOverEvery = 4096
 
 // AfterFunc arranges for f to run, in its own goroutine, when the call ends early (its deadline,
 // its caller gone, the memory guard); stop undoes it. Contexts derived from the call's (a request

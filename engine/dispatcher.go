@@ -80,6 +80,11 @@ func newDispatcher(nc *nats.Conn, reg *Registry, opts *Options) *dispatcher {
 		shrink: make(chan struct{}), promote: make(chan struct{}, 1), idleCap: minIdle,
 		turnCap: turnCapOf(opts), reserves: reservesOf(opts),
 	}
+	root.relisten = func() {
+		d.wmu.Lock()
+		d.ensureListener()
+		d.wmu.Unlock()
+	}
 	d.decay = time.AfterFunc(time.Hour, d.decayIdle)
 	d.decay.Stop()
 	d.nc.Store(nc)

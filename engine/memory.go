@@ -148,6 +148,7 @@ func (g *memoryGuard) watch() {
 		time.Sleep(memoryCheck)
 		if g.running() {
 			idle = 0
+			g.handOver()
 		} else if idle++; !over && idle >= int(idleBeforePark/memoryCheck) {
 			g.park()
 			idle = 0
@@ -165,6 +166,20 @@ func (g *memoryGuard) watch() {
 			over = false
 			debug.FreeOSMemory()
 		}
+	}
+}
+
+// handOver has the roots of the calls running hand the listener's place on, for a call that waits
+// in Go code that hands it on itself (see callRoot.handOver).
+func (g *memoryGuard) handOver() {
+	var roots []*callRoot
+	g.each(func(d *deadline) {
+		if r := d.root.Load(); r != nil && d.armedAt.Load() != 0 && r.unlistened.Load() {
+			roots = append(roots, r)
+		}
+	})
+	for _, r := range roots { // outside the guard's lock: relisten takes the dispatcher's
+		r.handOver()
 	}
 }
 

@@ -55,6 +55,12 @@ func guardFunctions(L *lua.LState, t *lua.LTable, seen map[*lua.LTable]bool) {
 		base := t.RawGet(k).(*lua.LFunction).GFunction
 		reads := k == lua.LString("read")
 		t.RawSet(k, L.NewFunction(func(L *lua.LState) int {
+			if d, ok := L.Context().(*deadline); ok {
+				// A module's function may wait (a request, a sleep): another worker listens.
+				if r := d.root.Load(); r != nil {
+					r.handOver()
+				}
+			}
 			var protected []protectedMeta
 			size := 0 // what the function may make of its arguments, to admit first
 			if n, ok := L.Get(2).(lua.LNumber); ok && reads {
