@@ -14,12 +14,9 @@ import (
 // order, bytes unsigned); a comparator given, or a metamethod, runs as Lua, under the deadline
 // too. As in Lua, an explicit nil comparator sorts with <.
 func sortTable(L *lua.LState) int {
-	s := &tableSorter{L: L, t: L.CheckTable(1), budget: sortCheckEvery}
+	s := &tableSorter{L: L, t: L.CheckTable(1), ctx: L.Context(), budget: sortCheckEvery}
 	if L.GetTop() >= 2 && L.Get(2) != lua.LNil {
 		s.fn = L.CheckFunction(2)
-	}
-	if ctx := L.Context(); ctx != nil {
-		s.ctx = ctx
 	}
 	sort.Sort(s)
 	return 0
