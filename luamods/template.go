@@ -56,7 +56,7 @@ func render(L *lua.LState, body string, partials mustache.PartialProvider) int {
 	if err := templateValues.Map(table, &values); err != nil {
 		return fail(L, err)
 	}
-	if err := checkSectionNesting(body); err != nil {
+	if err := checkTags(body); err != nil {
 		L.RaiseError("%v", err)
 	}
 	var files *partialFiles
@@ -73,7 +73,7 @@ func render(L *lua.LState, body string, partials mustache.PartialProvider) int {
 	}
 	out := newBoundedText(L, "template: the text")
 	defer out.release()
-	err = tmpl.FRender(out, values)
+	err = renderWithin(tmpl, out, values)
 	if out.stopped != nil {
 		L.RaiseError("%v", out.stopped)
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -75,6 +76,12 @@ func TestTemplateSectionsAreBounded(t *testing.T) {
 			{`return mustache:render("{{#a}}{{#.}}{{#.}}{{#.}}{{/.}}{{/.}}{{/.}}{{/a}}", {a = list(300, list(300))})`, "could render more than 10000000 times"},
 			{`return mustache:render("{{#x.a}}{{#a}}{{#a}}{{/a}}{{/a}}{{/x.a}}", {x = {a = list(300)}})`, "could render more than 10000000 times"},
 			{`return mustache:render("{{#a}}{{^b}}{{^b}}y{{/b}}{{/b}}{{/a}}", {a = list(3)})`, "yyy"},
+			// mustache looks a dotted name up one part at a time, each a call deeper.
+			{`return "[" .. mustache:render("{{" .. ("a."):rep(100) .. "a}}", {}) .. mustache:render("{{a.a}}", {a = {a = "z"}}) .. "]"`, "[z]"},
+			{`return mustache:render("{{#x}}{{" .. ("."):rep(101) .. "}}{{/x}}", {})`, "template: a name of more than 100 parts"},
+			{`return mustache:render("{{" .. ("."):rep(1300000) .. "}}", {})`, "template: a name of more than 100 parts"},
+			// Past the text's bound the rendering stops, rather than escaping the rest for minutes.
+			{`return mustache:render("{{#a}}{{#a}}{{v}}{{/a}}{{/a}}", {a = list(3000), v = ("<"):rep(1000)})`, "template: the text would be over 1048576 bytes"},
 		} {
 			got, err := run(c.script)
 			if err != nil {
@@ -120,5 +127,20 @@ func TestTemplatePartialsAreBounded(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("%s: got %.100q, want %q", partial, got, want)
 		}
+	}
+}
+
+// A rendering within the limits, of nothing, ends with the call's deadline.
+func TestTemplateRenderingEndsWithTheDeadline(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	L.PreloadModule("template", templateSandboxLoader)
+	ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), callctx.ValueBoundKey, 1<<20), 100*time.Millisecond)
+	defer cancel()
+	L.SetContext(ctx)
+	err := L.DoString(`local a = {} for i = 1, 3000 do a[i] = {} end
+		return require("template").choose("mustache"):render("{{#a}}{{#a}}{{/a}}{{/a}}", {a = a})`)
+	if err == nil || !strings.Contains(err.Error(), "template: context deadline exceeded") {
+		t.Errorf("9 million empty sections past a deadline: %v", err)
 	}
 }
