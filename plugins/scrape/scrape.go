@@ -16,6 +16,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/msgscript/msgscript/callctx"
 	"github.com/msgscript/msgscript/plugins"
 )
 
@@ -93,18 +94,42 @@ func cssIdent(s string) string {
 }
 
 func document(L *lua.LState, html string) *goquery.Document {
-	doc, err := goquery.NewDocumentFromReader(strings.NewReader(html))
+	doc, err := load(L, html)
 	if err != nil {
-		L.RaiseError("scrape: %v", err)
+		L.RaiseError("%v", err)
 	}
 	return doc
 }
 
+// nodeBytes is what the parsed document may hold for each < of its HTML: a node, its attributes,
+// and the elements HTML implies (a tag of four bytes, <br>, made ~130 bytes of tree).
+const nodeBytes = 320
+
+// load parses html within the call's value bound, in room admitted under the memory limit: the
+// tree is many times the text (24 MB of <br> took 47 s and 800 MB, past a 256 MiB memory_limit,
+// in one Go call that neither the deadline nor the memory guard could end).
+func load(L *lua.LState, html string) (*goquery.Document, error) {
+	size := strings.Count(html, "<")*nodeBytes + len(html)
+	if bound := callctx.ValueBound(L.Context()); size > bound {
+		return nil, fmt.Errorf("scrape: the HTML would make more than %d bytes of nodes, the largest value a call may make", bound)
+	}
+	release, err := callctx.Admit(L.Context(), size)
+	if err != nil {
+		return nil, fmt.Errorf("scrape: %w", err)
+	}
+	defer release()
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(html))
+	if err != nil {
+		return nil, fmt.Errorf("scrape: %w", err)
+	}
+	return doc, nil
+}
+
 func parse(L *lua.LState) int {
-	doc, err := goquery.NewDocumentFromReader(strings.NewReader(L.CheckString(1)))
+	doc, err := load(L, L.CheckString(1))
 	if err != nil {
 		L.Push(lua.LNil)
-		L.Push(lua.LString("scrape: " + err.Error()))
+		L.Push(lua.LString(err.Error()))
 		return 2
 	}
 	L.Push(wrap(L, doc.Selection))

@@ -1,9 +1,12 @@
 package scrape
 
 import (
+	"context"
 	"testing"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/msgscript/msgscript/callctx"
 )
 
 const page = `<html><body>
@@ -46,5 +49,22 @@ func TestScrape(t *testing.T) {
 	}
 	if got, want := L.GetGlobal("parsed").String(), "1A1,2B2;3;OneTwono href;nil"; got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+// A document's tree is many times its HTML: a parse that would pass the call's value bound is
+// refused before it starts.
+func TestScrapeIsBounded(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	L.PreloadModule("scrape", Loader)
+	L.SetContext(context.WithValue(context.Background(), callctx.ValueBoundKey, 1<<20))
+	if err := L.DoString(`local scrape = require("scrape")
+		assert(#scrape.find_text_by_tag(("<p>x</p>"):rep(1000), "p") == 1000)
+		local doc, err = scrape.parse(("<br>"):rep(10000))
+		assert(doc == nil and err:find("scrape: the HTML would make more than 1048576 bytes of nodes"), err)
+		local ok, err = pcall(scrape.find_text_by_tag, ("<br>"):rep(10000), "br")
+		assert(not ok and err:find("more than 1048576 bytes of nodes"), err)`); err != nil {
+		t.Fatal(err)
 	}
 }
