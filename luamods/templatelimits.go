@@ -15,7 +15,7 @@ import (
 // overflowed the parser's stack and ended the process, and four sections nested over a list of
 // 1,000 empty tables ({{#a}}{{#a}}{{#a}}{{#a}}...) rendered nothing for hours, out of reach of
 // the call's deadline and of the text's bound. So a template is read before mustache parses it,
-// and estimated before it renders.
+// estimated before it renders, and stopped as it renders (renderWithin).
 const (
 	// maxSectionDepth bounds sections nested in one another, as tables given to a module are
 	// bounded (100 deep).
@@ -30,8 +30,8 @@ const (
 
 // checkTags reads the tags of a template as mustache's parser reads them (delimiters it sets,
 // and the line ends it takes with a standalone tag, included) and refuses sections nested over
-// maxSectionDepth deep and names of over maxNameParts parts. Where the parser would fail, the check stops: the parser
-// says what is wrong, no deeper than the check went.
+// maxSectionDepth deep and names of over maxNameParts parts. Where the parser would fail, the
+// check stops: the parser says what is wrong, no deeper than the check went.
 func checkTags(data string) error {
 	otag, ctag := "{{", "}}"
 	var open []string // the names of the sections open, innermost last
