@@ -184,7 +184,7 @@ func (d *dispatcher) ensureListener() {
 // take handles a message taken from the channel by the listener: it runs it when slots allow, or
 // queues it and goes back for the next. Another worker listens in its place at once when more
 // messages wait; else the call hands the place on only if it takes long (callRoot.handOver): a
-// wake-up of another worker for every message cost a lone request 7 % of its round trip.
+// wake-up of another worker for every message cost a lone request 3-7 % of its round trip.
 func (d *dispatcher) take(m *nats.Msg) {
 	d.wmu.Lock()
 	d.idle--
