@@ -67,7 +67,7 @@ var bombs = map[string]string{
 	"ydecode":    `local v = require("yaml").decode("[" .. string.rep("[],", 5e6) .. "[]]") return "decoded " .. #v`,
 	"split":      `return "split " .. #require("strings").split(string.rep(",", 2e7), ",")`,
 	"fmtq":       `return "len " .. #string.format("%q", string.rep("\0", 60 * 2^20))`,
-	"jstream":    `local text = "[" .. string.rep("[],", 2e7) .. "[]]" local d = require("json").new_decoder(require("strings").new_reader(text)) text = nil local t, err = d:decode() return "stream " .. tostring(t and #t) .. " " .. tostring(err)`,
+	"jstream":    `local text = "[" .. string.rep("[],", 5e6) .. "[]]" local d = require("json").new_decoder(require("strings").new_reader(text)) text = nil local t, err = d:decode() return "stream " .. tostring(t and #t) .. " " .. tostring(err)`,
 	"yamlindent": `local t = {} local cur = t for i = 1, 99 do cur.k = {} cur = cur.k end cur.s = string.rep("a\n", 5 * 2^20) return "yaml " .. #require("yaml").encode(t)`,
 	"osdate":     `return "date " .. #os.date(string.rep("%c", 32e6))`,
 	"readbig":    `return "read " .. #tostring(require("strings").new_reader("hello"):read(2^33))`,
