@@ -72,11 +72,14 @@ func Compile(src Source, libs LibraryFunc) (*Code, error) {
 	if err != nil {
 		var pe *parse.Error
 		var ce *lua.CompileError
+		var je *jumpSpanError
 		switch {
 		case errors.As(err, &pe):
 			return nil, lines.compileError(pe.Pos.Line, describeParseError(pe))
 		case errors.As(err, &ce):
 			return nil, lines.compileError(ce.Line, ce.Message)
+		case errors.As(err, &je):
+			return nil, lines.compileError(max(je.line, 1), je.Error()) // the top level is defined at 0
 		}
 		return nil, &CompileError{Origin: src.Origin, Msg: err.Error()}
 	}
@@ -99,8 +102,42 @@ func compileChunk(text []byte, name string) (*lua.FunctionProto, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkJumpSpans(proto); err != nil {
+		return nil, err
+	}
 	trimProto(proto)
 	return proto, nil
+}
+
+// maxJumpSpan is the farthest a gopher-lua jump reaches, in instructions: the offset is 18 bits.
+const maxJumpSpan = 1<<17 - 1
+
+// jumpSpanError refuses a function longer than its jumps can reach.
+type jumpSpanError struct{ line int }
+
+func (e *jumpSpanError) Error() string {
+	return fmt.Sprintf("a function that branches or loops over more than %d instructions, which gopher-lua's jumps cannot reach across; split it into functions", maxJumpSpan)
+}
+
+// checkJumpSpans refuses a function with jumps (branches, loops) and more instructions than a
+// jump reaches. gopher-lua refuses a forward jump that long, but not a backward one: a repeat
+// ... until around 70,000 statements jumped elsewhere and ended the call in a panic. A function
+// without jumps (a long table of data) may be as long as the source limits let it.
+func checkJumpSpans(p *lua.FunctionProto) error {
+	if len(p.Code) > maxJumpSpan {
+		for _, inst := range p.Code {
+			switch int(inst >> 26) { // the opcode, as gopher-lua encodes it
+			case lua.OP_JMP, lua.OP_FORPREP, lua.OP_FORLOOP:
+				return &jumpSpanError{line: p.LineDefined}
+			}
+		}
+	}
+	for _, f := range p.FunctionPrototypes {
+		if err := checkJumpSpans(f); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // trimProto copies each function's code and debug slices to their length. gopher-lua's compiler

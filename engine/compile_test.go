@@ -110,6 +110,42 @@ func TestCompileRefusesSourceTooDeep(t *testing.T) {
 	}
 }
 
+// gopher-lua's jumps carry 18 bits: a function with more jump targets, or longer than a jump
+// reaches, compiled into jumps to the wrong place (a loop that ran until the deadline, a panic).
+// Such a function is refused; a long one without jumps, and the same code split into functions,
+// are not.
+func TestCompileRefusesJumpsGopherLuaMisplaces(t *testing.T) {
+	loops := "x = 1\n" + strings.Repeat("while false do end ", 44000) + "\nreturn 3\n"
+	if ce := compileErr(t, loops, nil); !strings.Contains(ce.Error(), "s.lua:2: a function of more branches, loops and comparisons than gopher-lua can number") {
+		t.Errorf("44,000 loops: %v", ce)
+	}
+	ands := "function OnMessage()\n" + strings.Repeat("z = x and y\n", 32769) + "end\n"
+	if ce := compileErr(t, ands, nil); !strings.Contains(ce.Error(), "s.lua:32770: a function of more branches") {
+		t.Errorf("32,769 ands: %v", ce)
+	}
+	long := "function OnMessage()\nlocal n = 0\nrepeat n = n + 1\n" + strings.Repeat("x = 1 ", 70000) + "\nuntil n >= 2\nreturn n\nend\n"
+	if ce := compileErr(t, long, nil); !strings.Contains(ce.Error(), "s.lua:1: a function that branches or loops over more than 131071 instructions") {
+		t.Errorf("a long repeat: %v", ce)
+	}
+	for name, src := range map[string]string{
+		"long, no jumps": strings.Repeat("x = 1 ", 140000) + "\nreturn 5\n",
+		"loops in two functions": "function f()\n" + strings.Repeat("while false do end ", 27000) + "\nreturn 2 end\nfunction g()\n" +
+			strings.Repeat("while false do end ", 27000) + "\nreturn 3 end\nreturn f() + g()\n",
+	} {
+		code, err := Compile(Source{Origin: "s.lua", Text: []byte(src)}, nil)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		L := lua.NewState()
+		L.Push(L.NewFunctionFromProto(code.proto))
+		if err := L.PCall(0, 1, nil); err != nil || L.Get(-1) != lua.LNumber(5) {
+			t.Errorf("%s: got %v, %v; want 5", name, L.Get(-1), err)
+		}
+		L.Close()
+	}
+}
+
 // A compiled version keeps its code, not the compiler's 1,024-entry buffers (~12 KB a function,
 // whatever its size), for as long as it is stored.
 func TestCompiledCodeIsTrimmed(t *testing.T) {

@@ -23,6 +23,13 @@ const (
 	// MaxConstructorItems bounds the items of one table constructor, {1, 2, 3, ...}: gopher-lua
 	// keeps the first 25,550 and silently drops the others.
 	MaxConstructorItems = 25550
+	// MaxJumpLabels bounds the jump targets of one function (the chunk's top level is one):
+	// gopher-lua numbers them in the 18 bits of a jump's offset, and past 131,072 its jumps land
+	// in the wrong place (44,000 empty while loops ran the function from the start again until
+	// the deadline; 32,800 `z = x and y` ended the call in a panic). The count is an upper
+	// bound: for each if, elseif, while and for 3, each repeat, and and or 4, each comparison
+	// and ::label:: 1.
+	MaxJumpLabels = 131072
 )
 
 // CheckSyntax reports source that breaks those limits, with the line where it does, before
@@ -33,9 +40,15 @@ func CheckSyntax(src []byte) (line int, err error) {
 	if len(src) > MaxSourceSize {
 		return 0, fmt.Errorf("%d bytes of source, over the %d that msgscript compiles", len(src), MaxSourceSize)
 	}
-	s := scanner{src: src, line: 1, levels: []level{{}}}
+	s := scanner{src: src, line: 1, levels: []level{{function: true}}, functions: []int{0}}
 	for {
 		tok := s.next()
+		if s.labels > 0 {
+			f := &s.levels[s.functions[len(s.functions)-1]]
+			if f.labels += s.labels; f.labels > MaxJumpLabels {
+				return s.line, fmt.Errorf("a function of more branches, loops and comparisons than gopher-lua can number (it takes %d jump targets); split it into functions", MaxJumpLabels)
+			}
+		}
 		switch tok {
 		case tokEOF:
 			return 0, nil
@@ -57,7 +70,7 @@ func CheckSyntax(src []byte) (line int, err error) {
 			s.close()
 			s.afterOperand = true
 		case tokBlock: // function, do, if, repeat: a level, and the end of any expression
-			if err := s.open(level{}); err != nil {
+			if err := s.open(level{function: s.lastWord == "function"}); err != nil {
 				return s.line, err
 			}
 			s.afterOperand = false
@@ -99,6 +112,8 @@ type level struct {
 	elseifs     int  // of the if this level is
 	constructor bool // a table constructor, { ... }
 	items       int  // the constructor's separators so far
+	function    bool // a function's body, or the chunk
+	labels      int  // the function's jump targets so far, at most
 }
 
 func (s *scanner) top() *level { return &s.levels[len(s.levels)-1] }
@@ -108,11 +123,17 @@ func (s *scanner) open(l level) error {
 	if len(s.levels) > MaxNesting {
 		return fmt.Errorf("more than %d brackets, blocks or functions nested in one another", MaxNesting)
 	}
+	if l.function {
+		s.functions = append(s.functions, len(s.levels)-1)
+	}
 	return nil
 }
 
 func (s *scanner) close() {
 	if len(s.levels) > 1 {
+		if s.top().function {
+			s.functions = s.functions[:len(s.functions)-1]
+		}
 		s.levels = s.levels[:len(s.levels)-1]
 	}
 }
@@ -144,12 +165,18 @@ type scanner struct {
 	src          []byte
 	pos, line    int
 	levels       []level // the brackets, blocks and functions open, innermost last
+	functions    []int   // the levels that are functions' bodies, innermost last
 	afterOperand bool    // the last token ended an operand
 	lastWord     string  // the last token's word: a name or keyword, else ""
+	labels       int     // the jump targets gopher-lua makes for the last token, at most
 }
+
+// labelsOf are the jump targets gopher-lua's compiler makes for a keyword, at most.
+var labelsOf = map[string]int{"if": 3, "elseif": 3, "while": 3, "for": 3, "repeat": 4, "and": 4, "or": 4}
 
 func (s *scanner) next() token {
 	s.lastWord = "" // the word of this token, if it is one
+	s.labels = 0
 	for s.pos < len(s.src) {
 		c := s.src[s.pos]
 		switch {
@@ -209,6 +236,7 @@ func (s *scanner) next() token {
 			}
 			word := string(s.src[start:s.pos])
 			s.lastWord = word
+			s.labels = labelsOf[word]
 			switch word {
 			case "function", "do", "if", "repeat":
 				return tokBlock
@@ -229,6 +257,7 @@ func (s *scanner) next() token {
 			s.pos++
 			if s.peek(0) == '=' {
 				s.pos++
+				s.labels = 1
 				return tokOperator
 			}
 			return tokSeparator
@@ -237,7 +266,12 @@ func (s *scanner) next() token {
 			if s.peek(0) == '=' {
 				s.pos++
 			}
+			s.labels = 1
 			return tokOperator
+		case c == ':' && s.peek(1) == ':': // a ::label:: of goto, which ends an expression
+			s.pos += 2
+			s.labels = 1
+			return tokSeparator
 		default: // + - * / % ^ # : and anything the parser will refuse
 			s.pos++
 			return tokOperator

@@ -27,6 +27,8 @@ func TestCheckSyntaxRefusesWhatThePartsCannotTake(t *testing.T) {
 		{"indexes", "return x" + strings.Repeat(".a", 201), 1, "more than 200 operators"},
 		{"too big", strings.Repeat("x = 1\n", MaxSourceSize/6+1), 0, "over the 1048576"},
 		{"a constructor gopher-lua would cut", "t = {\n" + strings.Repeat("1,\n", 25550) + "1}", 25551, "a table constructor of more than 25550 items"},
+		{"comparisons", strings.Repeat("z=a<b\n", 131073), 131073, "than gopher-lua can number"},
+		{"goto labels", strings.Repeat("::a:: ", 65536) + "\n::b::", 2, "than gopher-lua can number"},
 		{"elseifs", "if x then\n" + strings.Repeat("elseif x then\n", 1001) + "end", 1002, "more than 1000 elseifs"},
 		{"elseifs in a function in an if", "if x then\n" + strings.Repeat("elseif x then\n", 900) + "f = function() if y then\n" + strings.Repeat("elseif y then\n", 1001) + "end end end", 1903, "more than 1000 elseifs"},
 		// gopher-lua ends a line at \r too: a comment that went on to the next \n hid what followed
@@ -64,6 +66,8 @@ func TestCheckSyntaxTakesRealCode(t *testing.T) {
 		"if x then " + strings.Repeat("elseif x then if y then elseif y then end ", 1000) + "end",
 		strings.Repeat("for i = 1, 10 do x = x + i end\nwhile x do x = nil end\nrepeat y = 1 until y\n", 300),
 		"x = 1e-5 + 0x1F - 3.5e+2",
+		// Labels of goto and method calls are no operators.
+		"::top:: " + strings.Repeat("t:f() ", 300) + strings.Repeat("::a:: ", 300) + "goto top",
 		// Lines ended by \r\n, \r or \n\r, in comments and escaped in strings.
 		"-- a comment\r\nx = 1\r\n--\ry = 2\rs = \"a\\\r\nb\"\n\rreturn x + y",
 	}
