@@ -70,16 +70,8 @@ func Compile(src Source, libs LibraryFunc) (*Code, error) {
 	}
 	proto, err := compileChunk(text.Bytes(), src.Origin)
 	if err != nil {
-		var pe *parse.Error
-		var ce *lua.CompileError
-		var je *jumpSpanError
-		switch {
-		case errors.As(err, &pe):
-			return nil, lines.compileError(pe.Pos.Line, describeParseError(pe))
-		case errors.As(err, &ce):
-			return nil, lines.compileError(ce.Line, ce.Message)
-		case errors.As(err, &je):
-			return nil, lines.compileError(max(je.line, 1), je.Error()) // the top level is defined at 0
+		if line, msg, ok := locate(err); ok {
+			return nil, lines.compileError(line, msg)
 		}
 		return nil, &CompileError{Origin: src.Origin, Msg: err.Error()}
 	}
@@ -88,6 +80,39 @@ func Compile(src Source, libs LibraryFunc) (*Code, error) {
 	// a table nobody reads.
 	proto.IsVarArg &^= lua.VarArgNeedsArg
 	return &Code{Headers: h, Libraries: names, proto: proto, lines: lines, keepTopLevel: keepsTopLevel(proto)}, nil
+}
+
+// CompileChunk compiles Lua source without headers or libraries (a test file of `msgscriptcli
+// test`) as a script is compiled: the same source limits first, the same messages.
+func CompileChunk(origin string, text []byte) (*lua.FunctionProto, error) {
+	if line, err := script.CheckSyntax(text); err != nil {
+		return nil, &CompileError{Origin: origin, Line: line, Msg: err.Error()}
+	}
+	proto, err := compileChunk(text, origin)
+	if err != nil {
+		if line, msg, ok := locate(err); ok {
+			return nil, &CompileError{Origin: origin, Line: max(line, 0), Msg: msg}
+		}
+		return nil, &CompileError{Origin: origin, Msg: err.Error()}
+	}
+	return proto, nil
+}
+
+// locate splits an error of compileChunk into the line it is at and its message; false when it
+// has no line.
+func locate(err error) (line int, msg string, ok bool) {
+	var pe *parse.Error
+	var ce *lua.CompileError
+	var je *jumpSpanError
+	switch {
+	case errors.As(err, &pe):
+		return pe.Pos.Line, describeParseError(pe), true
+	case errors.As(err, &ce):
+		return ce.Line, ce.Message, true
+	case errors.As(err, &je):
+		return max(je.line, 1), je.Error(), true // the top level is defined at line 0
+	}
+	return 0, "", false
 }
 
 // compileChunk parses and compiles Lua source as every chunk msgscript runs is compiled (stored

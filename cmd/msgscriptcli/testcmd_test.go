@@ -90,13 +90,15 @@ PASS sub/b_test.lua TestB
 // failures at their file and line; so is a script the server would not load. The rest runs.
 func TestTestFilesAndScriptsThatDoNotLoad(t *testing.T) {
 	wantReport(t, runTestFiles(t, map[string]string{
-		"hello.lua":        helloScript,
-		"broken.lua":       "--* subject: funcs.broken\nfunction OnMessage(s, p)\n  return p +\nend\n",
-		"badhdr.lua":       "--* subject: funcs.hdr\n--* timeout: soon\nfunction OnMessage() end\n",
-		"badsubject.lua":   "--* subject: funcs..x\n",
-		"needslib.lua":     "--* subject: funcs.lib\n--* require: missing\nfunction OnMessage() end\n",
-		"broken_test.lua":  "function TestA()\n  local x =\nend\n",
-		"top_test.lua":     "local x = 1\nerror('top boom')\nfunction TestA() end\n",
+		"hello.lua":       helloScript,
+		"broken.lua":      "--* subject: funcs.broken\nfunction OnMessage(s, p)\n  return p +\nend\n",
+		"badhdr.lua":      "--* subject: funcs.hdr\n--* timeout: soon\nfunction OnMessage() end\n",
+		"badsubject.lua":  "--* subject: funcs..x\n",
+		"needslib.lua":    "--* subject: funcs.lib\n--* require: missing\nfunction OnMessage() end\n",
+		"broken_test.lua": "function TestA()\n  local x =\nend\n",
+		"top_test.lua":    "local x = 1\nerror('top boom')\nfunction TestA() end\n",
+		// Held to the limits of scripts: gopher-lua would jump to the wrong place in it.
+		"loops_test.lua":   "function TestLoop()\n  local n = 0\n  repeat n = n + 1\n" + strings.Repeat("x = 1 ", 70000) + "\n  until n >= 2\nend\n",
 		"none_test.lua":    "local function TestHidden() end\n",
 		"working_test.lua": "function TestHello() expect(call('funcs.hello', '').hello).to_contain('funcs.hello') end\n",
 	}), 1, `badsubject.lua:1: subject "funcs..x" has an empty token
@@ -104,9 +106,10 @@ broken.lua:4: syntax error near 'end'
 badhdr.lua:2: header "timeout" wants a positive duration such as 5s or 250ms, got "soon"
 needslib.lua: requires library "missing", which does not exist
 broken_test.lua:3: syntax error near 'end'
+loops_test.lua:1: a function that branches or loops over more than 131071 instructions, which gopher-lua's jumps cannot reach across; split it into functions
 none_test.lua: no tests: define global functions named Test...
 top_test.lua:2: top boom
-1 passed, 7 failed
+1 passed, 8 failed
 `)
 }
 

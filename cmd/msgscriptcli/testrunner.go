@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,10 +14,8 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
-	"github.com/yuin/gopher-lua/parse"
 
 	"github.com/msgscript/msgscript/engine"
-	"github.com/msgscript/msgscript/script"
 )
 
 // testOptions are the flags of msgscriptcli test.
@@ -213,31 +210,13 @@ func (r *testRun) newTestState(ctx context.Context) *lua.LState {
 // compileTestFile compiles a test file as a script is compiled (the same syntax checks first,
 // the same messages); a failure says where.
 func compileTestFile(path string, text []byte) (*testFile, *testFailure) {
-	failAt := func(line int, msg string) *testFailure {
-		return &testFailure{location: location{path, max(line, 0)}, msg: msg}
-	}
-	if line, err := script.CheckSyntax(text); err != nil {
-		return nil, failAt(line, err.Error())
-	}
-	chunk, err := parse.Parse(bytes.NewReader(text), path)
+	proto, err := engine.CompileChunk(path, text)
 	if err != nil {
-		var pe *parse.Error
-		if errors.As(err, &pe) {
-			msg := pe.Message
-			if pe.Token != "" && pe.Pos.Line != parse.EOF {
-				msg = fmt.Sprintf("%s near '%s'", pe.Message, pe.Token)
-			}
-			return nil, failAt(pe.Pos.Line, msg)
-		}
-		return nil, failAt(0, err.Error())
-	}
-	proto, err := lua.Compile(chunk, path)
-	if err != nil {
-		var ce *lua.CompileError
+		var ce *engine.CompileError
 		if errors.As(err, &ce) {
-			return nil, failAt(ce.Line, ce.Message)
+			return nil, &testFailure{location: location{path, ce.Line}, msg: ce.Msg}
 		}
-		return nil, failAt(0, err.Error())
+		return nil, &testFailure{location: location{path, 0}, msg: err.Error()}
 	}
 	return &testFile{path: path, proto: proto}, nil
 }
