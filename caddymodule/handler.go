@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"strconv"
@@ -192,17 +191,23 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (subject string,
 		return subject, http.StatusForbidden, fmt.Sprintf("subject %q is not open to HTTP requests", subject)
 	}
 	if r.ContentLength > h.MaxBody {
+		closeUnread(w)
 		return subject, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", h.MaxBody)
 	}
 	nc := h.conn.get() // before reading the body, which may take long enough for a reload to happen
 	body, err := readBody(w, r, h.MaxBody)
 	if err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		switch {
+		case errors.As(err, &tooBig):
 			return subject, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", h.MaxBody)
+		case errors.Is(err, errBodiesBusy):
+			closeUnread(w)
+			return subject, http.StatusServiceUnavailable, err.Error()
 		}
 		return subject, http.StatusBadRequest, "reading the request body: " + err.Error()
 	}
+	defer releaseBody(body)
 	if nc == nil || !nc.IsConnected() {
 		return subject, http.StatusServiceUnavailable, "NATS is not reachable"
 	}
@@ -267,20 +272,6 @@ func (h *Handler) waitStarted(ctx context.Context) bool {
 	case <-ctx.Done():
 		return false
 	}
-}
-
-// readBody reads a request body of at most max bytes. One of a known length (the common case) is
-// read into a buffer of that size, once; io.ReadAll would start at 512 bytes and copy a large
-// webhook several times as it grows.
-func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
-	if r.ContentLength < 0 {
-		return io.ReadAll(http.MaxBytesReader(w, r.Body, max))
-	}
-	body := make([]byte, r.ContentLength) // at most max: checked by the caller
-	if _, err := io.ReadFull(r.Body, body); err != nil {
-		return nil, err
-	}
-	return body, nil
 }
 
 // allowed checks subject against the allow-list.
