@@ -186,4 +186,22 @@ func TestReBounds(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "more than 16384 matches") {
 		t.Errorf("gmatch past the bound: %v", err)
 	}
+	// One replacement over the bound stops as it is written: "%0" 200 times over 1 MB built 200 MB
+	// first (over 16 MiB, 3 GB, which ended the process).
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	err = L.DoString(`local re = require("re") return re.gsub(string.rep("x", 1e6), "(?s).+", string.rep("%0", 200))`)
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "re.gsub: the result would be over 1048576 bytes") {
+		t.Errorf("gsub of one long replacement: %v", err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 20<<20 {
+		t.Errorf("gsub of one long replacement allocated %d MB", grew>>20)
+	}
+	// A pattern is compiled only up to 64 KiB (a 13 MB one ended the process for memory).
+	err = L.DoString(`local re = require("re") return re.find("abc", string.rep("ab|", 30000) .. "c")`)
+	if err == nil || !strings.Contains(err.Error(), "re: a pattern of 90001 bytes, over the 65536 that re compiles") {
+		t.Errorf("a 90 KB pattern: %v", err)
+	}
+	expect(t, nil, `return require("re").find("xxc", string.rep("ab|", 20000) .. "c")`, "3|3")
 }
