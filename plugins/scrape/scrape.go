@@ -47,7 +47,7 @@ func Loader(L *lua.LState) int {
 		funcs["find_text_by_"+kind] = func(L *lua.LState) int {
 			doc := document(L, L.CheckString(1))
 			list := L.NewTable()
-			doc.Find(sel(L.CheckString(2))).Each(func(_ int, s *goquery.Selection) {
+			find(L, doc.Selection, sel(L.CheckString(2))).Each(func(_ int, s *goquery.Selection) {
 				list.Append(lua.LString(strings.TrimSpace(s.Text())))
 			})
 			L.Push(list)
@@ -55,7 +55,7 @@ func Loader(L *lua.LState) int {
 		}
 		funcs["find_attr_by_"+kind] = func(L *lua.LState) int {
 			doc := document(L, L.CheckString(1))
-			v, ok := doc.Find(sel(L.CheckString(2))).Attr(L.CheckString(3))
+			v, ok := find(L, doc.Selection, sel(L.CheckString(2))).Attr(L.CheckString(3))
 			if !ok {
 				L.Push(lua.LNil)
 				return 1
@@ -67,7 +67,7 @@ func Loader(L *lua.LState) int {
 			doc := document(L, L.CheckString(1))
 			attr := L.CheckString(3)
 			list := L.NewTable()
-			doc.Find(sel(L.CheckString(2))).Each(func(_ int, s *goquery.Selection) {
+			find(L, doc.Selection, sel(L.CheckString(2))).Each(func(_ int, s *goquery.Selection) {
 				if v, ok := s.Attr(attr); ok {
 					list.Append(lua.LString(v))
 				}
@@ -101,15 +101,43 @@ func document(L *lua.LState, html string) *goquery.Document {
 	return doc
 }
 
-// nodeBytes is what the parsed document may hold for each < of its HTML: a node, its attributes,
-// and the elements HTML implies (a tag of four bytes, <br>, made ~130 bytes of tree).
-const nodeBytes = 320
+// nodeBytes is what the parsed document may hold for each < of its HTML: a node and the elements
+// HTML implies (a tag of four bytes, <br>, made ~130 bytes of tree); attrBytes for each attribute
+// (one tag of 5,000,000 took 22 s and 1.2 GB).
+const (
+	nodeBytes = 320
+	attrBytes = 128
+)
+
+// treeSize is what the parsed document of html may hold, at most: the text, nodeBytes for each <
+// and attrBytes for each attribute, counted as each run of characters after a blank inside a tag
+// (words of a quoted value count too).
+func treeSize(html string) int {
+	size := len(html)
+	inTag, blank := false, false
+	for i := 0; i < len(html); i++ {
+		switch c := html[i]; {
+		case c == '<':
+			inTag, blank = true, false
+			size += nodeBytes
+		case c == '>':
+			inTag = false
+		case !inTag:
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '/':
+			blank = true
+		case blank:
+			blank = false
+			size += attrBytes
+		}
+	}
+	return size
+}
 
 // load parses html within the call's value bound, in room admitted under the memory limit: the
 // tree is many times the text (24 MB of <br> took 47 s and 800 MB, past a 256 MiB memory_limit,
-// in one Go call that neither the deadline nor the memory guard could end).
+// in one Go call that neither the deadline nor the memory guard could end). See treeSize.
 func load(L *lua.LState, html string) (*goquery.Document, error) {
-	size := strings.Count(html, "<")*nodeBytes + len(html)
+	size := treeSize(html)
 	if bound := callctx.ValueBound(L.Context()); size > bound {
 		return nil, fmt.Errorf("scrape: the HTML would make more than %d bytes of nodes, the largest value a call may make", bound)
 	}
@@ -152,8 +180,16 @@ func check(L *lua.LState) *goquery.Selection {
 }
 
 func selFind(L *lua.LState) int {
-	L.Push(wrap(L, check(L).Find(L.CheckString(2))))
+	L.Push(wrap(L, find(L, check(L), L.CheckString(2))))
 	return 1
+}
+
+// find is s.Find(css) within the selector limits and the call's deadline.
+func find(L *lua.LState, s *goquery.Selection, css string) *goquery.Selection {
+	m := selector(L, css)
+	found := s.FindMatcher(m)
+	m.matched(L)
+	return found
 }
 
 func selText(L *lua.LState) int {

@@ -2,7 +2,12 @@ package scrape
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/andybalholm/cascadia"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -64,7 +69,73 @@ func TestScrapeIsBounded(t *testing.T) {
 		local doc, err = scrape.parse(("<br>"):rep(10000))
 		assert(doc == nil and err:find("scrape: the HTML would make more than 1048576 bytes of nodes"), err)
 		local ok, err = pcall(scrape.find_text_by_tag, ("<br>"):rep(10000), "br")
-		assert(not ok and err:find("more than 1048576 bytes of nodes"), err)`); err != nil {
+		assert(not ok and err:find("more than 1048576 bytes of nodes"), err)
+		-- attributes count too: 5,000,000 in one tag took 22 s and 1.2 GB
+		doc, err = scrape.parse("<p" .. (" a"):rep(10000) .. ">x</p>")
+		assert(doc == nil and err:find("more than 1048576 bytes of nodes"), err)
+		assert(scrape.parse("<p" .. (" a"):rep(1000) .. ">x</p>"):find("p"):length() == 1)`); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Selectors are held to limits before cascadia parses them (a million nested :not( overflowed
+// its parser's stack and ended the process; a :has in a :has over 400 nested divs ran for
+// minutes), through every function that takes one.
+func TestScrapeSelectorsAreBounded(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	L.PreloadModule("scrape", Loader)
+	if err := L.DoString(`local scrape = require("scrape")
+		local doc = scrape.parse("<div><p title='a:has(:has(b))'>x <span>y</span></p></div>")
+		local function refused(sel, want)
+			local ok, err = pcall(doc.find, doc, sel)
+			assert(not ok and err:find(want, 1, true), sel:sub(1, 40) .. ": " .. tostring(err))
+			ok, err = pcall(scrape.find_text_by_tag, "<a>x</a>", sel)
+			assert(not ok and err:find(want, 1, true), "by tag: " .. tostring(err))
+		end
+		refused((":not("):rep(1000000) .. "a" .. (")"):rep(1000000), "a selector of 6000001 bytes, over 16384")
+		refused((":not("):rep(17) .. "a" .. (")"):rep(17), "more than 16 parentheses in one another")
+		refused("div:has(p:has(span))", "a :has inside a :has")
+		refused("div:not(:haschild(p:has(span)))", "a :has inside a :has")
+		refused("p:(", "scrape: ")
+		assert(doc:find((":not("):rep(16) .. "span" .. (")"):rep(16)):length() == 1)
+		assert(doc:find("div:has(span), p:has(span)"):length() == 2)
+		assert(doc:find("[title='a:has(:has(b))']"):length() == 1)
+		assert(doc:find("div:has(span)"):find("p:haschild(span)"):text() == "x y")`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A match stops at the call's deadline: :has over 500 nested divs around 100,000 paragraphs
+// searches each div's subtree, 50 million nodes in cascadia's Go calls.
+func TestScrapeMatchingEndsWithTheDeadline(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	L.PreloadModule("scrape", Loader)
+	ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), callctx.ValueBoundKey, 64<<20), 200*time.Millisecond)
+	defer cancel()
+	L.SetContext(ctx)
+	err := L.DoString(`local doc = assert(require("scrape").parse(("<div>"):rep(500) .. ("<p>x"):rep(100000)))
+		return doc:find("div:has(span)"):length()`)
+	if err == nil || !strings.Contains(err.Error(), "scrape: context deadline exceeded while matching the selector") {
+		t.Errorf("got %v", err)
+	}
+}
+
+// The walk itself stops: once the deadline has passed, a match tests 256 more nodes at most.
+func TestBoundedMatcherStopsWalking(t *testing.T) {
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(strings.Repeat("<p>x", 10000)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &boundedMatcher{sel: cascadia.MustCompile("p"), ctx: ctx}
+	if found := doc.FindMatcher(m).Length(); found != 10000 {
+		t.Fatalf("before the deadline: %d paragraphs, want 10000", found)
+	}
+	cancel()
+	m.n = 0
+	if found := doc.FindMatcher(m).Length(); found > 256 || m.n > 256 {
+		t.Errorf("after the deadline: %d paragraphs found, %d nodes tested", found, m.n)
 	}
 }
