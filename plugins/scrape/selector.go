@@ -73,14 +73,14 @@ func isNameByte(c byte) bool {
 
 // selector compiles css for goquery's FindMatcher, within the limits above and the call's
 // deadline: the match stops at the deadline (see boundedMatcher), and the caller raises it
-// (see matched). A selector cascadia cannot parse raises its error, where goquery matched nothing.
+// (see matched). A selector cascadia cannot parse matches nothing, as with goquery's Find.
 func selector(L *lua.LState, css string) *boundedMatcher {
 	if err := checkSelector(css); err != nil {
 		L.RaiseError("%v", err)
 	}
 	sel, err := cascadia.Compile(css)
 	if err != nil {
-		L.RaiseError("scrape: %v", err)
+		sel = func(*html.Node) bool { return false }
 	}
 	return &boundedMatcher{sel: sel, ctx: L.Context()}
 }
