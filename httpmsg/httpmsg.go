@@ -7,11 +7,14 @@ package httpmsg
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
@@ -40,6 +43,9 @@ func SplitPath(path string) (subject, rest string, err error) {
 	rest = "/" + rest
 	if subject == "" {
 		return "", "", errors.New("no subject: POST /<subject>[/path]")
+	}
+	if !utf8.ValidString(subject) || strings.ContainsFunc(subject, unicode.IsControl) {
+		return "", "", fmt.Errorf("subject %q has a control character or is not UTF-8", subject)
 	}
 	if err := script.ValidateSubject(subject); err != nil {
 		return "", "", err
@@ -171,7 +177,9 @@ func WriteReply(w http.ResponseWriter, m *nats.Msg) int {
 			status = n
 		}
 		for name, values := range m.Header {
-			if !reserved(name) {
+			// A script's hop-by-hop headers (Transfer-Encoding, Connection) are not its to set:
+			// they describe Caddy's connection to the client, as a proxy would not pass them on.
+			if !reserved(name) && !hopByHop[http.CanonicalHeaderKey(name)] {
 				for _, v := range values {
 					w.Header().Add(name, v)
 				}

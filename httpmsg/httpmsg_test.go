@@ -23,7 +23,7 @@ func TestSplitPath(t *testing.T) {
 			t.Errorf("%s: %q %q %v, want %q %q", path, subject, rest, err, want[0], want[1])
 		}
 	}
-	for _, path := range []string{"/", "", "/funcs..hello", "/funcs.*", "/funcs.>", "/$SYS.REQ", "/_INBOX.abc", "/.a", "/a./x", "/a b"} {
+	for _, path := range []string{"/", "", "/funcs..hello", "/funcs.*", "/funcs.>", "/$SYS.REQ", "/_INBOX.abc", "/.a", "/a./x", "/a b", "/a.\x00", "/a.\xff\xfe", "/a.\u0085"} {
 		if s, _, err := SplitPath(path); err == nil {
 			t.Errorf("%q: accepted as subject %q", path, s)
 		}
@@ -95,10 +95,12 @@ func TestWriteReply(t *testing.T) {
 		t.Errorf("raw reply: %d %v %q", w.Code, w.Header(), w.Body)
 	}
 
-	resp := (&Response{Status: 302, Header: map[string][]string{"Location": {"/next"}, "Msgscript-Status": {"200"}}}).Msg("inbox")
+	resp := (&Response{Status: 302, Header: map[string][]string{"Location": {"/next"}, "Msgscript-Status": {"200"},
+		"transfer-encoding": {"gzip"}, "Connection": {"keep-alive"}}}).Msg("inbox")
 	w = httptest.NewRecorder()
 	WriteReply(w, resp)
-	if w.Code != 302 || w.Header().Get("Location") != "/next" || w.Header().Get("Msgscript-Status") != "" {
+	if w.Code != 302 || w.Header().Get("Location") != "/next" || w.Header().Get("Msgscript-Status") != "" ||
+		w.Header().Get("Transfer-Encoding") != "" || w.Header().Get("Connection") != "" {
 		t.Errorf("HTTP-mode reply: %d %v", w.Code, w.Header())
 	}
 }
