@@ -122,6 +122,18 @@ func TestScrapeMatchingEndsWithTheDeadline(t *testing.T) {
 	}
 }
 
+// The parse stops at the call's deadline too: 200,000 <form>x took x/net/html 9 s.
+func TestScrapeParsingEndsWithTheDeadline(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), callctx.ValueBoundKey, 256<<20), 100*time.Millisecond)
+	defer cancel()
+	L.SetContext(ctx)
+	if doc, err := load(L, strings.Repeat("<form>x", 200000)); doc != nil || err == nil || err.Error() != "scrape: context deadline exceeded" {
+		t.Errorf("got %v", err)
+	}
+}
+
 // The walk itself stops: once the deadline has passed, a match tests 256 more nodes at most.
 func TestBoundedMatcherStopsWalking(t *testing.T) {
 	doc, err := goquery.NewDocumentFromReader(strings.NewReader(strings.Repeat("<p>x", 10000)))
