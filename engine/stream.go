@@ -334,6 +334,10 @@ func (s *streamTrigger) giveUp(msg jetstream.Msg, m *nats.Msg, failure *CallErro
 		return false
 	}
 	s.state.dead.Add(1)
+	if skipped, ok := s.refused.allow(); ok {
+		s.t.log.Warn("stream message dead-lettered", append(s.fields(), zap.Uint64("sequence", sequenceOf(msg)), zap.Int("tries", tries),
+			zap.String("to", DeadLetterPrefix+truncate(m.Subject)), zap.String("error", failure.Msg), zap.Int64("more_since_last_said", skipped))...)
+	}
 	_ = msg.TermWithReason(fmt.Sprintf("msgscript: failed %d times, sent to %s", tries, DeadLetterPrefix+m.Subject))
 	return true
 }
