@@ -14,6 +14,9 @@ import (
 
 // bodiesBudget is the memory the request bodies being read may hold at once. A request that would
 // take more gets 503, unless it is the only one reading: a body up to max_body always fits alone.
+// A body of at most firstBodyBuffer declared bytes is read outside it: 64 slow clients filling
+// the budget would otherwise refuse every webhook (an attacker would need 130,000 connections to
+// hold as much in small bodies).
 var bodiesBudget int64 = 64 << 20
 
 // bodiesHeld is what the bodies being read hold of the budget.
@@ -39,38 +42,43 @@ func holdBody(own, n int) bool {
 	}
 }
 
-// releaseBody gives back what a body held: the capacity of what readBody returned.
-func releaseBody(body []byte) { bodiesHeld.Add(-int64(cap(body))) }
+// releaseBody gives back what a body held of the budget.
+func releaseBody(held int) { bodiesHeld.Add(-int64(held)) }
 
 // readBody reads a request body of at most maxBody bytes (a known Content-Length is at most that:
-// checked by the caller). A small body of known length is read into a buffer of its size, once;
-// a larger one into a buffer that doubles as it fills, at most to its length, taking its room
-// from the budget as it grows. The caller gives the room back with releaseBody once done with the
-// body; on an error it is given back here.
-func readBody(w http.ResponseWriter, r *http.Request, maxBody int64) ([]byte, error) {
+// checked by the caller), and says how much of the budget it holds. A small body of known length
+// is read into a buffer of its size, once; a larger one into a buffer that doubles as it fills, at
+// most to its length, taking its room from the budget as it grows. The caller gives the room back
+// with releaseBody once done with the body; on an error it is given back here.
+func readBody(w http.ResponseWriter, r *http.Request, maxBody int64) (body []byte, held int, err error) {
 	src, limit := io.Reader(r.Body), r.ContentLength
 	if limit < 0 {
-		// Of unknown length: MaxBytesReader fails past max (413), and tells net/http to close the
+		// Of unknown length: MaxBytesReader fails past maxBody (413), and tells net/http to close the
 		// connection rather than read the rest.
 		src, limit = http.MaxBytesReader(w, r.Body, maxBody), maxBody+1
 	}
-	var body []byte
+	small := r.ContentLength >= 0 && limit <= firstBodyBuffer
+	defer func() {
+		if err != nil {
+			releaseBody(held)
+			body, held = nil, 0
+		}
+	}()
 	for {
 		if len(body) == cap(body) {
 			if int64(len(body)) == limit {
 				if r.ContentLength < 0 { // not so: MaxBytesReader fails first
-					releaseBody(body)
-					return nil, &http.MaxBytesError{Limit: maxBody}
+					return body, held, &http.MaxBytesError{Limit: maxBody}
 				}
-				return body, nil // the declared length is read
+				return body, held, nil // the declared length is read
 			}
 			size := int(min(limit, max(2*int64(cap(body)), firstBodyBuffer)))
-			if r.ContentLength >= 0 && limit <= firstBodyBuffer {
+			if small {
 				size = int(limit)
-			}
-			if !holdBody(cap(body), size-cap(body)) {
-				releaseBody(body)
-				return nil, errBodiesBusy
+			} else if !holdBody(held, size-cap(body)) {
+				return body, held, errBodiesBusy
+			} else {
+				held = size
 			}
 			grown := make([]byte, len(body), size)
 			copy(grown, body)
@@ -79,14 +87,13 @@ func readBody(w http.ResponseWriter, r *http.Request, maxBody int64) ([]byte, er
 		n, err := src.Read(body[len(body):cap(body)])
 		body = body[:len(body)+n]
 		if err == io.EOF && (r.ContentLength < 0 || int64(len(body)) == limit) {
-			return body, nil
+			return body, held, nil
 		}
 		if err != nil {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
-			releaseBody(body)
-			return nil, err
+			return body, held, err
 		}
 	}
 }

@@ -195,7 +195,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (subject string,
 		return subject, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", h.MaxBody)
 	}
 	nc := h.conn.get() // before reading the body, which may take long enough for a reload to happen
-	body, err := readBody(w, r, h.MaxBody)
+	body, held, err := readBody(w, r, h.MaxBody)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		switch {
@@ -207,7 +207,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (subject string,
 		}
 		return subject, http.StatusBadRequest, "reading the request body: " + err.Error()
 	}
-	defer releaseBody(body)
+	defer releaseBody(held)
 	if nc == nil || !nc.IsConnected() {
 		return subject, http.StatusServiceUnavailable, "NATS is not reachable"
 	}
