@@ -198,6 +198,17 @@ func TestReBounds(t *testing.T) {
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > 20<<20 {
 		t.Errorf("gsub of one long replacement allocated %d MB", grew>>20)
 	}
+	// Each match holds two ints for each group: 4,000 groups, 64 KB a match, made 2 GB in one call.
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	err = L.DoString(`local re = require("re") return re.gsub(string.rep("x", 200000), string.rep("()", 4000) .. "x", "y")`)
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "more than 16 matches") {
+		t.Errorf("gsub of 4,000 groups: %v", err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 20<<20 {
+		t.Errorf("gsub of 4,000 groups allocated %d MB", grew>>20)
+	}
 	// A pattern is compiled only up to 64 KiB (a 13 MB one ended the process for memory).
 	err = L.DoString(`local re = require("re") return re.find("abc", string.rep("ab|", 30000) .. "c")`)
 	if err == nil || !strings.Contains(err.Error(), "re: a pattern of 90001 bytes, over the 65536 that re compiles") {

@@ -121,7 +121,8 @@ func reMatch(L *lua.LState) int {
 
 func reGmatch(L *lua.LState) int {
 	s, pattern := L.CheckString(1), L.CheckString(2)
-	next := lazyMatches(compileRe(L, pattern), s, -1, maxMatches(L))
+	re := compileRe(L, pattern)
+	next := lazyMatches(re, s, -1, maxMatches(L, re))
 	L.Push(L.NewFunction(func(L *lua.LState) int {
 		loc, err := next()
 		if err != nil {
@@ -172,8 +173,12 @@ func lazyMatches(re *regexp.Regexp, s string, limit, max int) func() ([]int, err
 	}
 }
 
-// maxMatches is how many matches a call may hold: a few dozen bytes each.
-func maxMatches(L *lua.LState) int { return callctx.ValueBound(callContext(L)) / 64 }
+// maxMatches is how many matches of re a call may hold: each is a slice of two ints for the match
+// and for each of its groups (4,000 groups, 64 KB a match: Go's regexp made 2 GB of them in one
+// call and the process ended for memory), at least 64 bytes.
+func maxMatches(L *lua.LState, re *regexp.Regexp) int {
+	return callctx.ValueBound(callContext(L)) / max(64, 24+16*(re.NumSubexp()+1))
+}
 
 func reGsub(L *lua.LState) int {
 	s, pattern := L.CheckString(1), L.CheckString(2)
@@ -189,7 +194,7 @@ func reGsub(L *lua.LState) int {
 		out.WriteString(part)
 	}
 	last, n := 0, 0
-	next := lazyMatches(re, s, limit, maxMatches(L))
+	next := lazyMatches(re, s, limit, maxMatches(L, re))
 	for {
 		loc, err := next()
 		if err != nil {
