@@ -97,6 +97,8 @@ func TestScrapeSelectorsAreBounded(t *testing.T) {
 		refused((":not("):rep(17) .. "a" .. (")"):rep(17), "more than 16 parentheses in one another")
 		refused("div:has(p:has(span))", "a :has inside a :has")
 		refused("div:not(:haschild(p:has(span)))", "a :has inside a :has")
+		refused("div:HAS(p:Has(span))", "a :has inside a :has")
+		refused("div:h\\61s(p:has(span))", "an escaped function name")
 		assert(doc:find("p:("):length() == 0 and #scrape.find_text_by_tag("<a>x</a>", "") == 0) -- as goquery's Find
 		assert(doc:find((":not("):rep(16) .. "span" .. (")"):rep(16)):length() == 1)
 		assert(doc:find("div:has(span), p:has(span)"):length() == 2)

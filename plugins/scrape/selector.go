@@ -3,6 +3,7 @@ package scrape
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/andybalholm/cascadia"
 	lua "github.com/yuin/gopher-lua"
@@ -41,10 +42,15 @@ func checkSelector(css string) error {
 			}
 		case '(':
 			name := i
-			for name > 0 && isNameByte(css[name-1]) {
+			for name > 0 && (isNameByte(css[name-1]) || css[name-1] == '\\') {
 				name--
 			}
-			has := name > 0 && css[name-1] == ':' && relational[css[name:i]]
+			if strings.Contains(css[name:i], "\\") {
+				// cascadia reads h\61s as has: a name is taken as written or not at all.
+				return fmt.Errorf("scrape: an escaped function name in a selector, %q", css[name:i])
+			}
+			// cascadia reads pseudo-class names in any case (:HAS is :has).
+			has := name > 0 && css[name-1] == ':' && relational[strings.ToLower(css[name:i])]
 			if has && inHas > 0 {
 				return fmt.Errorf("scrape: a :has inside a :has (its cost is the document's size to the power of their depth)")
 			}
