@@ -28,7 +28,7 @@ const (
 	// in the wrong place (44,000 empty while loops ran the function from the start again until
 	// the deadline; 32,800 `z = x and y` ended the call in a panic). The count is an upper
 	// bound: for each if, elseif, while and for 3, each repeat, and and or 4, each comparison
-	// and ::label:: 1.
+	// and each :: of a ::label:: 1.
 	MaxJumpLabels = 131072
 )
 

@@ -123,7 +123,7 @@ func treeSize(html string) int {
 			size += nodeBytes
 		case c == '>':
 			inTag = false
-		case !inTag:
+		case !inTag: // text: counted in len(html)
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '/':
 			blank = true
 		case blank:
@@ -136,7 +136,8 @@ func treeSize(html string) int {
 
 // load parses html within the call's value bound, in room admitted under the memory limit: the
 // tree is many times the text (24 MB of <br> took 47 s and 800 MB, past a 256 MiB memory_limit,
-// in one Go call that neither the deadline nor the memory guard could end). See treeSize.
+// in one Go call that the memory guard could not end). See treeSize; the parse ends with the
+// call's deadline (see deadlineReader).
 func load(L *lua.LState, html string) (*goquery.Document, error) {
 	size := treeSize(html)
 	if bound := callctx.ValueBound(L.Context()); size > bound {
