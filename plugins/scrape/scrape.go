@@ -85,7 +85,7 @@ func Loader(L *lua.LState) int {
 func cssIdent(s string) string {
 	var b strings.Builder
 	for _, r := range s {
-		if r == '-' || r == '_' || r >= 0x80 || ('0' <= r && r <= '9') || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') {
+		if r >= 0x80 || isNameByte(byte(r)) {
 			b.WriteRune(r)
 			continue
 		}

@@ -3,6 +3,7 @@ package scrape
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/andybalholm/cascadia"
@@ -29,7 +30,6 @@ func checkSelector(css string) error {
 		return fmt.Errorf("scrape: a selector of %d bytes, over %d", len(css), maxSelector)
 	}
 	var open []bool // the parentheses open, innermost last: whether each is a :has
-	inHas := 0
 	for i := 0; i < len(css); i++ {
 		switch c := css[i]; c {
 		case '\\':
@@ -51,21 +51,15 @@ func checkSelector(css string) error {
 			}
 			// cascadia reads pseudo-class names in any case (:HAS is :has).
 			has := name > 0 && css[name-1] == ':' && relational[strings.ToLower(css[name:i])]
-			if has && inHas > 0 {
+			if has && slices.Contains(open, true) {
 				return fmt.Errorf("scrape: a :has inside a :has (its cost is the document's size to the power of their depth)")
 			}
 			if len(open) == maxSelectorNesting {
 				return fmt.Errorf("scrape: a selector of more than %d parentheses in one another", maxSelectorNesting)
 			}
 			open = append(open, has)
-			if has {
-				inHas++
-			}
 		case ')':
 			if len(open) > 0 {
-				if open[len(open)-1] {
-					inHas--
-				}
 				open = open[:len(open)-1]
 			}
 		}
@@ -73,6 +67,7 @@ func checkSelector(css string) error {
 	return nil
 }
 
+// isNameByte tells the bytes of a CSS name (bytes of UTF-8 beyond ASCII included).
 func isNameByte(c byte) bool {
 	return c == '-' || c == '_' || c >= 0x80 || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
 }
