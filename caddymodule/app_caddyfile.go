@@ -50,6 +50,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //		max_depth      <n>
 //		send_rate      <messages per second>
 //		memory_limit   <size>
+//		kv_max_bytes   <size>|off
 //		sandbox        [on|off]
 //		http_hosts     <host>...
 //		denied_addrs   <host:port>...
@@ -109,11 +110,17 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 		case "memory_limit":
-			size, err := sizeArg(d, opt, "1GiB")
+			size, err := sizeArg(d, opt, "1GiB", false)
 			if err != nil {
 				return err
 			}
 			a.MemoryLimit = size
+		case "kv_max_bytes":
+			size, err := sizeArg(d, opt, "64MiB (or off)", true)
+			if err != nil {
+				return err
+			}
+			a.KVMaxBytes = size
 		case "store":
 			if !d.NextArg() {
 				return d.ArgErr()
@@ -169,7 +176,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 		default:
-			return d.Errf("msgscript: unknown option %q (known: nats_url, embedded_nats, jetstream_dir, store, queue_group, service_name, tracing, timeout, max_concurrent, max_concurrent_per_subject, max_depth, send_rate, memory_limit, sandbox, http_hosts, denied_addrs, env, etcd_prefix, etcd_endpoints, lua_path, plugin_dir)", opt)
+			return d.Errf("msgscript: unknown option %q (known: nats_url, embedded_nats, jetstream_dir, store, queue_group, service_name, tracing, timeout, max_concurrent, max_concurrent_per_subject, max_depth, send_rate, memory_limit, kv_max_bytes, sandbox, http_hosts, denied_addrs, env, etcd_prefix, etcd_endpoints, lua_path, plugin_dir)", opt)
 		}
 	}
 	return nil
@@ -207,11 +214,15 @@ func durationArg(d *caddyfile.Dispenser, opt, example string) (caddy.Duration, e
 	return caddy.Duration(dur), nil
 }
 
-// sizeArg reads the one size of opt, such as 1GiB or 512MB.
-func sizeArg(d *caddyfile.Dispenser, opt, example string) (int64, error) {
+// sizeArg reads the one size of opt, such as 1GiB or 512MB; with offAllowed, "off" is -1 (no
+// limit).
+func sizeArg(d *caddyfile.Dispenser, opt, example string, offAllowed bool) (int64, error) {
 	var v string
 	if err := oneArg(d, &v); err != nil {
 		return 0, err
+	}
+	if v == "off" && offAllowed {
+		return -1, nil // no limit
 	}
 	size, err := humanize.ParseBytes(v)
 	if err != nil || size == 0 || size > 1<<50 {

@@ -42,7 +42,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			h.Timeout = dur
 		case "max_body":
-			size, err := sizeArg(d, opt, "1MiB or 512KB")
+			size, err := sizeArg(d, opt, "1MiB or 512KB", false)
 			if err != nil {
 				return err
 			}

@@ -45,7 +45,7 @@ type Services struct {
 // it connects to. The .so plugins of p.PluginDir are loaded here, once; New fails if one does not
 // load, or if p.DeniedAddrs holds something that is not an address.
 func New(p Policy, s Services) (func(*lua.LState), error) {
-	env := &luamods.Env{NATS: s.NATS, Etcd: s.Etcd, EtcdPrefix: p.EffectiveEtcdPrefix(), Transport: s.HTTPTransport}
+	env := &luamods.Env{NATS: s.NATS, Etcd: s.Etcd, EtcdPrefix: p.EffectiveEtcdPrefix(), Transport: s.HTTPTransport, KVMaxBytes: p.KVMaxBytes}
 	envNames := map[string]bool{}
 	if p.Sandbox {
 		dialer, err := newSandboxDialer(p, s.Resolve)

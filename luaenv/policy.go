@@ -51,6 +51,12 @@ type Policy struct {
 	// PluginDir holds Go plugins (*.so exporting Preload(*lua.LState)), loaded at start, as the
 	// original's --plugin option.
 	PluginDir string `json:"plugin_dir,omitempty"`
+	// KVMaxBytes is the most a kv bucket msgscript creates may hold, in bytes (its JetStream
+	// stream's max_bytes): past it a put that would add bytes fails and says the bucket is full,
+	// while overwrites that do not grow it and deletes still work. It bounds what one script can
+	// write to the NATS server's disk. Default (0): luamods.DefaultKVMaxBytes, 64 MiB; -1: no
+	// limit. A bucket that already exists keeps its own.
+	KVMaxBytes int64 `json:"kv_max_bytes,omitempty"`
 }
 
 // DefaultSandboxEtcdPrefix is where the etcd module of a sandbox works when EtcdPrefix is not

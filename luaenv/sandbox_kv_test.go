@@ -55,6 +55,21 @@ func TestSandboxKVHasOnlyTheScriptsOwnBucket(t *testing.T) {
 	}
 }
 
+// The attack: a sandboxed script fills the NATS server's disk through its own bucket. The policy's
+// kv_max_bytes bounds the bucket the module creates for it.
+func TestSandboxKVBucketIsBounded(t *testing.T) {
+	nc := testnats.Connect(t, testnats.StartJetStream(t, "").ClientURL())
+	services := luaenv.Services{NATS: func() *nats.Conn { return nc }}
+	p := sandbox
+	p.KVMaxBytes = 64 << 10
+	got, err := callWith(t, p, services, `local kv, v, n = require("kv"), string.rep("x", 8000), 0
+		while kv.put("k" .. n, v) and n < 100 do n = n + 1 end
+		return n`)
+	if err != nil || got != "8" {
+		t.Errorf("puts of 8,000 bytes into a bucket bounded to 64 KiB: %q, %v; want 8 before it is full", got, err)
+	}
+}
+
 // Scripts hold the module's table through the engine's proxy: calls with a colon still work.
 func TestKVColonCallsThroughTheEngine(t *testing.T) {
 	nc := testnats.Connect(t, testnats.StartJetStream(t, "").ClientURL())

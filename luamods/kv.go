@@ -167,6 +167,9 @@ func (b *kvBuckets) put(L *lua.LState, arg int, bucket string) int {
 		rev, err = kv.PutString(ctx, key, value)
 		return err
 	})
+	if bucketFull(err) {
+		return fail(L, fmt.Errorf("kv: put %q: bucket %s is full (its max_bytes; delete keys to make room, or an operator raises it: nats kv edit %s --max-bucket-size SIZE)", key, bucket, bucket))
+	}
 	if err != nil {
 		return fail(L, kvErr(ctx.Err(), "put "+quote(key), err))
 	}

@@ -394,3 +394,62 @@ func TestKVKeysLeavesNoGoroutine(t *testing.T) {
 }
 
 func itoa(n int64) string { return lua.LNumber(n).String() }
+
+// A bucket the module creates holds at most Env.KVMaxBytes: past it a put that would add bytes
+// fails and says so, while an overwrite that does not grow the bucket, a delete, and a put into
+// the room a delete made still work. Unset, the bound is DefaultKVMaxBytes; negative, none.
+func TestKVBucketsHaveABound(t *testing.T) {
+	nc := testnats.Connect(t, testnats.StartJetStream(t, "").ClientURL())
+	connected := func() *nats.Conn { return nc }
+	ctx := inScript("funcs.a", "a")
+	mods := Modules(&Env{NATS: connected, KVMaxBytes: 15000})
+	got, err := runKV(t, mods, ctx, false, `
+		local kv = require("kv")
+		local v = string.rep("x", 4000)
+		local n, err = 0
+		repeat
+			local rev
+			rev, err = kv.put("k" .. n, v)
+			if rev then n = n + 1 end
+		until err or n > 100
+		local smaller = kv.put("k0", "small")
+		local deleted = kv.delete("k1")
+		local after = kv.put("k" .. n, v)
+		return n, err, smaller ~= nil, deleted, after ~= nil`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(got, "|")
+	if len(parts) != 5 || parts[0] != "3" || parts[2] != "true" || parts[3] != "true" || parts[4] != "true" {
+		t.Fatalf("puts of 4,000 bytes into a bucket of 15,000: got %q, want 3 puts, then a full bucket that still takes a smaller value, a delete and a put into the room it made", got)
+	}
+	bucket := script.ResourceName("funcs.a", "a")
+	if want := `kv: put "k3": bucket ` + bucket + ` is full`; !strings.HasPrefix(parts[1], want) {
+		t.Errorf("the refused put said %q, want it to start with %q", parts[1], want)
+	}
+
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	maxBytes := func(bucket string) int64 {
+		t.Helper()
+		kv, err := js.KeyValue(context.Background(), bucket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := kv.Status(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.(*jetstream.KeyValueBucketStatus).StreamInfo().Config.MaxBytes
+	}
+	expectKV(t, Modules(&Env{NATS: connected}), ctx, `return require("kv").bucket("dflt"):put("k", "v")`, "1")
+	if got := maxBytes("dflt"); got != DefaultKVMaxBytes {
+		t.Errorf("a bucket made with the default bound has max_bytes %d, want %d", got, DefaultKVMaxBytes)
+	}
+	expectKV(t, Modules(&Env{NATS: connected, KVMaxBytes: -1}), ctx, `return require("kv").bucket("unbounded"):put("k", "v")`, "1")
+	if got := maxBytes("unbounded"); got != -1 {
+		t.Errorf("a bucket made with no bound has max_bytes %d, want -1 (none)", got)
+	}
+}

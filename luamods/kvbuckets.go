@@ -68,7 +68,7 @@ func (b *kvBuckets) bucket(ctx context.Context, bucket string) (kvBucketKey, jet
 	}
 	// Opened outside the lock, so that one slow open does not hold up the calls on other
 	// buckets; two calls opening the same bucket at once both succeed, and one handle is kept.
-	kv, err := openBucket(ctx, nc, bucket)
+	kv, err := openBucket(ctx, nc, bucket, b.env.kvMaxBytes())
 	if err != nil {
 		return key, nil, err
 	}
@@ -89,18 +89,19 @@ func (b *kvBuckets) forget(key kvBucketKey) {
 	delete(b.open, key)
 }
 
-// openBucket opens bucket, creating it when it does not exist yet. An existing bucket is opened
-// as it is, never updated: an operator may have given it more history or a TTL with the nats CLI.
+// openBucket opens bucket, creating it when it does not exist yet, with maxBytes (0: no limit).
+// An existing bucket is opened as it is, never updated: an operator may have given it more
+// history, a TTL or more room with the nats CLI.
 // Looking first costs one round trip on the common path (the bucket exists); creating it costs
 // two more, once.
-func openBucket(ctx context.Context, nc *nats.Conn, bucket string) (jetstream.KeyValue, error) {
+func openBucket(ctx context.Context, nc *nats.Conn, bucket string, maxBytes int64) (jetstream.KeyValue, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, err
 	}
 	kv, err := js.KeyValue(ctx, bucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket, Storage: jetstream.FileStorage, History: 1})
+		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket, Storage: jetstream.FileStorage, History: 1, MaxBytes: maxBytes})
 		if errors.Is(err, jetstream.ErrBucketExists) {
 			// Another call, or another msgscript on the same NATS, created it meanwhile.
 			kv, err = js.KeyValue(ctx, bucket)
@@ -117,6 +118,29 @@ func openBucket(ctx context.Context, nc *nats.Conn, bucket string) (jetstream.Ke
 	}
 	return nil, fmt.Errorf("opening bucket %s: %w", bucket, err)
 }
+
+// kvMaxBytes is the max_bytes of the buckets env's kv module creates: 0 for no limit, as
+// JetStream reads it.
+func (env *Env) kvMaxBytes() int64 {
+	switch {
+	case env.KVMaxBytes < 0:
+		return 0
+	case env.KVMaxBytes == 0:
+		return DefaultKVMaxBytes
+	}
+	return env.KVMaxBytes
+}
+
+// bucketFull reports whether err is JetStream refusing a message because the bucket's stream is
+// at its max_bytes.
+func bucketFull(err error) bool {
+	var api *jetstream.APIError
+	return errors.As(err, &api) && api.ErrorCode == jsErrCodeMaxBytes
+}
+
+// jsErrCodeMaxBytes is JetStream's error code for "maximum bytes exceeded", which nats.go's
+// jetstream package has no constant for.
+const jsErrCodeMaxBytes = 10077
 
 // bucketGone reports whether err says the bucket's stream is no longer there. (Listing keys goes
 // through nats.go's older JetStream API, whose errors are its own.)

@@ -61,10 +61,18 @@ type Env struct {
 	// msgscriptcli test can answer the scripts' requests with its mocks and no request reaches
 	// the network. Nil: the module connects as described above.
 	Transport http.RoundTripper
+	// KVMaxBytes is the most a kv bucket the module creates may hold (its stream's max_bytes).
+	// Default (0): DefaultKVMaxBytes; negative: no limit.
+	KVMaxBytes int64
 }
 
 // DefaultMaxHTTPBody bounds a response body read by the http module.
 const DefaultMaxHTTPBody = 16 << 20
+
+// DefaultKVMaxBytes bounds a kv bucket the module creates: plenty for the state a script keeps
+// between calls (counters, tokens, the last thing it saw), and a bound on what one script can
+// write to the NATS server's disk.
+const DefaultKVMaxBytes = 64 << 20
 
 // httpClient makes every http module request of an Env that confines nothing (no AllowURL, no
 // DialContext), so connections are reused across calls and states.
