@@ -57,6 +57,9 @@ type App struct {
 	QueueGroup string `json:"queue_group,omitempty"`
 	// Timeout is the deadline of a call when the script sets none (`--* timeout:`). Default: 30s.
 	Timeout caddy.Duration `json:"timeout,omitempty"`
+	// MaxTimeout, when set, is the longest deadline a call gets: a script's `--* timeout:` over
+	// it is cut to it. Default: none (a script's header is its deadline).
+	MaxTimeout caddy.Duration `json:"max_timeout,omitempty"`
 	// MaxConcurrent bounds the calls running at once. Default: 1024.
 	MaxConcurrent int `json:"max_concurrent,omitempty"`
 	// MaxConcurrentPerSubject bounds the calls running at once for one subject pattern, so that
@@ -190,8 +193,11 @@ func (a *App) Validate() error {
 	if strings.ContainsAny(a.QueueGroup, " \t\r\n") {
 		return fmt.Errorf("msgscript: queue_group %q contains a blank", a.QueueGroup)
 	}
-	if a.Timeout < 0 || a.MaxConcurrent < 0 || a.MaxConcurrentPerSubject < 0 || a.MaxDepth < 0 || a.SendRate < 0 || a.MemoryLimit < 0 {
-		return fmt.Errorf("msgscript: timeout, max_concurrent, max_concurrent_per_subject, max_depth and memory_limit cannot be negative")
+	if a.Timeout < 0 || a.MaxTimeout < 0 || a.MaxConcurrent < 0 || a.MaxConcurrentPerSubject < 0 || a.MaxDepth < 0 || a.SendRate < 0 || a.MemoryLimit < 0 {
+		return fmt.Errorf("msgscript: timeout, max_timeout, max_concurrent, max_concurrent_per_subject, max_depth and memory_limit cannot be negative")
+	}
+	if a.MaxTimeout > 0 && a.Timeout > a.MaxTimeout {
+		return fmt.Errorf("msgscript: timeout %s is over max_timeout %s", time.Duration(a.Timeout), time.Duration(a.MaxTimeout))
 	}
 	if es, ok := a.storeModule.(*EtcdStore); ok {
 		if err := es.separateFrom(a.EffectiveEtcdPrefix()); err != nil {
@@ -238,6 +244,7 @@ func (a *App) Start() error {
 	a.engine = engine.New(conn.conn(), st, engine.Options{
 		QueueGroup:              a.QueueGroup,
 		Timeout:                 time.Duration(a.Timeout),
+		MaxTimeout:              time.Duration(a.MaxTimeout),
 		MaxConcurrent:           a.MaxConcurrent,
 		MaxConcurrentPerSubject: a.MaxConcurrentPerSubject,
 		MaxDepth:                a.MaxDepth,

@@ -45,6 +45,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //		service_name   <name>
 //		tracing        [on|off]
 //		timeout        <duration>
+//		max_timeout    <duration>
 //		max_concurrent <n>
 //		max_concurrent_per_subject <n>
 //		max_depth      <n>
@@ -93,6 +94,12 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			a.Timeout = dur
+		case "max_timeout":
+			dur, err := durationArg(d, opt, "5m")
+			if err != nil {
+				return err
+			}
+			a.MaxTimeout = dur
 		case "max_concurrent":
 			if err := positiveArg(d, opt, &a.MaxConcurrent); err != nil {
 				return err
@@ -176,7 +183,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 		default:
-			return d.Errf("msgscript: unknown option %q (known: nats_url, embedded_nats, jetstream_dir, store, queue_group, service_name, tracing, timeout, max_concurrent, max_concurrent_per_subject, max_depth, send_rate, memory_limit, kv_max_bytes, sandbox, http_hosts, denied_addrs, env, etcd_prefix, etcd_endpoints, lua_path, plugin_dir)", opt)
+			return d.Errf("msgscript: unknown option %q (known: nats_url, embedded_nats, jetstream_dir, store, queue_group, service_name, tracing, timeout, max_timeout, max_concurrent, max_concurrent_per_subject, max_depth, send_rate, memory_limit, kv_max_bytes, sandbox, http_hosts, denied_addrs, env, etcd_prefix, etcd_endpoints, lua_path, plugin_dir)", opt)
 		}
 	}
 	return nil

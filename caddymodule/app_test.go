@@ -15,6 +15,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
 
 	"github.com/msgscript/msgscript/internal/testfiles"
 	"github.com/msgscript/msgscript/internal/testnats"
@@ -113,6 +114,23 @@ func TestAppWithOutsideNATS(t *testing.T) {
 	askHello(t, connectTo(t, ns.ClientURL()))
 }
 
+// max_timeout reaches the engine: a script asking for an hour ends at it.
+func TestAppMaxTimeoutCutsAScriptsDeadline(t *testing.T) {
+	ns := startNATS(t)
+	dir := testfiles.Dir(t, map[string]string{"spin.lua": "--* subject: funcs.spin\n--* timeout: 1h\nfunction OnMessage() while true do end end\n"})
+	app := map[string]any{"nats_url": ns.ClientURL(), "max_timeout": "100ms", "store": map[string]any{"backend": "dir", "path": dir}}
+	if err := loadConfig(t, app); err != nil {
+		t.Fatal(err)
+	}
+	m, err := connectTo(t, ns.ClientURL()).Request("funcs.spin", nil, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Header.Get(micro.ErrorHeader); !strings.Contains(got, "timed out after 100ms") {
+		t.Errorf("error %q, want the call timed out after 100ms", got)
+	}
+}
+
 // With no nats_url, NATS_URL from the environment is used, as the original server did.
 func TestAppTakesNATSURLFromEnvironment(t *testing.T) {
 	ns := startNATS(t)
@@ -134,6 +152,7 @@ func TestAppRefusesBadConfig(t *testing.T) {
 		{map[string]any{"store": map[string]any{"backend": "etcd"}, "etcd_prefix": "msgscript/scripts/"}, "overlaps the etcd store's keys"},
 		{map[string]any{"store": map[string]any{"backend": "etcd", "prefix": "apps/ms"}, "sandbox": true, "etcd_prefix": "apps/"}, "overlaps the etcd store's keys"},
 		{map[string]any{"store": map[string]any{"backend": "dir", "path": filepath.Join(t.TempDir(), "missing")}, "embedded_nats": testnet.FreeAddr(t)}, "missing"},
+		{map[string]any{"store": map[string]any{"backend": "dir", "path": "."}, "timeout": "1m", "max_timeout": "10s"}, "timeout 1m0s is over max_timeout 10s"},
 	}
 	for _, c := range cases {
 		err := loadConfig(t, c.app)

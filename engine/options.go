@@ -15,6 +15,10 @@ type Options struct {
 	QueueGroup string
 	// Timeout is the deadline of one call when the script sets none. Default 30s.
 	Timeout time.Duration
+	// MaxTimeout, when set, is the longest deadline a call gets: a script's `--* timeout:` over
+	// it is cut to it (and the script's status says so), so that the operator, not each script,
+	// bounds how long one message may hold a worker. Default: none.
+	MaxTimeout time.Duration
 	// MaxConcurrent bounds the calls running at once over all subjects; past it, messages wait
 	// in the NATS client's buffer. Default 1024.
 	MaxConcurrent int
@@ -79,6 +83,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
+	}
+	if o.MaxTimeout > 0 {
+		o.Timeout = min(o.Timeout, o.MaxTimeout)
 	}
 	if o.MaxConcurrent <= 0 {
 		o.MaxConcurrent = DefaultMaxConcurrent

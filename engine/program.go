@@ -33,11 +33,15 @@ type Program struct {
 	stats   *counters // the script's, shared by its versions
 }
 
-// newProgram gives code its deadline (its `timeout` header, else the default) and a state pool.
+// newProgram gives code its deadline (its `timeout` header, else the default, at most the
+// MaxTimeout) and a state pool.
 func newProgram(subject, name string, it store.Item, code *Code, opts *Options, stats *counters) *Program {
 	timeout := opts.Timeout
 	if code.Headers.Timeout > 0 {
 		timeout = code.Headers.Timeout
+	}
+	if opts.MaxTimeout > 0 {
+		timeout = min(timeout, opts.MaxTimeout)
 	}
 	sends := rate.NewLimiter(rate.Limit(opts.SendRate), max(1, int(opts.SendRate)))
 	p := &Program{
@@ -66,13 +70,18 @@ func (p *Program) triggered() bool { return p.Headers.Stream != "" || p.Headers.
 func (p *Program) Close() { p.pool.close() }
 
 // warnings are the header lines of the script that are read but not used, located in its origin:
-// its headers' own, and a `--* subject:` that differs from the subject it is stored under (an
-// etcd key written by hand, or `msgscriptcli add -s`), which it is served on.
+// its headers' own, a `--* subject:` that differs from the subject it is stored under (an etcd
+// key written by hand, or `msgscriptcli add -s`), which it is served on, and a `--* timeout:`
+// over the server's MaxTimeout, which is cut to it.
 func (p *Program) warnings() []*script.Error {
 	w := p.Headers.WarningsAt(p.Origin)
 	if h := p.Headers.Subject; h != "" && h != p.Subject {
 		w = append(w, &script.Error{Origin: p.Origin, Line: p.Headers.SubjectLine,
 			Msg: fmt.Sprintf("header subject %q differs from the subject it is stored under; it is served on %s", h, p.Subject)})
+	}
+	if p.Headers.Timeout > p.timeout {
+		w = append(w, &script.Error{Origin: p.Origin, Line: p.Headers.TimeoutLine,
+			Msg: fmt.Sprintf("header timeout %s is over the server's max_timeout; its calls end after %s", p.Headers.Timeout, p.timeout)})
 	}
 	return w
 }

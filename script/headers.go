@@ -46,6 +46,8 @@ type Headers struct {
 	// SubjectLine is the line of the subject header (0 without one), to point at it when the
 	// subject a script is stored under differs.
 	SubjectLine int
+	// TimeoutLine is the line of the timeout header (0 without one).
+	TimeoutLine int
 
 	Stream     string
 	MaxDeliver int             // 0 when not set: DefaultMaxDeliver
@@ -221,7 +223,7 @@ func (h *Headers) set(line string, seen map[string]int, lineNo int) error {
 		if err != nil || d <= 0 {
 			return fail("header \"timeout\" wants a positive duration such as 5s or 250ms, got %q", value)
 		}
-		h.Timeout = d
+		h.Timeout, h.TimeoutLine = d, lineNo
 	case "reply":
 		switch strings.ToLower(value) {
 		case "raw":

@@ -21,7 +21,7 @@ func TestParseHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Headers{Subject: "funcs.hello", SubjectLine: 1, Name: "hello", Requires: []string{"web", "util"}, HTTP: true, Timeout: 250 * time.Millisecond}
+	want := Headers{Subject: "funcs.hello", SubjectLine: 1, Name: "hello", Requires: []string{"web", "util"}, HTTP: true, Timeout: 250 * time.Millisecond, TimeoutLine: 6}
 	if !reflect.DeepEqual(h, want) {
 		t.Fatalf("got %+v, want %+v", h, want)
 	}
