@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/msgscript/msgscript/httpmsg"
 	"github.com/msgscript/msgscript/internal/testetcd"
 	"github.com/msgscript/msgscript/internal/testfiles"
 	"github.com/msgscript/msgscript/store"
@@ -327,11 +328,27 @@ func TestStopWithNATSGone(t *testing.T) {
 func TestReplyTooLargeForNATS(t *testing.T) {
 	ns := startNATS(t)
 	dir := t.TempDir()
-	testfiles.Write(t, dir, map[string]string{"big.lua": "--* subject: funcs.big\nfunction OnMessage() return string.rep('x', 2 * 1024 * 1024) end"})
+	testfiles.Write(t, dir, map[string]string{
+		"big.lua": "--* subject: funcs.big\nfunction OnMessage() return string.rep('x', 2 * 1024 * 1024) end",
+		// An HTTP-mode reply whose headers alone are over it: the error counts them.
+		"headers.lua": "--* subject: web.headers\n--* http: true\nfunction GET() local v = {} for i = 1, 100000 do v[i] = 'abcdefgh' end return 'ok', 200, {['X-Many'] = v} end",
+	})
 	startEngine(t, ns, dir, Options{})
-	m := request(t, connect(t, ns), "funcs.big", "")
-	if m.Header.Get(micro.ErrorCodeHeader) != "500" || !strings.Contains(m.Header.Get(micro.ErrorHeader), "exceeds NATS max_payload 1048576") {
+	nc := connect(t, ns)
+	m := request(t, nc, "funcs.big", "")
+	if m.Header.Get(micro.ErrorCodeHeader) != "500" || !strings.Contains(m.Header.Get(micro.ErrorHeader), `reply of 2097162 bytes (0 of them headers) exceeds NATS max_payload 1048576`) {
 		t.Fatalf("got %d bytes, headers %v", len(m.Data), m.Header)
+	}
+	req := nats.NewMsg("web.headers")
+	req.Header.Set(httpmsg.HeaderMethod, "GET")
+	m, err := nc.RequestMsg(req, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 100,000 lines of "X-Many: abcdefgh\r\n" (1,800,000 bytes), the status's line and NATS's first
+	// and last lines (35), and the body "ok".
+	if got := m.Header.Get(micro.ErrorHeader); m.Header.Get(micro.ErrorCodeHeader) != "500" || !strings.Contains(got, "reply of 1800037 bytes (1800035 of them headers) exceeds NATS max_payload 1048576") {
+		t.Fatalf("error %q", got)
 	}
 }
 
