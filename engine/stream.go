@@ -43,11 +43,17 @@ type streamTrigger struct {
 	done     chan struct{} // closed by stop
 	finished chan struct{} // closed when run has returned
 	once     sync.Once
-	mu       sync.Mutex
-	stopping bool                   // under mu: set once stop waits for calls
-	said     atomic.Pointer[string] // the last failure logged, not to say it at every retry
-	refused  logEvery               // messages that could not be dead-lettered, or replies refused
-	state    *triggerState
+	// handBack is closed once the consumer pulls no more (see run): a handler waiting for a slot
+	// then hands its message back. Handed back before, it went straight back to this instance's
+	// open pull, round and round until the pull closed, each time one more delivery counted
+	// against max_deliver (33 in one stop).
+	handBack     chan struct{}
+	handBackOnce sync.Once
+	mu           sync.Mutex
+	stopping     bool                   // under mu: set once stop waits for calls
+	said         atomic.Pointer[string] // the last failure logged, not to say it at every retry
+	refused      logEvery               // messages that could not be dead-lettered, or replies refused
+	state        *triggerState
 }
 
 // ackMargin is what the ack wait adds to the script's timeout: the time to start the call and
@@ -67,7 +73,7 @@ func startStream(t *triggers, p *Program) *streamTrigger {
 		t: t, stream: p.Headers.Stream, subject: p.Subject, name: p.Name, deliverNew: p.Headers.DeliverNew,
 		ackWait: ackWaitFor(p), slots: make(chan struct{}, t.opts.MaxConcurrentPerSubject),
 		turn: t.disp.turnQueue("stream " + p.Headers.Stream + " " + p.Subject + " " + p.Name),
-		done: make(chan struct{}), finished: make(chan struct{}), state: t.reg.triggers.of(scriptKey{p.Subject, p.Name}),
+		done: make(chan struct{}), finished: make(chan struct{}), handBack: make(chan struct{}), state: t.reg.triggers.of(scriptKey{p.Subject, p.Name}),
 	}
 	s.prog.Store(p)
 	go s.run()
@@ -104,6 +110,7 @@ func (s *streamTrigger) fields() []zap.Field {
 // JetStream is missing) until stop.
 func (s *streamTrigger) run() {
 	defer close(s.finished)
+	defer s.handBackWaiting()
 	for {
 		cc, broken, err := s.consume()
 		s.state.setError(err)
@@ -125,6 +132,7 @@ func (s *streamTrigger) run() {
 			// past it (a handler waiting for a slot, a pull the server no longer answers after it
 			// restarted) they are left: not acked, they are delivered again.
 			cc.Drain()
+			s.handBackWaiting()
 			select {
 			case <-cc.Closed():
 			case <-time.After(drainWait):
@@ -231,8 +239,11 @@ func (s *streamTrigger) handle(msg jetstream.Msg) {
 	}()
 }
 
+// handBackWaiting has the handlers waiting for a slot hand their messages back.
+func (s *streamTrigger) handBackWaiting() { s.handBackOnce.Do(func() { close(s.handBack) }) }
+
 // acquire waits for a slot for msg: one of the trigger's own (a send on own), or one of all
-// calls' (granted receives; see awaitSlot), unless the trigger stops meanwhile (false). A slot
+// calls' (granted receives; see awaitSlot), unless the trigger stops pulling meanwhile (false). A slot
 // there at once is taken even when stopping: the messages already delivered run while it drains.
 // While it waits, JetStream is told the message is in progress, so that its ack wait does not run
 // out and send it to another instance as well.
@@ -254,7 +265,7 @@ func (s *streamTrigger) acquire(msg jetstream.Msg, own chan<- struct{}, granted 
 			return true
 		case <-tick.C:
 			_ = msg.InProgress()
-		case <-s.done:
+		case <-s.handBack:
 			return false
 		}
 	}

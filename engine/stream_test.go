@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -156,6 +157,51 @@ func TestStreamLosesNothingOverARestart(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	consumerSettled(t, js, "HOOKS", "hooks.in", "hook")
+}
+
+// A stopping instance hands back the messages it was delivered and cannot start, and the server
+// must not hand them straight back to it: while its pull was still open, each such message went
+// round between the two until the pull closed (33 deliveries in one stop, seen in CI), and the next
+// instance dead-lettered it past max_deliver without running it.
+func TestStreamStopSpendsNoTries(t *testing.T) {
+	ns := testnats.StartJetStream(t, "")
+	js := jetStreamWith(t, ns, "HOOKS", "hooks.>")
+	s := newSeen()
+	// The first 8 messages hold the trigger's 8 slots while the instance stops; the next wait.
+	dir := testfiles.Dir(t, map[string]string{"hook.lua": fmt.Sprintf(streamScript, "--* timeout: 5s",
+		"if payload < 'm008' then sleep(1500) end record(payload)")})
+	var n atomic.Int64
+	opts := Options{Preload: []Preloader{s.preload(), counter(&n)}, MaxConcurrent: 32}
+	first := New(connect(t, ns), dirStore(dir)(zap.NewNop()), Options{Preload: opts.Preload, MaxConcurrent: opts.MaxConcurrent, Logger: zaptest.NewLogger(t).Named("first")})
+	if err := first.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	publishN(t, js, "hooks.in", 16)
+	delivered := func() uint64 {
+		c, err := js.Consumer(context.Background(), "HOOKS", script.ResourceName("hooks.in", "hook"))
+		if err != nil {
+			return 0
+		}
+		info, err := c.Info(context.Background())
+		if err != nil {
+			return 0
+		}
+		return info.Delivered.Consumer
+	}
+	eventually(t, "the slots taken and more delivered", func() bool { return delivered() >= 9 })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := first.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := delivered()
+	startEngine(t, ns, dir, opts)
+	eventually(t, "all 16 run", func() bool { d, _ := s.counts(); return d == 16 })
+	consumerSettled(t, js, "HOOKS", "hooks.in", "hook")
+	// Each message handed back is delivered once to the stopping instance and once to the next.
+	if n := delivered(); n > 24 {
+		t.Errorf("16 messages took %d deliveries over one stop (%d by the time it stopped)", n, before)
+	}
 }
 
 // missing lists the payloads m000... of n that were not seen.
