@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -50,9 +51,12 @@ func TestMemoryBombs(t *testing.T) {
 		{manyOf(16, "sparse"), nil, ""},
 		{manyOf(16, "chan"), nil, ""},
 		{manyOf(16, "builder"), map[string]string{"builder": anyMemoryLimit}, ""},
-		// Go code making large results: a template's text, which its values do not bound; 32
-		// json.encode of 59 MB at once (some may be made, the others are refused).
-		{[]string{"tplbomb"}, map[string]string{"tplbomb": "template: the text would be over 67108864 bytes"}, ""},
+		// Go code making large results: a template's text, which its values do not bound (its
+		// bound stops it, or, in one run in 10 to 20 on a busy machine, the guard ends the call
+		// first: mustache makes a copy of the 900 KiB value for each item it writes, garbage the
+		// collector may not reach in time); 32 json.encode of 59 MB at once (some may be made, the
+		// others are refused).
+		{[]string{"tplbomb"}, map[string]string{"tplbomb": "template: the text would be over 67108864 bytes|" + endedByTheGuard}, ""},
 		{manyOf(32, "jsonbig"), map[string]string{"jsonbig": ""}, ""},
 		// 8 templates and 32 gsubs making up to 64 MiB each at once (some are made, the others
 		// refused); one call of json.decode, yaml.decode or strings.split making gigabytes of
@@ -114,12 +118,12 @@ func TestMemoryBombs(t *testing.T) {
 				t.Fatalf("%v: %s", err, out)
 			}
 			for _, bomb := range c.bombs {
-				want := "memory limit: the server's memory went over its memory_limit (256 MiB) while this call ran, and this call was ended"
+				want := endedByTheGuard
 				kind, _, _ := strings.Cut(bomb, "#")
 				if w, ok := c.want[kind]; ok {
 					want = w
 				}
-				if !strings.Contains(r.Bombs[bomb], want) {
+				if !slices.ContainsFunc(strings.Split(want, "|"), func(w string) bool { return strings.Contains(r.Bombs[bomb], w) }) {
 					t.Errorf("%s answered %q, want %q", bomb, r.Bombs[bomb], want)
 				}
 			}
@@ -135,6 +139,9 @@ func TestMemoryBombs(t *testing.T) {
 		})
 	}
 }
+
+// endedByTheGuard is what a call the memory guard ended says.
+const endedByTheGuard = "memory limit: the server's memory went over its memory_limit (256 MiB) while this call ran, and this call was ended"
 
 // anyMemoryLimit is what every memory limit error says: a call ended, or a value refused.
 const anyMemoryLimit = "memory_limit (256 MiB)"
