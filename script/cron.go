@@ -41,7 +41,7 @@ func ParseSchedule(spec string) (Schedule, error) {
 	if !strings.HasPrefix(spec, "CRON_TZ=") && !strings.HasPrefix(spec, "TZ=") {
 		spec = "CRON_TZ=UTC " + spec
 	}
-	s, err := cronParser.Parse(spec)
+	s, err := parseCron(spec)
 	if err != nil {
 		return nil, fmt.Errorf("%v (want five fields such as \"*/5 * * * *\", six with seconds first, @hourly or @every 1m)", err)
 	}
@@ -49,6 +49,20 @@ func ParseSchedule(spec string) (Schedule, error) {
 		return nil, fmt.Errorf("%q never fires (a day that no month has, such as 30 February?)", spec)
 	}
 	return s, nil
+}
+
+// parseCron is cronParser.Parse, whose panics are errors: it panics on a zone with no schedule
+// after it ("CRON_TZ=UTC"), which ended the process from a script's header.
+func parseCron(spec string) (s cron.Schedule, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s, err = nil, fmt.Errorf("cannot read %q", spec)
+		}
+	}()
+	if zone, _, _ := strings.Cut(spec, " "); zone == spec {
+		return nil, fmt.Errorf("%q has a time zone and no schedule", spec)
+	}
+	return cronParser.Parse(spec)
 }
 
 // every ticks on the multiples of itself counted from a fixed instant.

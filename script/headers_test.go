@@ -90,6 +90,9 @@ func TestParseJetStreamHeadersErrors(t *testing.T) {
 		{"--* cron: @every 10ms\n", "line 1", "a second or more"},
 		{"--* cron: 0 0 30 2 *\n", "line 1", "never fires"},
 		{"--* cron: 61 * * * *\n", "line 1", "five fields"},
+		// robfig/cron panics on a zone with no schedule: it ended the process.
+		{"--* cron: CRON_TZ=UTC\n", "line 1", "a time zone and no schedule"},
+		{"--* cron: TZ=Europe/Paris\n", "line 1", "a time zone and no schedule"},
 		{"--* subject: a.*\n--* cron: @hourly\n", "line 2", "without wildcards"},
 		{"--* subject: a\n--* cron: @hourly\n--* stream: S\n", "line 2", "exclude each other"},
 	}
