@@ -2,7 +2,8 @@ package dirstore
 
 import (
 	"errors"
-	"os"
+	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"time"
@@ -22,17 +23,31 @@ var (
 	errNoSubject = errors.New("no `--* subject:` header")
 )
 
-// readFile reads a file and when it was last changed.
+// readFile reads a file and when it was last changed. Only a regular file is read, and only up to
+// script.MaxSourceSize, what msgscript compiles: a FIFO named x.lua blocked the store for good (and
+// with it the app's start and stop), and a symlink to /dev/zero or a 1.5 GB file ended the process
+// out of memory. The file is opened without waiting for a FIFO's writer, then checked.
 func readFile(path string) ([]byte, time.Time, error) {
-	src, err := os.ReadFile(path)
+	f, err := openNonBlocking(path)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	var modified time.Time
-	if info, err := os.Stat(path); err == nil {
-		modified = info.ModTime()
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, time.Time{}, err
 	}
-	return src, modified, nil
+	if !info.Mode().IsRegular() {
+		return nil, time.Time{}, fmt.Errorf("not a regular file (%s): msgscript reads scripts from files only", info.Mode().Type())
+	}
+	src, err := io.ReadAll(io.LimitReader(f, script.MaxSourceSize+1))
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	if len(src) > script.MaxSourceSize {
+		return nil, time.Time{}, fmt.Errorf("over %d bytes, the largest script or library msgscript compiles", script.MaxSourceSize)
+	}
+	return src, info.ModTime(), nil
 }
 
 // load reads one file into an item; ok is false when it is not one, and the log says why when it
