@@ -327,15 +327,36 @@ func (a *App) NATS() *nats.Conn {
 	return nil
 }
 
-// redactURLs hides the passwords of a comma-separated list of NATS URLs.
+// redactURLs hides the credentials of a comma-separated list of NATS URLs, for the log, the admin
+// API and the dashboard: a password (user:xxxxx@), and a user with no password, which NATS reads as
+// a token (xxxxx@). nats.go takes a URL without a scheme as nats://, and so does this; a URL it
+// cannot read is hidden whole. (url.Redacted alone left tokens and "user:password@host" showing.)
 func redactURLs(urls string) string {
 	parts := strings.Split(urls, ",")
 	for i, p := range parts {
-		if u, err := url.Parse(strings.TrimSpace(p)); err == nil {
-			parts[i] = u.Redacted()
+		p = strings.TrimSpace(p)
+		if !strings.Contains(p, "://") {
+			p = "nats://" + p
 		}
+		u, err := url.Parse(p)
+		switch {
+		case err != nil:
+			parts[i] = "(a URL that cannot be read)"
+			continue
+		case u.User == nil:
+		case hasPassword(u.User):
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		default:
+			u.User = url.User("xxxxx")
+		}
+		parts[i] = u.String()
 	}
 	return strings.Join(parts, ",")
+}
+
+func hasPassword(u *url.Userinfo) bool {
+	_, set := u.Password()
+	return set
 }
 
 // Interface guards

@@ -179,7 +179,7 @@ func connOptions(log *zap.Logger, reconnects *atomic.Uint64) []nats.Option {
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			reconnects.Add(1)
-			log.Info("NATS reconnected", zap.String("server", nc.ConnectedUrlRedacted()))
+			log.Info("NATS reconnected", zap.String("server", redactURLs(nc.ConnectedUrl())))
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
 			fields := []zap.Field{zap.Error(err)}
