@@ -84,6 +84,7 @@ func (b *kvBuckets) namedBucket(L *lua.LState, arg int) int {
 func (b *kvBuckets) setFuncs(L *lua.LState, t *lua.LTable, bucketOf func(*lua.LState) (string, error)) {
 	for name, op := range map[string]func(L *lua.LState, arg int, bucket string) int{
 		"get": b.get, "put": b.put, "delete": b.delete, "keys": b.keys,
+		"entry": b.entry, "update": b.update, "incr": b.incr,
 	} {
 		setMethod(L, t, name, func(L *lua.LState, arg int) int {
 			bucket, err := bucketOf(L)
@@ -120,18 +121,21 @@ func setMethod(L *lua.LState, t *lua.LTable, name string, fn func(L *lua.LState,
 }
 
 func (b *kvBuckets) get(L *lua.LState, arg int, bucket string) int {
+	return b.read(L, arg, bucket, "get", func(e jetstream.KeyValueEntry) lua.LValue { return lua.LString(e.Value()) })
+}
+
+// read is a read of kv.get and kv.entry: the entry of the key at arg, pushed as value makes it,
+// nil when the key does not exist.
+func (b *kvBuckets) read(L *lua.LState, arg int, bucket, op string, value func(jetstream.KeyValueEntry) lua.LValue) int {
 	key, err := kvKey(L, arg)
 	if err != nil {
 		return fail(L, err)
 	}
 	ctx, cancel := contextWithTimeout(L, kvTimeout)
 	defer cancel()
-	var value []byte
-	err = b.do(ctx, bucket, func(kv jetstream.KeyValue) error {
-		e, err := kv.Get(ctx, key)
-		if err == nil {
-			value = e.Value()
-		}
+	var e jetstream.KeyValueEntry
+	err = b.do(ctx, bucket, func(kv jetstream.KeyValue) (err error) {
+		e, err = kv.Get(ctx, key)
 		return err
 	})
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -139,16 +143,24 @@ func (b *kvBuckets) get(L *lua.LState, arg int, bucket string) int {
 		return 1
 	}
 	if err == nil {
-		err = checkKVValue(ctx, nil, len(value))
+		err = checkKVValue(ctx, nil, len(e.Value()))
 	}
 	if err != nil {
-		return fail(L, kvErr(ctx.Err(), "get "+quote(key), err))
+		return fail(L, kvErr(ctx.Err(), op+" "+quote(key), err))
 	}
-	L.Push(lua.LString(value))
+	L.Push(value(e))
 	return 1
 }
 
 func (b *kvBuckets) put(L *lua.LState, arg int, bucket string) int {
+	return b.write(L, arg, bucket, "put", func(ctx context.Context, kv jetstream.KeyValue, key, value string) (uint64, error) {
+		return kv.PutString(ctx, key, value)
+	})
+}
+
+// write is a write of kv.put and kv.update: the key and value at arg, checked, written by w,
+// and the key's new revision pushed.
+func (b *kvBuckets) write(L *lua.LState, arg int, bucket, op string, w func(ctx context.Context, kv jetstream.KeyValue, key, value string) (uint64, error)) int {
 	key, err := kvKey(L, arg)
 	if err != nil {
 		return fail(L, err)
@@ -164,14 +176,11 @@ func (b *kvBuckets) put(L *lua.LState, arg int, bucket string) int {
 	}
 	var rev uint64
 	err = b.do(ctx, bucket, func(kv jetstream.KeyValue) (err error) {
-		rev, err = kv.PutString(ctx, key, value)
+		rev, err = w(ctx, kv, key, value)
 		return err
 	})
-	if bucketFull(err) {
-		return fail(L, fmt.Errorf("kv: put %q: bucket %s is full (its max_bytes; delete keys to make room, or an operator raises it: nats kv edit %s --max-bucket-size SIZE)", key, bucket, bucket))
-	}
 	if err != nil {
-		return fail(L, kvErr(ctx.Err(), "put "+quote(key), err))
+		return fail(L, putErr(ctx, op, key, bucket, err))
 	}
 	L.Push(lua.LNumber(rev))
 	return 1

@@ -453,3 +453,39 @@ func TestKVBucketsHaveABound(t *testing.T) {
 		t.Errorf("a bucket made with no bound has max_bytes %d, want -1 (none)", got)
 	}
 }
+
+// The attack (as the README's counter was written): calls reading a value and writing it back
+// lose each other's writes; 16 clients kept 1,858 of 10,652 visits. kv.incr loses none, and
+// kv.update writes only over the revision it was given.
+func TestKVIncrAndUpdateLoseNoWrite(t *testing.T) {
+	mods, _ := kvEnv(t)
+	ctx := inScript("funcs.a", "a")
+	const callers, each = 16, 20
+	errs := make(chan error, callers)
+	for range callers {
+		go func() {
+			_, err := runKV(t, mods, ctx, false, `local kv = require("kv")
+				for i = 1, `+itoa(each)+` do local n, err = kv.incr("visits") if not n then error(err) end end`)
+			errs <- err
+		}()
+	}
+	for range callers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	expectKV(t, mods, ctx, `return require("kv").get("visits")`, itoa(callers*each))
+	expectKV(t, mods, ctx, `return require("kv").incr("visits", -0.5), require("kv").incr("fresh", 2)`, itoa(callers*each-1)+".5|2")
+
+	expectKV(t, mods, ctx, `local kv = require("kv")
+		local r1 = kv.update("k", "a", 0)               -- created: it did not exist
+		local again, conflict = kv.update("k", "b", 0)  -- it exists now
+		local e = kv.entry("k")
+		local r2 = kv.update("k", "c", e.revision)
+		local stale, lost = kv.update("k", "d", e.revision)
+		return e.value, r2 > r1, tostring(again), conflict, tostring(stale), (lost:gsub(e.revision, "N")), kv.get("k"), tostring(kv.entry("none"))`,
+		`a|true|nil|kv: update "k": conflict: the key exists|nil|kv: update "k": conflict: the key is not at revision N any more|c|nil`)
+	expectKV(t, mods, ctx, `local kv = require("kv") kv.put("word", "abc")
+		local n, err = kv.incr("word") local r, err2 = kv.update("k", "x", -1) return tostring(n), err, tostring(r), err2`,
+		`nil|kv: incr "word": its value is not a number: "abc"|nil|kv: update: revision must be a whole number of 0 or more (0: only if the key does not exist), not -1`)
+}

@@ -95,9 +95,7 @@ func TestKVSurvivesKill(t *testing.T) {
 	dir := testfiles.Dir(t, map[string]string{"visits.lua": `--* subject: funcs.visits
 local kv = require("kv")
 function OnMessage(subject, payload)
-  local n = tonumber(kv.get("count") or "0") + 1
-  assert(kv.put("count", n))
-  return n
+  return assert(kv.incr("count"))
 end
 `})
 	addr := testnet.FreeAddr(t)
