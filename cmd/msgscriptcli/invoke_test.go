@@ -30,6 +30,8 @@ func TestInvoke(t *testing.T) {
 		reply.Header.Set(micro.ErrorCodeHeader, "500")
 		reply.Header.Add(micro.ErrorHeader, "fail.lua:3: boom")
 		reply.Header.Add(micro.ErrorHeader, "and more")
+		// What a client sent, in a script's error: a terminal must not act on it.
+		reply.Header.Add(micro.ErrorHeader, "bad input: \x1b]52;c;cm0gLXJmIC8K\x07\x1b[2J\xff\u009b é")
 		_ = m.RespondMsg(reply)
 	})
 	respond("svc.silent", func(*nats.Msg) {})
@@ -58,7 +60,7 @@ func TestInvoke(t *testing.T) {
 
 	// A script's error: the body on stdout, the code and every message on stderr, exit 1.
 	r := cli(t, dir, "invoke", "--nats", url, "svc.fail", "x")
-	if r.code != 1 || r.stdout != `{"error":"boom"}`+"\n" || r.stderr != "error 500: fail.lua:3: boom; and more\n" {
+	if r.code != 1 || r.stdout != `{"error":"boom"}`+"\n" || r.stderr != `error 500: fail.lua:3: boom; and more; bad input: \x1b]52;c;cm0gLXJmIC8K\x07\x1b[2J\xff\u009b é`+"\n" {
 		t.Errorf("invoke of a failing script: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 

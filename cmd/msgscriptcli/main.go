@@ -39,6 +39,7 @@ var errReported = errors.New("failed, as reported above")
 
 // run executes the command line and returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
+	stderr = terminalSafe{stderr} // errors carry what servers and their clients wrote
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
 	err := root.Execute()
