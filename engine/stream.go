@@ -243,8 +243,9 @@ func (s *streamTrigger) handle(msg jetstream.Msg) {
 func (s *streamTrigger) handBackWaiting() { s.handBackOnce.Do(func() { close(s.handBack) }) }
 
 // acquire waits for a slot for msg: one of the trigger's own (a send on own), or one of all
-// calls' (granted receives; see awaitSlot), unless the trigger stops pulling meanwhile (false). A slot
-// there at once is taken even when stopping: the messages already delivered run while it drains.
+// calls' (granted receives; see awaitSlot), unless the trigger stops pulling meanwhile (false). A
+// slot there at once is taken even when stopping: the messages already delivered run while it
+// drains.
 // While it waits, JetStream is told the message is in progress, so that its ack wait does not run
 // out and send it to another instance as well.
 func (s *streamTrigger) acquire(msg jetstream.Msg, own chan<- struct{}, granted <-chan struct{}) bool {

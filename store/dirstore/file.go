@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"time"
@@ -38,7 +39,7 @@ func readFile(path string) ([]byte, time.Time, error) {
 		return nil, time.Time{}, err
 	}
 	if !info.Mode().IsRegular() {
-		return nil, time.Time{}, fmt.Errorf("not a regular file (%s): msgscript reads scripts from files only", info.Mode().Type())
+		return nil, time.Time{}, fmt.Errorf("%s, not a regular file: msgscript reads scripts from files only", kindOf(info.Mode()))
 	}
 	src, err := io.ReadAll(io.LimitReader(f, script.MaxSourceSize+1))
 	if err != nil {
@@ -48,6 +49,21 @@ func readFile(path string) ([]byte, time.Time, error) {
 		return nil, time.Time{}, fmt.Errorf("over %d bytes, the largest script or library msgscript compiles", script.MaxSourceSize)
 	}
 	return src, info.ModTime(), nil
+}
+
+// kindOf names what a file that is not a regular one is.
+func kindOf(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m.IsDir():
+		return "a folder"
+	}
+	return "a " + m.Type().String() + " file"
 }
 
 // load reads one file into an item; ok is false when it is not one, and the log says why when it

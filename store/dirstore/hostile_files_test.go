@@ -41,7 +41,7 @@ func TestDirRefusesFilesThatAreNotScripts(t *testing.T) {
 		said[filepath.Base(e.ContextMap()["path"].(string))] = e.ContextMap()["error"].(string)
 	}
 	for file, want := range map[string]string{
-		"fifo.lua": "not a regular file", "zero.lua": "not a regular file",
+		"fifo.lua": "a FIFO, not a regular file", "zero.lua": "a device, not a regular file",
 		"big.lua": "over 1048576 bytes, the largest script or library msgscript compiles",
 	} {
 		if !strings.Contains(said[file], want) {
