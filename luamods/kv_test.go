@@ -485,7 +485,14 @@ func TestKVIncrAndUpdateLoseNoWrite(t *testing.T) {
 		local stale, lost = kv.update("k", "d", e.revision)
 		return e.value, r2 > r1, tostring(again), conflict, tostring(stale), (lost:gsub(e.revision, "N")), kv.get("k"), tostring(kv.entry("none"))`,
 		`a|true|nil|kv: update "k": conflict: the key exists|nil|kv: update "k": conflict: the key is not at revision N any more|c|nil`)
+	// From 2^53 on a float64 no longer tells n from n + 1: refused, as NaN and the infinities are.
+	expectKV(t, mods, ctx, `local kv = require("kv") kv.put("big", "9007199254740991") kv.put("nan", "nan")
+		local a, e1 = kv.incr("big") local b, e2 = kv.incr("nan") local c, e3 = kv.incr("fresh", 0/0)
+		return tostring(a), e1, tostring(b), e2, tostring(c), e3, kv.incr("big", -1)`,
+		`nil|kv: incr "big": 9007199254740991 + 1 reaches 2^53, where Lua's numbers no longer count by 1|`+
+			`nil|kv: incr "nan": its value is not a number under 2^53: "nan"|`+
+			`nil|kv: incr "fresh": by must be a number under 2^53, not NaN|9007199254740990`)
 	expectKV(t, mods, ctx, `local kv = require("kv") kv.put("word", "abc")
 		local n, err = kv.incr("word") local r, err2 = kv.update("k", "x", -1) return tostring(n), err, tostring(r), err2`,
-		`nil|kv: incr "word": its value is not a number: "abc"|nil|kv: update: revision must be a whole number of 0 or more (0: only if the key does not exist), not -1`)
+		`nil|kv: incr "word": its value is not a number under 2^53: "abc"|nil|kv: update: revision must be a whole number of 0 or more (0: only if the key does not exist), not -1`)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -61,6 +62,9 @@ func (b *kvBuckets) incr(L *lua.LState, arg int, bucket string) int {
 		}
 		by = n
 	}
+	if !countable(float64(by)) {
+		return fail(L, fmt.Errorf("kv: incr %q: by must be a number under 2^53, not %s", key, by))
+	}
 	ctx, cancel := contextWithTimeout(L, kvTimeout)
 	defer cancel()
 	var sum lua.LNumber
@@ -75,12 +79,15 @@ func (b *kvBuckets) incr(L *lua.LState, arg int, bucket string) int {
 				return err
 			default:
 				f, perr := strconv.ParseFloat(strings.TrimSpace(string(e.Value())), 64)
-				if perr != nil {
-					return fmt.Errorf("kv: incr %q: its value is not a number: %.40q", key, e.Value())
+				if perr != nil || !countable(f) {
+					return fmt.Errorf("kv: incr %q: its value is not a number under 2^53: %.40q", key, e.Value())
 				}
 				n, last = lua.LNumber(f), e.Revision()
 			}
 			sum = n + by
+			if !countable(float64(sum)) {
+				return fmt.Errorf("kv: incr %q: %s + %s reaches 2^53, where Lua's numbers no longer count by 1", key, n, by)
+			}
 			if _, err = writeOver(ctx, kv, key, sum.String(), last); !errors.Is(err, errConflict) {
 				return err
 			}
@@ -93,6 +100,11 @@ func (b *kvBuckets) incr(L *lua.LState, arg int, bucket string) int {
 	L.Push(sum)
 	return 1
 }
+
+// countable: f is a number a counter can add to and still tell each step, in Lua's float64 numbers
+// (from 2^53 on, 2^53 + 1 is 2^53: increments were lost without a word); NaN and the infinities
+// are not (a NaN stored once made every later increment NaN).
+func countable(f float64) bool { return math.Abs(f) < 1<<53 }
 
 // errConflict: the key is not at the revision a write was made over.
 var errConflict = errors.New("conflict")

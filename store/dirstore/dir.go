@@ -45,13 +45,13 @@ func (d *Store) scan() (store.Snapshot, error) {
 	if err := d.checkRoot(); err != nil {
 		return nil, err
 	}
-	files := map[string]store.Item{}
+	files := newHeld()
 	d.walk(d.root, nil, func(path string) {
 		if item, ok := d.load(path); ok {
-			files[path] = item
+			d.keep(files, path, item)
 		}
 	})
-	snap, dups := snapshotOf(files)
+	snap, dups := snapshotOf(files.items)
 	for _, dup := range dups {
 		d.reportDuplicate(dup)
 	}

@@ -66,6 +66,13 @@ func kindOf(m fs.FileMode) string {
 	return "a " + m.Type().String() + " file"
 }
 
+// keep holds item for path in files, or logs why not (what path held before stays).
+func (d *Store) keep(files *held, path string, item store.Item) {
+	if err := files.set(path, item); err != nil {
+		d.log.Warn("cannot read", zap.String("path", path), zap.Error(err))
+	}
+}
+
 // load reads one file into an item; ok is false when it is not one, and the log says why when it
 // is worth it (see report).
 func (d *Store) load(path string) (item store.Item, ok bool) {

@@ -20,7 +20,7 @@ type follower struct {
 	watched map[string]bool
 	// files holds, by path, the last reading of each file that was applied: what it serves, unless
 	// another file defines the same script first. A file leaves it only when it is gone.
-	files      map[string]store.Item
+	files      *held
 	pending    changes
 	lastChange time.Time           // of any path, to hand over a burst of changes in one batch
 	served     store.Snapshot      // what apply was handed so far
@@ -29,7 +29,7 @@ type follower struct {
 
 func (d *Store) newFollower(w *fsnotify.Watcher) *follower {
 	return &follower{
-		d: d, w: w, watched: map[string]bool{}, files: map[string]store.Item{}, pending: changes{},
+		d: d, w: w, watched: map[string]bool{}, files: newHeld(), pending: changes{},
 		served: store.Snapshot{}, dups: map[string]struct{}{},
 	}
 }
@@ -38,7 +38,7 @@ func (d *Store) newFollower(w *fsnotify.Watcher) *follower {
 func (f *follower) start() []store.Event {
 	f.d.walk(f.d.root, f.watch, func(path string) {
 		if item, ok := f.d.load(path); ok {
-			f.files[path] = item
+			f.d.keep(f.files, path, item)
 		}
 	})
 	return f.publish()
@@ -75,7 +75,7 @@ func (f *follower) addTree(dir string, now time.Time) []string {
 		}
 	}
 	f.d.walk(dir, f.watch, mark)
-	for path := range f.files {
+	for path := range f.files.items {
 		if under(path, dir) {
 			mark(path)
 		}
@@ -90,9 +90,9 @@ func (f *follower) gone(path string) {
 		f.d.log.Error("the folder is gone; keeping what was loaded", zap.String("dir", path))
 		return
 	}
-	for p := range f.files {
+	for p := range f.files.items {
 		if p == path || under(p, path) {
-			delete(f.files, p)
+			f.files.delete(p)
 		}
 	}
 	for dir := range f.watched {
@@ -134,7 +134,7 @@ func (f *follower) round(now time.Time) []store.Event {
 // publish turns what the files hold into the store's content and returns the difference with
 // what was handed over before. A duplicate is reported once, not on every round.
 func (f *follower) publish() []store.Event {
-	next, dups := snapshotOf(f.files)
+	next, dups := snapshotOf(f.files.items)
 	seen := map[string]struct{}{}
 	for _, dup := range dups {
 		seen[dup.ignored.Origin] = struct{}{}

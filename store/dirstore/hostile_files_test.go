@@ -3,6 +3,7 @@
 package dirstore
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,5 +59,31 @@ func TestDirRefusesFilesThatAreNotScripts(t *testing.T) {
 	testfiles.Write(t, root, map[string]string{"next.lua": "--* subject: funcs.next\n"})
 	if got := storetest.Describe(storetest.Next(t, batches)); got != "put script funcs.next/next" {
 		t.Fatalf("after the hostile changes: %q, want only funcs.next (funcs.hello kept as it was)", got)
+	}
+}
+
+// The attack: many files, each under the 1 MiB a script may be. 3,000 of just under 1 MiB ended the
+// process out of memory. The folder's files hold at most maxHeld bytes of text together; past it
+// a file is refused with a warning, and what the store holds already keeps serving.
+func TestDirHoldsABoundedTotal(t *testing.T) {
+	root := testfiles.Dir(t, map[string]string{"0hello.lua": "--* subject: funcs.hello\n"})
+	const size = 1_000_000
+	n := maxHeld/size + 3
+	for i := range n {
+		path := filepath.Join(root, fmt.Sprintf("big%03d.lua", i))
+		testfiles.Write(t, root, map[string]string{filepath.Base(path): fmt.Sprintf("--* subject: funcs.big%d\n--[[", i)})
+		if err := os.Truncate(path, size); err != nil { // a long comment of NUL bytes, never closed: a header is all the store reads
+			t.Fatal(err)
+		}
+	}
+	core, logs := observer.New(zap.WarnLevel)
+	batches := storetest.Watch(t, New(root, zap.New(core)))
+	first := storetest.Next(t, batches)
+	if len(first) != maxHeld/size+1 || !strings.Contains(storetest.Describe(first), "put script funcs.hello/0hello") {
+		t.Fatalf("first batch of %d events, want funcs.hello and %d of the %d large scripts:\n%.300s", len(first), maxHeld/size, n, storetest.Describe(first))
+	}
+	refused := logs.FilterMessage("cannot read").All()
+	if len(refused) != n-maxHeld/size || !strings.Contains(refused[0].ContextMap()["error"].(string), "would hold over 67108864 bytes of text together") {
+		t.Fatalf("%d refused, want %d, saying why: %v", len(refused), n-maxHeld/size, refused)
 	}
 }

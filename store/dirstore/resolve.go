@@ -62,7 +62,7 @@ func (f *follower) resolve(path string, c *change, now time.Time) bool {
 		return true
 	}
 
-	prev, serving := f.files[path]
+	prev, serving := f.files.items[path]
 	item, err := f.d.parse(path, src, modified)
 	if err != nil {
 		if !settled {
@@ -86,7 +86,7 @@ func (f *follower) resolve(path string, c *change, now time.Time) bool {
 		}
 		return false
 	}
-	f.files[path] = item
+	f.d.keep(f.files, path, item)
 	return true
 }
 
