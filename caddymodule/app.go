@@ -328,9 +328,10 @@ func (a *App) NATS() *nats.Conn {
 }
 
 // redactURLs hides the credentials of a comma-separated list of NATS URLs, for the log, the admin
-// API and the dashboard: a password (user:xxxxx@), and a user with no password, which NATS reads as
-// a token (xxxxx@). nats.go takes a URL without a scheme as nats://, and so does this; a URL it
-// cannot read is hidden whole. (url.Redacted alone left tokens and "user:password@host" showing.)
+// API and the dashboard: a password (user:xxxxx@), a user with no password, which NATS reads as a
+// token (xxxxx@), and a query string (?xxxxx). nats.go takes a URL without a scheme as nats://,
+// and so does this; a URL it cannot read is hidden whole. (url.Redacted alone left tokens and
+// "user:password@host" showing.)
 func redactURLs(urls string) string {
 	parts := strings.Split(urls, ",")
 	for i, p := range parts {
@@ -348,6 +349,9 @@ func redactURLs(urls string) string {
 			u.User = url.UserPassword(u.User.Username(), "xxxxx")
 		default:
 			u.User = url.User("xxxxx")
+		}
+		if u.RawQuery != "" { // nats.go reads no credentials there, but an operator may put some
+			u.RawQuery = "xxxxx"
 		}
 		parts[i] = u.String()
 	}

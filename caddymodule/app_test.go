@@ -233,6 +233,7 @@ func TestRedactURLs(t *testing.T) {
 		"s3cretTOKEN@10.0.0.1":                                 "nats://xxxxx@10.0.0.1",
 		"nats://a:b@%zz":                                       "(a URL that cannot be read)",
 		"127.0.0.1:4222":                                       "nats://127.0.0.1:4222",
+		"nats://127.0.0.1:4222?token=S3CRET":                   "nats://127.0.0.1:4222?xxxxx",
 	} {
 		if got := redactURLs(in); got != want {
 			t.Errorf("redactURLs(%q) = %q, want %q", in, got, want)
