@@ -267,6 +267,11 @@ func TestDirBackend(t *testing.T) {
 		t.Errorf("ls:\n%s", list)
 	}
 	ok(t, dir, append(d, "rm", "-s", "funcs.hello", "-n", "hello")...)
+	// A name made of a file name that holds an ESC sequence: listed, it must not act on the terminal.
+	testfiles.Write(t, scripts, map[string]string{"n\x1b]0;TITLE\x07.lua": "--* subject: funcs.esc\n"})
+	if list := ok(t, dir, append(d, "ls")...); !strings.Contains(list, `n\x1b]0;TITLE\x07`) {
+		t.Errorf("ls of a name with an ESC sequence:\n%q", list)
+	}
 	fails(t, dir, 2, "--dir PATH", "-b", "dir", "ls")
 	fails(t, dir, 2, "want etcd or dir", "-b", "consul", "ls")
 }

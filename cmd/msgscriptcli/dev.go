@@ -121,7 +121,7 @@ func newDevCmd(g *globals) *cobra.Command {
 			}
 			defer reg.Close()
 			reply := reg.Answer(context.Background(), sf.subject, &nats.Msg{Subject: sf.subject, Data: payload})
-			fmt.Fprintf(g.stdout, "%s\n", reply.Data)
+			fmt.Fprintf(g.raw, "%s\n", reply.Data)
 			if code := reply.Header.Get(micro.ErrorCodeHeader); code != "" {
 				return fmt.Errorf("script failed (%s): %s", code, strings.Join(reply.Header.Values(micro.ErrorHeader), "; "))
 			}

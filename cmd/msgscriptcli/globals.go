@@ -29,7 +29,10 @@ type globals struct {
 	timeout    time.Duration
 	pluginDir  string
 
-	stdout, stderr io.Writer
+	// stdout and stderr write what a terminal would act on as escapes (terminalSafe): names,
+	// errors and test output carry what files, servers and their clients hold. raw is stdout as
+	// it is, for the bytes a command is asked for (invoke's and dev's reply, show's text).
+	stdout, stderr, raw io.Writer
 	st             store.Store
 	etcd           *clientv3.Client // opened on first use, by the etcd store or the etcd module
 }

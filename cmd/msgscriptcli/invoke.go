@@ -72,7 +72,7 @@ func (g *globals) invoke(url, subject string, payload []byte) error {
 	if len(body) == 0 || body[len(body)-1] != '\n' {
 		body = append(body, '\n')
 	}
-	if _, err := g.stdout.Write(body); err != nil {
+	if _, err := g.raw.Write(body); err != nil {
 		return err
 	}
 	// msgscript answers a failing script with these headers, as NATS micro services do. The

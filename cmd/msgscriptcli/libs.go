@@ -231,7 +231,7 @@ func newLibShowCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return g.missing(err, "library "+a[0])
 				}
-				_, err = g.stdout.Write(it.Source)
+				_, err = g.raw.Write(it.Source)
 				return err
 			})
 		},

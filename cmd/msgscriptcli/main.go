@@ -62,7 +62,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // newRoot builds the command tree around one set of global flags.
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
-	g := &globals{stdout: stdout, stderr: stderr}
+	g := &globals{stdout: terminalSafe{stdout}, stderr: stderr, raw: stdout}
 	root := &cobra.Command{
 		Use:           "msgscriptcli",
 		Short:         "Manage msgscript's scripts and libraries, and run scripts locally",

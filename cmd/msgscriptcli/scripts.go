@@ -180,7 +180,7 @@ func newShowCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return g.missing(err, "script "+subject+"/"+name)
 				}
-				_, err = g.stdout.Write(it.Source)
+				_, err = g.raw.Write(it.Source)
 				return err
 			})
 		},

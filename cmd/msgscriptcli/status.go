@@ -38,7 +38,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 			if err := getJSON(client, base+"/msgscript/scripts", &scripts); err != nil {
 				return err
 			}
-			printStatus(terminalSafe{g.stdout}, inst, scripts)
+			printStatus(g.stdout, inst, scripts)
 			return nil
 		},
 	}

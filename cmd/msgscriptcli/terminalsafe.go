@@ -10,7 +10,7 @@ import (
 // it) with what a terminal would act on written as Go escapes (\x1b, \u009b): the C0 controls but
 // tab and newline, DEL, the C1 controls and invalid UTF-8 (\xff). A client's ESC sequences could
 // otherwise clear the operator's screen, retitle the window or write the clipboard (OSC 52)
-// through `status` or an `invoke` error. Each Write is taken as whole characters, as fmt and
+// through `status`, an `invoke` error or a listed name. Each Write is taken as whole characters, as fmt and
 // tabwriter write them.
 type terminalSafe struct{ w io.Writer }
 
