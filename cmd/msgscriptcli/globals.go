@@ -33,8 +33,8 @@ type globals struct {
 	// errors and test output carry what files, servers and their clients hold. raw is stdout as
 	// it is, for the bytes a command is asked for (invoke's and dev's reply, show's text).
 	stdout, stderr, raw io.Writer
-	st             store.Store
-	etcd           *clientv3.Client // opened on first use, by the etcd store or the etcd module
+	st                  store.Store
+	etcd                *clientv3.Client // opened on first use, by the etcd store or the etcd module
 }
 
 func (g *globals) register(root *cobra.Command) {
