@@ -207,29 +207,14 @@ func (d *dispatcher) handle(pattern string, m *nats.Msg) {
 	if errors.Is(err, nats.ErrMaxPayload) {
 		// Said at once, rather than leaving the caller to wait out its timeout.
 		// NATS counts the headers too: an HTTP-mode script's can be most of it.
-		headers := headerLen(reply.Header)
-		size := len(reply.Data) + headers
+		size := reply.Size() - len(reply.Subject) - len(reply.Reply) // headers and data, as encoded
+		headers := size - len(reply.Data)
 		err = nc.PublishMsg(failureReply(m.Reply, 500, fmt.Sprintf("reply of %d bytes (%d of them headers) exceeds NATS max_payload %d", size, headers, nc.MaxPayload())))
 		d.log.Error("reply too large for NATS", zap.String("subject", m.Subject), zap.Int("bytes", size), zap.Int64("max_payload", nc.MaxPayload()))
 	}
 	if err != nil {
 		d.log.Warn("cannot send reply", zap.String("subject", m.Subject), zap.Error(err))
 	}
-}
-
-// headerLen is the size of h on the wire, as nats.go writes it: "NATS/1.0\r\n", a "Name: value\r\n"
-// line for each value, and "\r\n"; 0 without headers.
-func headerLen(h nats.Header) int {
-	if len(h) == 0 {
-		return 0
-	}
-	n := len("NATS/1.0\r\n\r\n")
-	for name, values := range h {
-		for _, v := range values {
-			n += len(name) + len(": \r\n") + len(v)
-		}
-	}
-	return n
 }
 
 // replyAllowed refuses a reply subject msgscript must not publish to, whoever asks:
